@@ -1,0 +1,30 @@
+//! The Nära wire protocol: every message between kiosks, desks and the broker.
+//!
+//! Serde types only — no I/O, no async. Start reading at:
+//! - [`kiosk`]: `KioskToBroker` / `BrokerToKiosk`, the kiosk's WebSocket.
+//! - [`desk`]: `DeskToBroker` / `BrokerToDesk`, officers', interpreters' and admins' WebSocket.
+//! - [`common`]: structures both sides share (signalling payloads, wait estimates, device health).
+//! - [`ids`] and [`values`]: identifier newtypes and validated values; validation happens while
+//!   decoding, so a decoded message is a valid message.
+//! - [`codec`]: `decode`/`encode` with size limits and errors that name what was wrong.
+//!
+//! Messages are JSON in WebSocket text frames, one enum per direction, tagged by `type`.
+//! The first message in each direction carries [`PROTOCOL_VERSION`].
+
+pub mod codec;
+pub mod common;
+pub mod desk;
+pub mod ids;
+pub mod kiosk;
+pub mod values;
+
+pub use codec::{decode, encode, DecodeError, MAX_MESSAGE_BYTES};
+pub use common::*;
+pub use desk::{BrokerToDesk, DeskToBroker};
+pub use ids::*;
+pub use kiosk::{BrokerToKiosk, KioskToBroker};
+pub use values::*;
+
+/// Version of this protocol. Bumped on every incompatible change; a peer speaking another
+/// version is told so in an [`common::ErrorCode::VersionMismatch`] error and disconnected.
+pub const PROTOCOL_VERSION: u32 = 1;
