@@ -1,1 +1,2 @@
-
+//! The Nära broker.
+pub mod routing;

@@ -1,0 +1,533 @@
+//! The routing engine: queues, offers, ring timeouts, calls, invites, transfers, bookings and
+//! wait estimates — as a state machine without I/O.
+//!
+//! Feed it [`Event`]s with an explicit `now`; it returns [`Command`]s for the shell to carry
+//! out (send a message, persist a visit, record statistics). Timeouts fire from
+//! [`Event::Tick`]; [`Router::next_deadline`] says when the next one is due. Nothing here
+//! reads a clock or a socket, so the property tests drive it with fake time.
+//!
+//! - [`offers`]: who is offered which visit, ring timeouts, declines.
+//! - [`calls`]: accepting, inviting, transferring, leaving, ending.
+//! - [`estimate`]: honest wait estimates from recent handling times.
+
+mod calls;
+pub mod estimate;
+mod offers;
+mod types;
+
+pub use types::*;
+
+use nara_protocol::desk::{AvailabilityChoice, OfferWithdrawnReason, StaffStatus};
+use nara_protocol::kiosk::VisitEndReason;
+use nara_protocol::{AgencyId, CallId, OfferId, Outcome, StaffId, VisitId};
+use std::collections::BTreeMap;
+
+/// The whole routing state. Cheap to clone for tests.
+#[derive(Debug, Clone)]
+pub struct Router {
+    pub(crate) config: RoutingConfig,
+    pub(crate) staff: BTreeMap<StaffId, Staff>,
+    pub(crate) visits: BTreeMap<VisitId, Visit>,
+    pub(crate) offers: BTreeMap<OfferId, Offer>,
+    pub(crate) calls: BTreeMap<CallId, Call>,
+    pub(crate) handling: estimate::HandlingTimes,
+    id_prefix: String,
+    next_id: u64,
+    /// Enqueue order breaks ties between visits with the same sort time.
+    next_seq: u64,
+}
+
+impl Router {
+    /// `id_prefix` makes offer and call ids unique across broker restarts.
+    pub fn new(config: RoutingConfig, id_prefix: &str) -> Self {
+        Router {
+            config,
+            staff: BTreeMap::new(),
+            visits: BTreeMap::new(),
+            offers: BTreeMap::new(),
+            calls: BTreeMap::new(),
+            handling: estimate::HandlingTimes::default(),
+            id_prefix: id_prefix.to_string(),
+            next_id: 0,
+            next_seq: 0,
+        }
+    }
+
+    pub fn config(&self) -> &RoutingConfig {
+        &self.config
+    }
+
+    pub(crate) fn fresh_id(&mut self, kind: &str) -> String {
+        self.next_id += 1;
+        format!("{kind}-{}-{}", self.id_prefix, self.next_id)
+    }
+
+    /// Applies one event. On `Err` nothing changed.
+    pub fn handle(&mut self, event: Event, now: Millis) -> Result<Vec<Command>, RoutingError> {
+        let mut out = Vec::new();
+        match event {
+            Event::StaffOnline { profile } => self.staff_online(profile, now, &mut out),
+            Event::StaffOffline { staff } => self.staff_offline(&staff, now, &mut out)?,
+            Event::SetStatus { staff, status } => self.set_status(&staff, status, now, &mut out)?,
+            Event::Enqueue { spec } => self.enqueue(spec, now, &mut out)?,
+            Event::KioskDisconnected { visit } => self.kiosk_disconnected(&visit, now, &mut out)?,
+            Event::KioskReconnected { visit } => self.kiosk_reconnected(&visit, now, &mut out)?,
+            Event::CitizenLeft { visit } => self.citizen_left(&visit, now, &mut out)?,
+            Event::Accept { staff, offer } => self.accept(&staff, &offer, now, &mut out)?,
+            Event::Decline { staff, offer } => self.decline(&staff, &offer, now, &mut out)?,
+            Event::Invite {
+                staff,
+                call,
+                target,
+            } => self.invite(&staff, &call, target, now, &mut out)?,
+            Event::Transfer {
+                staff,
+                call,
+                to,
+                mode,
+            } => self.transfer(&staff, &call, to, mode, now, &mut out)?,
+            Event::Leave { staff, call } => self.leave(&staff, &call, now, &mut out)?,
+            Event::EndCall {
+                staff,
+                call,
+                outcome,
+            } => self.end_call(&staff, &call, outcome, now, &mut out)?,
+            Event::Tick => self.fire_timeouts(now, &mut out),
+        }
+        self.dispatch(now, &mut out);
+        self.announce_positions(now, &mut out);
+        Ok(out)
+    }
+
+    /// The earliest moment at which a [`Event::Tick`] would change something.
+    pub fn next_deadline(&self) -> Option<Millis> {
+        let offers = self.offers.values().map(|o| o.deadline);
+        let visits = self.visits.values().filter_map(|v| v.gone_deadline);
+        let staff = self.staff.values().flat_map(|s| {
+            [s.offline_deadline, s.wrap_up_deadline]
+                .into_iter()
+                .flatten()
+        });
+        let invites = self
+            .calls
+            .values()
+            .flat_map(|c| c.invites.iter().map(|i| i.deadline));
+        let skips = self.visits.values().flat_map(|v| match &v.state {
+            VisitState::Waiting(w) => w.tried.values().copied().collect::<Vec<_>>(),
+            VisitState::InCall { .. } => Vec::new(),
+        });
+        offers
+            .chain(visits)
+            .chain(staff)
+            .chain(invites)
+            .chain(skips)
+            .min()
+    }
+
+    // ---- staff ----
+
+    fn staff_online(&mut self, profile: StaffProfile, now: Millis, out: &mut Vec<Command>) {
+        let id = profile.id.clone();
+        match self.staff.get_mut(&id) {
+            Some(existing) => {
+                // A reconnect within the grace time keeps the call and status.
+                existing.profile = profile;
+                existing.online = true;
+                existing.offline_deadline = None;
+            }
+            None => {
+                self.staff.insert(id.clone(), Staff::new(profile, now));
+            }
+        }
+        let status = self.staff[&id].status;
+        out.push(Command::StaffStatus {
+            staff: id.clone(),
+            status,
+        });
+        self.queues_changed_for_staff(&id, out);
+    }
+
+    fn staff_offline(
+        &mut self,
+        id: &StaffId,
+        now: Millis,
+        out: &mut Vec<Command>,
+    ) -> Result<(), RoutingError> {
+        let grace = self.config.reconnect_grace_ms;
+        let staff = self
+            .staff
+            .get_mut(id)
+            .ok_or_else(|| RoutingError::not_found("staff", id))?;
+        staff.online = false;
+        if let Some(offer) = staff.offer.clone() {
+            self.withdraw_offer(&offer, OfferWithdrawnReason::VisitGone, now, out);
+        }
+        let staff = self.staff.get_mut(id).expect("checked above");
+        if staff.call.is_some() {
+            staff.offline_deadline = Some(now + grace);
+        } else {
+            self.staff.remove(id);
+        }
+        Ok(())
+    }
+
+    fn set_status(
+        &mut self,
+        id: &StaffId,
+        choice: AvailabilityChoice,
+        now: Millis,
+        out: &mut Vec<Command>,
+    ) -> Result<(), RoutingError> {
+        let staff = self
+            .staff
+            .get_mut(id)
+            .ok_or_else(|| RoutingError::not_found("staff", id))?;
+        if staff.call.is_some() {
+            return Err(RoutingError::Conflict(
+                "you are in a call; end or leave it before changing status".into(),
+            ));
+        }
+        let offer = staff.offer.clone();
+        staff.wrap_up_deadline = None;
+        staff.status = match choice {
+            AvailabilityChoice::Available => StaffStatus::Available,
+            AvailabilityChoice::Away => StaffStatus::Away,
+            AvailabilityChoice::WrapUp => StaffStatus::WrapUp,
+        };
+        if choice == AvailabilityChoice::Available && staff.status != StaffStatus::Available {
+            staff.idle_since = now;
+        }
+        let status = staff.status;
+        if let (Some(offer), false) = (offer, choice == AvailabilityChoice::Available) {
+            self.withdraw_offer(&offer, OfferWithdrawnReason::Declined, now, out);
+        }
+        out.push(Command::StaffStatus {
+            staff: id.clone(),
+            status,
+        });
+        self.queues_changed_for_staff(id, out);
+        Ok(())
+    }
+
+    pub(crate) fn set_staff_status(
+        &mut self,
+        id: &StaffId,
+        status: StaffStatus,
+        now: Millis,
+        out: &mut Vec<Command>,
+    ) {
+        if let Some(staff) = self.staff.get_mut(id) {
+            if staff.status != status {
+                staff.status = status;
+                if status == StaffStatus::Available {
+                    staff.idle_since = now;
+                }
+                staff.wrap_up_deadline = match status {
+                    StaffStatus::WrapUp => Some(now + self.config.wrap_up_ms),
+                    _ => None,
+                };
+                out.push(Command::StaffStatus {
+                    staff: id.clone(),
+                    status,
+                });
+            }
+        }
+    }
+
+    pub(crate) fn queues_changed_for_staff(&self, id: &StaffId, out: &mut Vec<Command>) {
+        if let Some(StaffKind::Officer { agency }) = self.staff.get(id).map(|s| &s.profile.kind) {
+            push_queues_changed(out, agency);
+        }
+    }
+
+    // ---- visits ----
+
+    fn enqueue(
+        &mut self,
+        spec: VisitSpec,
+        now: Millis,
+        out: &mut Vec<Command>,
+    ) -> Result<(), RoutingError> {
+        if self.visits.contains_key(&spec.visit) {
+            return Err(RoutingError::Conflict(format!(
+                "visit {} is already queued",
+                spec.visit
+            )));
+        }
+        self.next_seq += 1;
+        let agency = spec.queue.agency.clone();
+        let visit = Visit {
+            id: spec.visit.clone(),
+            kiosk: spec.kiosk,
+            site_name: spec.site_name,
+            booking: spec.booking,
+            segment: Segment::new(spec.queue.clone(), spec.queued_at.min(now)),
+            state: VisitState::Waiting(Waiting {
+                queue: spec.queue,
+                sort_time: spec.queued_at.min(now),
+                seq: self.next_seq,
+                front: spec.front_of_queue,
+                offer: None,
+                tried: BTreeMap::new(),
+            }),
+            kiosk_online: spec.kiosk_online,
+            gone_deadline: if spec.kiosk_online {
+                None
+            } else {
+                Some(now + self.config.reconnect_grace_ms)
+            },
+            announced: None,
+        };
+        out.push(Command::SaveWaiting {
+            record: visit.waiting_record().expect("just made waiting"),
+        });
+        self.visits.insert(spec.visit, visit);
+        push_queues_changed(out, &agency);
+        Ok(())
+    }
+
+    fn kiosk_disconnected(
+        &mut self,
+        id: &VisitId,
+        now: Millis,
+        out: &mut Vec<Command>,
+    ) -> Result<(), RoutingError> {
+        let grace = self.config.reconnect_grace_ms;
+        let visit = self
+            .visits
+            .get_mut(id)
+            .ok_or_else(|| RoutingError::not_found("visit", id))?;
+        visit.kiosk_online = false;
+        visit.gone_deadline = Some(now + grace);
+        if let VisitState::Waiting(Waiting {
+            offer: Some(offer), ..
+        }) = &visit.state
+        {
+            let offer = offer.clone();
+            self.withdraw_offer(&offer, OfferWithdrawnReason::VisitGone, now, out);
+        }
+        Ok(())
+    }
+
+    fn kiosk_reconnected(
+        &mut self,
+        id: &VisitId,
+        now: Millis,
+        out: &mut Vec<Command>,
+    ) -> Result<(), RoutingError> {
+        let visit = self
+            .visits
+            .get_mut(id)
+            .ok_or_else(|| RoutingError::not_found("visit", id))?;
+        visit.kiosk_online = true;
+        visit.gone_deadline = None;
+        match &visit.state {
+            // The next announcement tells the kiosk where it stands again.
+            VisitState::Waiting(_) => visit.announced = None,
+            VisitState::InCall { call } => out.push(Command::ResumeCall {
+                visit: id.clone(),
+                call: call.clone(),
+            }),
+        }
+        let _ = now;
+        Ok(())
+    }
+
+    fn citizen_left(
+        &mut self,
+        id: &VisitId,
+        now: Millis,
+        out: &mut Vec<Command>,
+    ) -> Result<(), RoutingError> {
+        let visit = self
+            .visits
+            .get(id)
+            .ok_or_else(|| RoutingError::not_found("visit", id))?;
+        match &visit.state {
+            VisitState::Waiting(_) => {
+                self.finish_visit(id, Outcome::Abandoned, VisitEndReason::LeftQueue, now, out)
+            }
+            VisitState::InCall { call } => {
+                let call = call.clone();
+                self.close_call(&call, Outcome::Served, now, out);
+                self.finish_visit(id, Outcome::Served, VisitEndReason::Completed, now, out);
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends a visit for good: closes its open segment, withdraws its offers, forgets it.
+    pub(crate) fn finish_visit(
+        &mut self,
+        id: &VisitId,
+        outcome: Outcome,
+        reason: VisitEndReason,
+        now: Millis,
+        out: &mut Vec<Command>,
+    ) {
+        let Some(visit) = self.visits.get(id) else {
+            return;
+        };
+        let agency = visit.segment.queue.agency.clone();
+        if let VisitState::Waiting(Waiting {
+            offer: Some(offer), ..
+        }) = &visit.state
+        {
+            let offer = offer.clone();
+            self.withdraw_offer(&offer, OfferWithdrawnReason::VisitGone, now, out);
+        }
+        let visit = self.visits.remove(id).expect("checked above");
+        out.push(Command::SegmentClosed {
+            visit: id.clone(),
+            kiosk: visit.kiosk.clone(),
+            segment: visit.segment.closed(outcome, now),
+        });
+        out.push(Command::VisitEnded {
+            visit: id.clone(),
+            kiosk: visit.kiosk,
+            reason,
+        });
+        out.push(Command::ForgetVisit { visit: id.clone() });
+        push_queues_changed(out, &agency);
+    }
+
+    fn fire_timeouts(&mut self, now: Millis, out: &mut Vec<Command>) {
+        let due_offers: Vec<OfferId> = self
+            .offers
+            .iter()
+            .filter(|(_, o)| o.deadline <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for offer in due_offers {
+            self.offer_timed_out(&offer, now, out);
+        }
+        let gone: Vec<VisitId> = self
+            .visits
+            .values()
+            .filter(|v| v.gone_deadline.is_some_and(|d| d <= now))
+            .map(|v| v.id.clone())
+            .collect();
+        for visit in gone {
+            let outcome = match self.visits[&visit].state {
+                VisitState::Waiting(_) => Outcome::Abandoned,
+                VisitState::InCall { .. } => Outcome::Failed,
+            };
+            if let VisitState::InCall { call } = &self.visits[&visit].state {
+                let call = call.clone();
+                self.close_call(&call, Outcome::Failed, now, out);
+            }
+            self.finish_visit(&visit, outcome, VisitEndReason::ConnectionLost, now, out);
+        }
+        let staff_gone: Vec<StaffId> = self
+            .staff
+            .values()
+            .filter(|s| s.offline_deadline.is_some_and(|d| d <= now))
+            .map(|s| s.profile.id.clone())
+            .collect();
+        for staff in staff_gone {
+            self.staff_lost(&staff, now, out);
+        }
+        let wrapped: Vec<StaffId> = self
+            .staff
+            .values()
+            .filter(|s| s.wrap_up_deadline.is_some_and(|d| d <= now))
+            .map(|s| s.profile.id.clone())
+            .collect();
+        for staff in wrapped {
+            self.set_staff_status(&staff, StaffStatus::Available, now, out);
+            self.queues_changed_for_staff(&staff, out);
+        }
+        self.expire_invites(now, out);
+        // Skips that ran out make those people eligible again at the next dispatch.
+        for visit in self.visits.values_mut() {
+            if let VisitState::Waiting(w) = &mut visit.state {
+                w.tried.retain(|_, until| *until > now);
+            }
+        }
+        for call in self.calls.values_mut() {
+            for invite in &mut call.invites {
+                invite.tried.retain(|_, until| *until > now);
+            }
+        }
+    }
+
+    // ---- views ----
+
+    /// Visits waiting in the queues of `agency`, in the order they will be offered.
+    pub fn waiting_in(&self, agency: &AgencyId, now: Millis) -> Vec<WaitingView> {
+        let mut rows: Vec<_> = self
+            .visits
+            .values()
+            .filter_map(|v| match &v.state {
+                VisitState::Waiting(w) if &w.queue.agency == agency => {
+                    Some((self.order_key(v, w, now), v, w))
+                }
+                _ => None,
+            })
+            .collect();
+        rows.sort_by(|a, b| a.0.cmp(&b.0));
+        rows.into_iter()
+            .map(|(_, v, w)| WaitingView {
+                visit: v.id.clone(),
+                queue: w.queue.clone(),
+                waited_ms: now.saturating_sub(v.segment.queued_at),
+                booked: v.booking.is_some(),
+                site_name: v.site_name.clone(),
+            })
+            .collect()
+    }
+
+    pub fn staff_status(&self, id: &StaffId) -> Option<StaffStatus> {
+        self.staff.get(id).map(|s| s.status)
+    }
+
+    pub fn staff_of_agency<'a>(
+        &'a self,
+        agency: &'a AgencyId,
+    ) -> impl Iterator<Item = (&'a StaffId, StaffStatus)> + 'a {
+        self.staff
+            .values()
+            .filter(
+                move |s| matches!(&s.profile.kind, StaffKind::Officer { agency: a } if a == agency),
+            )
+            .map(|s| (&s.profile.id, s.status))
+    }
+
+    pub fn call(&self, id: &CallId) -> Option<&Call> {
+        self.calls.get(id)
+    }
+
+    pub fn visit(&self, id: &VisitId) -> Option<&Visit> {
+        self.visits.get(id)
+    }
+
+    pub fn visits(&self) -> impl Iterator<Item = &Visit> {
+        self.visits.values()
+    }
+
+    pub fn offers(&self) -> impl Iterator<Item = (&OfferId, &Offer)> {
+        self.offers.iter()
+    }
+
+    pub fn calls(&self) -> impl Iterator<Item = &Call> {
+        self.calls.values()
+    }
+}
+
+pub(crate) fn push_queues_changed(out: &mut Vec<Command>, agency: &AgencyId) {
+    let already = out
+        .iter()
+        .any(|c| matches!(c, Command::QueuesChanged { agency: a } if a == agency));
+    if !already {
+        out.push(Command::QueuesChanged {
+            agency: agency.clone(),
+        });
+    }
+}
+
+#[cfg(test)]
+mod properties;
+#[cfg(test)]
+mod scenarios;
+#[cfg(test)]
+pub(crate) mod test_support;

@@ -1,0 +1,314 @@
+//! Who is offered what: the dispatch loop, ring timeouts and declines.
+
+use super::*;
+use nara_protocol::desk::{InviteTarget, OfferPurpose};
+use std::collections::BTreeSet;
+
+/// Sort key of a waiting visit: transferred or interrupted visits first, then booked visits
+/// whose time has come (by appointment), then everyone else in order of arrival.
+pub(crate) type OrderKey = (u8, Millis, u64);
+
+impl Router {
+    pub(crate) fn order_key(&self, visit: &Visit, waiting: &Waiting, now: Millis) -> OrderKey {
+        if waiting.front {
+            return (0, waiting.sort_time, waiting.seq);
+        }
+        match visit.booking {
+            Some(at) if now + self.config.booking_early_ms >= at => (1, at, waiting.seq),
+            _ => (2, waiting.sort_time, waiting.seq),
+        }
+    }
+
+    /// Offers every waiting visit and open invitation to someone who can take it, if anyone can.
+    pub(crate) fn dispatch(&mut self, now: Millis, out: &mut Vec<Command>) {
+        let mut order: Vec<(OrderKey, VisitId)> = self
+            .visits
+            .values()
+            .filter_map(|v| match &v.state {
+                VisitState::Waiting(w) if w.offer.is_none() && v.kiosk_online => {
+                    Some((self.order_key(v, w, now), v.id.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        order.sort();
+        for (_, visit_id) in order {
+            let VisitState::Waiting(waiting) = &self.visits[&visit_id].state else {
+                continue;
+            };
+            let queue = waiting.queue.clone();
+            let skip: BTreeSet<StaffId> = waiting
+                .tried
+                .iter()
+                .filter(|(_, until)| **until > now)
+                .map(|(s, _)| s.clone())
+                .collect();
+            if let Some(staff) = self.pick_staff(|s| s.profile.can_answer(&queue), &skip) {
+                self.make_offer(staff, visit_id, OfferKind::Answer, now, out);
+            }
+        }
+
+        let open_invites: Vec<(CallId, usize)> = self
+            .calls
+            .values()
+            .flat_map(|c| {
+                c.invites
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, i)| i.offer.is_none())
+                    .map(|(n, _)| (c.id.clone(), n))
+            })
+            .collect();
+        for (call_id, index) in open_invites {
+            let call = &self.calls[&call_id];
+            let invite = &call.invites[index];
+            let mut skip: BTreeSet<StaffId> = invite
+                .tried
+                .iter()
+                .filter(|(_, until)| **until > now)
+                .map(|(s, _)| s.clone())
+                .collect();
+            skip.extend(call.participants.iter().cloned());
+            let target = invite.target.clone();
+            let transfer_to = invite.transfer_to.clone();
+            let fits = |s: &Staff| match (&target, &transfer_to) {
+                (_, Some(queue)) => s.profile.can_answer(queue),
+                (InviteTarget::Interpreter { language }, None) => {
+                    s.profile.kind == StaffKind::Interpreter
+                        && s.profile.languages.contains(language)
+                }
+                (InviteTarget::Officer { agency }, None) => s.profile.agency() == Some(agency),
+            };
+            if let Some(staff) = self.pick_staff(fits, &skip) {
+                let kind = OfferKind::Invite {
+                    call: call_id.clone(),
+                    invited_by: invite.invited_by.clone(),
+                    target,
+                    transfer_to,
+                };
+                let visit = call.visit.clone();
+                let offer = self.make_offer(staff, visit, kind, now, out);
+                self.calls.get_mut(&call_id).expect("listed above").invites[index].offer =
+                    Some(offer);
+            }
+        }
+    }
+
+    /// The available person idle longest who fits and is not skipped.
+    fn pick_staff(
+        &self,
+        fits: impl Fn(&Staff) -> bool,
+        skip: &BTreeSet<StaffId>,
+    ) -> Option<StaffId> {
+        self.staff
+            .values()
+            .filter(|s| s.can_be_offered() && fits(s) && !skip.contains(&s.profile.id))
+            .min_by(|a, b| (a.idle_since, &a.profile.id).cmp(&(b.idle_since, &b.profile.id)))
+            .map(|s| s.profile.id.clone())
+    }
+
+    fn make_offer(
+        &mut self,
+        staff: StaffId,
+        visit: VisitId,
+        kind: OfferKind,
+        now: Millis,
+        out: &mut Vec<Command>,
+    ) -> OfferId {
+        let offer = OfferId::new(self.fresh_id("o")).expect("generated ids are valid");
+        let ring_ms = self.config.ring_timeout_ms;
+        let purpose = match &kind {
+            OfferKind::Answer => OfferPurpose::Answer,
+            OfferKind::Invite {
+                transfer_to: Some(_),
+                invited_by,
+                ..
+            } => OfferPurpose::TransferIn {
+                from_agency: self
+                    .staff
+                    .get(invited_by)
+                    .and_then(|s| s.profile.agency().cloned())
+                    .unwrap_or_else(|| self.visits[&visit].segment.queue.agency.clone()),
+                warm: true,
+            },
+            OfferKind::Invite {
+                target: InviteTarget::Interpreter { language },
+                ..
+            } => OfferPurpose::Interpret {
+                language: language.clone(),
+            },
+            OfferKind::Invite { invited_by, .. } => OfferPurpose::Join {
+                invited_by: invited_by.clone(),
+            },
+        };
+        if kind == OfferKind::Answer {
+            let v = self
+                .visits
+                .get_mut(&visit)
+                .expect("dispatch offers existing visits");
+            v.segment.first_offered_at.get_or_insert(now);
+            if let VisitState::Waiting(w) = &mut v.state {
+                w.offer = Some(offer.clone());
+            }
+        }
+        self.offers.insert(
+            offer.clone(),
+            Offer {
+                staff: staff.clone(),
+                visit: visit.clone(),
+                kind,
+                deadline: now + ring_ms,
+            },
+        );
+        self.staff.get_mut(&staff).expect("picked from staff").offer = Some(offer.clone());
+        self.set_staff_status(&staff, StaffStatus::Offered, now, out);
+        out.push(Command::Offer {
+            offer: offer.clone(),
+            staff,
+            visit,
+            purpose,
+            ring_ms,
+        });
+        offer
+    }
+
+    /// Stops an offer ringing. The person becomes available again unless the caller decides otherwise.
+    pub(crate) fn withdraw_offer(
+        &mut self,
+        offer_id: &OfferId,
+        reason: OfferWithdrawnReason,
+        now: Millis,
+        out: &mut Vec<Command>,
+    ) {
+        let Some(offer) = self.offers.remove(offer_id) else {
+            return;
+        };
+        match &offer.kind {
+            OfferKind::Answer => {
+                if let Some(Visit {
+                    state: VisitState::Waiting(w),
+                    ..
+                }) = self.visits.get_mut(&offer.visit)
+                {
+                    w.offer = None;
+                }
+            }
+            OfferKind::Invite { call, .. } => {
+                if let Some(call) = self.calls.get_mut(call) {
+                    for invite in call
+                        .invites
+                        .iter_mut()
+                        .filter(|i| i.offer.as_ref() == Some(offer_id))
+                    {
+                        invite.offer = None;
+                    }
+                }
+            }
+        }
+        if let Some(staff) = self.staff.get_mut(&offer.staff) {
+            staff.offer = None;
+        }
+        self.set_staff_status(&offer.staff, StaffStatus::Available, now, out);
+        out.push(Command::OfferWithdrawn {
+            offer: offer_id.clone(),
+            staff: offer.staff,
+            reason,
+        });
+    }
+
+    /// Remembers that `staff` passed on this offer so the next person is tried first.
+    fn skip_for_a_while(&mut self, offer: &Offer, now: Millis) {
+        let until = now + self.config.ring_timeout_ms;
+        match &offer.kind {
+            OfferKind::Answer => {
+                if let Some(Visit {
+                    state: VisitState::Waiting(w),
+                    ..
+                }) = self.visits.get_mut(&offer.visit)
+                {
+                    w.tried.insert(offer.staff.clone(), until);
+                }
+            }
+            OfferKind::Invite { call, .. } => {
+                if let Some(call) = self.calls.get_mut(call) {
+                    for invite in call.invites.iter_mut().filter(|i| i.offer.is_none()) {
+                        invite.tried.insert(offer.staff.clone(), until);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Nobody answered in time: the next person is offered, and the one who missed it is set
+    /// away so that citizens are not offered to an empty desk.
+    pub(crate) fn offer_timed_out(
+        &mut self,
+        offer_id: &OfferId,
+        now: Millis,
+        out: &mut Vec<Command>,
+    ) {
+        let Some(offer) = self.offers.get(offer_id).cloned() else {
+            return;
+        };
+        self.withdraw_offer(offer_id, OfferWithdrawnReason::TimedOut, now, out);
+        self.skip_for_a_while(&offer, now);
+        self.set_staff_status(&offer.staff, StaffStatus::Away, now, out);
+        self.queues_changed_for_staff(&offer.staff, out);
+    }
+
+    pub(crate) fn decline(
+        &mut self,
+        staff: &StaffId,
+        offer_id: &OfferId,
+        now: Millis,
+        out: &mut Vec<Command>,
+    ) -> Result<(), RoutingError> {
+        let offer = self.owned_offer(staff, offer_id)?.clone();
+        self.withdraw_offer(offer_id, OfferWithdrawnReason::Declined, now, out);
+        self.skip_for_a_while(&offer, now);
+        Ok(())
+    }
+
+    pub(crate) fn owned_offer(
+        &self,
+        staff: &StaffId,
+        offer_id: &OfferId,
+    ) -> Result<&Offer, RoutingError> {
+        let offer = self
+            .offers
+            .get(offer_id)
+            .ok_or_else(|| RoutingError::Conflict(format!("offer {offer_id} is no longer open")))?;
+        if &offer.staff != staff {
+            return Err(RoutingError::Forbidden(format!(
+                "offer {offer_id} was made to someone else"
+            )));
+        }
+        Ok(offer)
+    }
+
+    /// Tells each waiting kiosk its position and estimate when they changed.
+    pub(crate) fn announce_positions(&mut self, now: Millis, out: &mut Vec<Command>) {
+        let waiting: Vec<VisitId> = self
+            .visits
+            .values()
+            .filter(|v| v.kiosk_online && matches!(v.state, VisitState::Waiting(_)))
+            .map(|v| v.id.clone())
+            .collect();
+        for id in waiting {
+            let estimate = self.estimate(&id, now);
+            let visit = self.visits.get_mut(&id).expect("listed above");
+            if visit.announced.as_ref() != Some(&estimate) {
+                visit.announced = Some(estimate.clone());
+                let VisitState::Waiting(w) = &visit.state else {
+                    continue;
+                };
+                out.push(Command::Queued {
+                    visit: id,
+                    queue: w.queue.clone(),
+                    booked: visit.booking.is_some(),
+                    estimate,
+                });
+            }
+        }
+    }
+}

@@ -1,0 +1,322 @@
+//! Property tests: random sequences of events against the invariants that must always hold.
+
+use super::test_support::*;
+use super::*;
+use nara_protocol::desk::{AvailabilityChoice, InviteTarget, TransferMode};
+use proptest::prelude::*;
+use std::collections::BTreeSet;
+
+const AGENCIES: [&str; 2] = ["csn", "skatteverket"];
+const LANGUAGES: [&str; 2] = ["sv", "ar"];
+
+#[derive(Debug, Clone)]
+enum Step {
+    Online(usize),
+    Offline(usize),
+    Status(usize, u8),
+    Enqueue { queue: usize, booked: bool },
+    KioskGone(usize),
+    KioskBack(usize),
+    CitizenLeaves(usize),
+    Accept(usize),
+    Decline(usize),
+    Invite(usize, bool),
+    Transfer(usize, usize, bool),
+    Leave(usize),
+    End(usize),
+    Wait(u64),
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        1 => (0..8usize).prop_map(Step::Online),
+        1 => (0..8usize).prop_map(Step::Offline),
+        1 => (0..8usize, 0..3u8).prop_map(|(s, c)| Step::Status(s, c)),
+        3 => (0..4usize, any::<bool>()).prop_map(|(queue, booked)| Step::Enqueue { queue, booked }),
+        1 => (0..12usize).prop_map(Step::KioskGone),
+        1 => (0..12usize).prop_map(Step::KioskBack),
+        1 => (0..12usize).prop_map(Step::CitizenLeaves),
+        3 => (0..8usize).prop_map(Step::Accept),
+        1 => (0..8usize).prop_map(Step::Decline),
+        1 => (0..8usize, any::<bool>()).prop_map(|(s, i)| Step::Invite(s, i)),
+        1 => (0..8usize, 0..4usize, any::<bool>()).prop_map(|(s, q, w)| Step::Transfer(s, q, w)),
+        1 => (0..8usize).prop_map(Step::Leave),
+        1 => (0..8usize).prop_map(Step::End),
+        3 => (1..200_000u64).prop_map(Step::Wait),
+    ]
+}
+
+fn profile(n: usize) -> StaffProfile {
+    match n {
+        6 => interpreter("tolk-6", &["ar"]),
+        7 => interpreter("tolk-7", &["ar", "sv"]),
+        _ => officer(
+            &format!("off-{n}"),
+            AGENCIES[n % 2],
+            if n < 4 { &["sv", "ar"] } else { &["sv"] },
+        ),
+    }
+}
+
+fn queue_n(n: usize) -> QueueKey {
+    queue(AGENCIES[n % 2], LANGUAGES[n / 2])
+}
+
+/// What the test itself knows: visits enqueued and ended, from the commands alone.
+#[derive(Default)]
+struct Ledger {
+    enqueued: Vec<VisitId>,
+    ended: BTreeSet<VisitId>,
+}
+
+fn staff_id(n: usize) -> StaffId {
+    profile(n).id
+}
+
+fn apply(r: &mut Router, ledger: &mut Ledger, step: &Step, now: Millis) -> Vec<Command> {
+    let visit = |n: usize| {
+        ledger
+            .enqueued
+            .get(n % ledger.enqueued.len().max(1))
+            .cloned()
+    };
+    let call_of = |r: &Router, n: usize| r.staff.get(&staff_id(n)).and_then(|s| s.call.clone());
+    let event = match step {
+        Step::Online(n) => Some(Event::StaffOnline {
+            profile: profile(*n),
+        }),
+        Step::Offline(n) => Some(Event::StaffOffline {
+            staff: staff_id(*n),
+        }),
+        Step::Status(n, c) => Some(Event::SetStatus {
+            staff: staff_id(*n),
+            status: [
+                AvailabilityChoice::Available,
+                AvailabilityChoice::Away,
+                AvailabilityChoice::WrapUp,
+            ][*c as usize],
+        }),
+        Step::Enqueue { queue, booked } => {
+            let id: VisitId = id(&format!("v{}", ledger.enqueued.len()));
+            let mut s = spec(id.as_str(), queue_n(*queue), now);
+            s.booking = booked.then_some(now + 3 * 60_000);
+            ledger.enqueued.push(id);
+            Some(Event::Enqueue { spec: s })
+        }
+        Step::KioskGone(n) => visit(*n).map(|visit| Event::KioskDisconnected { visit }),
+        Step::KioskBack(n) => visit(*n).map(|visit| Event::KioskReconnected { visit }),
+        Step::CitizenLeaves(n) => visit(*n).map(|visit| Event::CitizenLeft { visit }),
+        Step::Accept(n) | Step::Decline(n) => r
+            .staff
+            .get(&staff_id(*n))
+            .and_then(|s| s.offer.clone())
+            .map(|offer| {
+                if matches!(step, Step::Accept(_)) {
+                    Event::Accept {
+                        staff: staff_id(*n),
+                        offer,
+                    }
+                } else {
+                    Event::Decline {
+                        staff: staff_id(*n),
+                        offer,
+                    }
+                }
+            }),
+        Step::Invite(n, interpreter) => call_of(r, *n).map(|call| Event::Invite {
+            staff: staff_id(*n),
+            call,
+            target: if *interpreter {
+                InviteTarget::Interpreter { language: id("ar") }
+            } else {
+                InviteTarget::Officer { agency: id("csn") }
+            },
+        }),
+        Step::Transfer(n, q, warm) => call_of(r, *n).map(|call| Event::Transfer {
+            staff: staff_id(*n),
+            call,
+            to: queue_n(*q),
+            mode: if *warm {
+                TransferMode::Warm
+            } else {
+                TransferMode::Cold
+            },
+        }),
+        Step::Leave(n) => call_of(r, *n).map(|call| Event::Leave {
+            staff: staff_id(*n),
+            call,
+        }),
+        Step::End(n) => call_of(r, *n).map(|call| Event::EndCall {
+            staff: staff_id(*n),
+            call,
+            outcome: Outcome::Served,
+        }),
+        Step::Wait(_) => Some(Event::Tick),
+    };
+    let Some(event) = event else {
+        return Vec::new();
+    };
+    let before = r.clone();
+    match r.handle(event, now) {
+        Ok(out) => {
+            for c in &out {
+                if let Command::VisitEnded { visit, .. } = c {
+                    assert!(
+                        ledger.ended.insert(visit.clone()),
+                        "visit {visit} ended twice"
+                    );
+                }
+            }
+            out
+        }
+        Err(_) => {
+            // A refused request changes nothing.
+            assert_eq!(format!("{:?}", before.visits), format!("{:?}", r.visits));
+            assert_eq!(format!("{:?}", before.staff), format!("{:?}", r.staff));
+            Vec::new()
+        }
+    }
+}
+
+fn check_invariants(r: &Router, ledger: &Ledger, now: Millis) {
+    check_invariants_except_deadlines(r, ledger, now);
+    // Every timeout fires: after a tick at `now` nothing is still due.
+    if let Some(deadline) = r.next_deadline() {
+        assert!(
+            deadline > now,
+            "deadline {deadline} <= now {now} left after tick"
+        );
+    }
+}
+
+fn check_invariants_except_deadlines(r: &Router, ledger: &Ledger, now: Millis) {
+    // No visit lost or duplicated: exactly the enqueued-and-not-ended visits are known.
+    let expected: BTreeSet<&VisitId> = ledger
+        .enqueued
+        .iter()
+        .filter(|v| !ledger.ended.contains(*v))
+        .collect();
+    let known: BTreeSet<&VisitId> = r.visits.keys().collect();
+    assert_eq!(expected, known, "visits lost or invented");
+
+    // Nobody is offered two things; offers and statuses agree.
+    let mut offered = BTreeSet::new();
+    for (id, offer) in &r.offers {
+        assert!(
+            offered.insert(&offer.staff),
+            "{} has two offers",
+            offer.staff
+        );
+        let staff = &r.staff[&offer.staff];
+        assert_eq!(staff.offer.as_ref(), Some(id));
+        assert_eq!(staff.status, StaffStatus::Offered);
+        assert!(
+            staff.call.is_none(),
+            "{} offered while in a call",
+            offer.staff
+        );
+    }
+    for staff in r.staff.values() {
+        assert_eq!(
+            staff.offer.is_some(),
+            staff.status == StaffStatus::Offered,
+            "{staff:?}"
+        );
+        assert_eq!(
+            staff.call.is_some(),
+            staff.status == StaffStatus::InCall,
+            "{staff:?}"
+        );
+    }
+
+    // Calls and visits point at each other; each person is in at most one call.
+    let mut in_call = BTreeSet::new();
+    for call in r.calls.values() {
+        assert!(
+            matches!(&r.visits[&call.visit].state, VisitState::InCall { call: c } if c == &call.id)
+        );
+        assert!(call.participants.contains(&call.owner));
+        for p in &call.participants {
+            assert!(in_call.insert(p.clone()), "{p} is in two calls");
+        }
+    }
+    for visit in r.visits.values() {
+        if let VisitState::InCall { call } = &visit.state {
+            assert!(r.calls.contains_key(call));
+        }
+    }
+
+    // Order within a priority: an earlier visit in the same queue and class is passed over
+    // only for an officer who declined it or let it ring out.
+    for (offer_id, offer) in &r.offers {
+        if offer.kind != OfferKind::Answer {
+            continue;
+        }
+        let later = &r.visits[&offer.visit];
+        let VisitState::Waiting(lw) = &later.state else {
+            panic!("offer {offer_id} for a visit in a call")
+        };
+        let later_key = r.order_key(later, lw, now);
+        for earlier in r.visits.values() {
+            let VisitState::Waiting(ew) = &earlier.state else {
+                continue;
+            };
+            let key = r.order_key(earlier, ew, now);
+            if ew.queue == lw.queue
+                && key.0 == later_key.0
+                && key < later_key
+                && ew.offer.is_none()
+                && earlier.kiosk_online
+            {
+                let skipped = ew.tried.get(&offer.staff).is_some_and(|until| *until > now);
+                let key_changed = earlier.booking.is_some() || later.booking.is_some();
+                assert!(
+                    skipped || key_changed,
+                    "{} was offered {} before {}",
+                    offer.staff,
+                    later.id,
+                    earlier.id
+                );
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn routing_invariants_hold(steps in proptest::collection::vec(step(), 1..120)) {
+        let mut r = Router::new(RoutingConfig::default(), "p");
+        let mut ledger = Ledger::default();
+        let mut now: Millis = 1_000_000;
+        for step in &steps {
+            if let Step::Wait(ms) = step {
+                now += ms;
+            }
+            apply(&mut r, &mut ledger, step, now);
+            if matches!(step, Step::Wait(_)) {
+                check_invariants(&r, &ledger, now);
+            } else {
+                check_invariants_except_deadlines(&r, &ledger, now);
+            }
+        }
+        // Given time, every visit is answered or ended: nobody waits forever once the
+        // kiosks are gone.
+        let visits: Vec<VisitId> = r.visits.keys().cloned().collect();
+        for v in visits {
+            let _ = r.handle(Event::KioskDisconnected { visit: v }, now);
+        }
+        for _ in 0..20 {
+            let Some(deadline) = r.next_deadline() else { break };
+            now = now.max(deadline);
+            for c in r.handle(Event::Tick, now).unwrap() {
+                if let Command::VisitEnded { visit, .. } = c {
+                    prop_assert!(ledger.ended.insert(visit.clone()), "visit {} ended twice", visit);
+                }
+            }
+        }
+        let in_call: BTreeSet<VisitId> = r.calls.values().map(|c| c.visit.clone()).collect();
+        prop_assert!(r.visits.keys().all(|v| in_call.contains(v)), "visits left waiting: {:?}", r.visits.keys().collect::<Vec<_>>());
+    }
+}
