@@ -1,2 +1,5 @@
 //! The Nära broker.
+pub mod config;
+pub mod pki;
 pub mod routing;
+pub mod storage;

@@ -1,0 +1,427 @@
+//! The broker's configuration: one typed struct from defaults, a TOML file and `NARA_…`
+//! environment variables, in that order. Unknown keys are refused; secrets may come from
+//! files (`…_file`). `deploy/broker.sample.toml` documents every key.
+
+use crate::routing::RoutingConfig;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address for HTTPS and WSS.
+    pub listen: SocketAddr,
+    /// Certificates, keys and the SQLite database live here.
+    pub data_dir: PathBuf,
+    /// Origins allowed to open the desk WebSocket, e.g. `https://nara.example.se`.
+    /// Empty: the broker's own address (`https://localhost:PORT`, `https://127.0.0.1:PORT`).
+    pub allowed_origins: Vec<String>,
+    pub tls: TlsConfig,
+    pub database: DatabaseConfig,
+    pub turn: TurnConfig,
+    pub routing: RoutingConfig,
+    pub limits: Limits,
+    pub fleet: FleetConfig,
+    pub statistics: StatisticsConfig,
+    /// Seed demo agencies, sites, officers and kiosks on first start.
+    pub demo: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8443".parse().expect("valid address"),
+            data_dir: PathBuf::from("nara-data"),
+            allowed_origins: Vec::new(),
+            tls: TlsConfig::default(),
+            database: DatabaseConfig::default(),
+            turn: TurnConfig::default(),
+            routing: RoutingConfig::default(),
+            limits: Limits::default(),
+            fleet: FleetConfig::default(),
+            statistics: StatisticsConfig::default(),
+            demo: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    /// PEM certificate chain. Unset: a self-signed certificate is made in the data directory.
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite://…` or `postgres://…`. Unset: `sqlite://DATA_DIR/nara.db`.
+    pub url: Option<String>,
+    /// A file holding the URL (it may contain a password).
+    pub url_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TurnConfig {
+    /// Run the embedded TURN server (single-machine default). Off when coturn is used.
+    pub embedded: bool,
+    /// UDP address of the embedded TURN server.
+    pub listen: SocketAddr,
+    /// Host name or address kiosks and browsers use to reach TURN. Unset: the listen address.
+    pub public_host: Option<String>,
+    /// TURN URLs handed out instead, e.g. coturn's `turns:turn.example.se:443?transport=tcp`.
+    pub urls: Vec<String>,
+    /// Shared secret for TURN REST credentials (same as coturn's `static-auth-secret`).
+    /// Unset: one is generated into the data directory.
+    pub shared_secret: Option<String>,
+    pub shared_secret_file: Option<PathBuf>,
+    /// How long handed-out TURN credentials stay valid.
+    pub credential_ttl_seconds: u64,
+    pub realm: String,
+    /// Allow relaying to loopback and private addresses (tests on one machine only).
+    pub allow_private_peers: bool,
+}
+
+impl Default for TurnConfig {
+    fn default() -> Self {
+        TurnConfig {
+            embedded: true,
+            listen: "127.0.0.1:3478".parse().expect("valid address"),
+            public_host: None,
+            urls: Vec::new(),
+            shared_secret: None,
+            shared_secret_file: None,
+            credential_ttl_seconds: 3600,
+            realm: "nara".into(),
+            allow_private_peers: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Most connections held at once; more are refused at accept.
+    pub max_connections: usize,
+    /// Messages a WebSocket may send per second on average, and in a burst.
+    pub messages_per_second: u32,
+    pub message_burst: u32,
+    /// A TLS handshake or request head that takes longer is cut off.
+    pub handshake_timeout_seconds: u64,
+    /// Messages queued for a client that does not read; past this it is cut off.
+    pub outbound_queue: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: 20_000,
+            messages_per_second: 20,
+            message_burst: 60,
+            handshake_timeout_seconds: 10,
+            outbound_queue: 256,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FleetConfig {
+    pub heartbeat_seconds: u32,
+    /// A kiosk is marked offline after this many heartbeats missed.
+    pub offline_after_missed: u32,
+}
+
+impl Default for FleetConfig {
+    fn default() -> Self {
+        FleetConfig {
+            heartbeat_seconds: 15,
+            offline_after_missed: 3,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StatisticsConfig {
+    /// Visit metadata older than this is deleted.
+    pub retention_days: u32,
+}
+
+impl Default for StatisticsConfig {
+    fn default() -> Self {
+        StatisticsConfig {
+            retention_days: 730,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}\nSee deploy/broker.sample.toml for every key and its meaning.")]
+    Parse { path: PathBuf, message: String },
+    #[error("environment variable {var}: {message}\nNARA_X sets key x; NARA_SECTION__KEY sets [section] key (e.g. NARA_TURN__SHARED_SECRET).")]
+    Env { var: String, message: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Defaults, then `file` if given, then `NARA_…` variables from `env`.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut table = toml::Table::new();
+        let origin = file
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("(environment)"));
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.into(),
+                source,
+            })?;
+            table = text
+                .parse::<toml::Table>()
+                .map_err(|e| ConfigError::Parse {
+                    path: path.into(),
+                    message: e.to_string(),
+                })?;
+        }
+        for (var, value) in env {
+            let Some(key) = var.strip_prefix("NARA_") else {
+                continue;
+            };
+            if key.is_empty() || key == "LOG" {
+                continue;
+            }
+            let path: Vec<String> = key.split("__").map(|p| p.to_ascii_lowercase()).collect();
+            set_path(&mut table, &path, parse_env_value(&value)).map_err(|message| {
+                ConfigError::Env {
+                    var: var.clone(),
+                    message,
+                }
+            })?;
+        }
+        let config: Config =
+            toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Parse {
+                    path: origin,
+                    message: e.to_string(),
+                })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.tls.cert_file.is_some() != self.tls.key_file.is_some() {
+            return Err(ConfigError::Invalid("tls.cert_file and tls.key_file must be set together (or neither, for a self-signed certificate)".into()));
+        }
+        if self.turn.shared_secret.is_some() && self.turn.shared_secret_file.is_some() {
+            return Err(ConfigError::Invalid(
+                "set turn.shared_secret or turn.shared_secret_file, not both".into(),
+            ));
+        }
+        if self.database.url.is_some() && self.database.url_file.is_some() {
+            return Err(ConfigError::Invalid(
+                "set database.url or database.url_file, not both".into(),
+            ));
+        }
+        if let Some(url) = &self.database.url {
+            if !(url.starts_with("sqlite:")
+                || url.starts_with("postgres://")
+                || url.starts_with("postgresql://"))
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "database.url must start with sqlite: or postgres://, got {url:?}"
+                )));
+            }
+        }
+        if self.limits.messages_per_second == 0 || self.limits.max_connections == 0 {
+            return Err(ConfigError::Invalid(
+                "limits.messages_per_second and limits.max_connections must be above 0".into(),
+            ));
+        }
+        if self.fleet.heartbeat_seconds == 0 {
+            return Err(ConfigError::Invalid(
+                "fleet.heartbeat_seconds must be above 0".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The database URL, read from `url_file` if that is how it was given.
+    pub fn database_url(&self) -> Result<String, ConfigError> {
+        if let Some(file) = &self.database.url_file {
+            return read_secret(file);
+        }
+        Ok(self.database.url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("nara.db").display()
+            )
+        }))
+    }
+
+    /// The configured TURN secret, if any (else the caller generates one).
+    pub fn turn_secret(&self) -> Result<Option<String>, ConfigError> {
+        match (&self.turn.shared_secret, &self.turn.shared_secret_file) {
+            (Some(s), _) => Ok(Some(s.clone())),
+            (None, Some(file)) => read_secret(file).map(Some),
+            (None, None) => Ok(None),
+        }
+    }
+
+    pub fn origins(&self) -> Vec<String> {
+        if !self.allowed_origins.is_empty() {
+            return self.allowed_origins.clone();
+        }
+        let port = self.listen.port();
+        vec![
+            format!("https://localhost:{port}"),
+            format!("https://127.0.0.1:{port}"),
+            format!("https://{}", self.listen),
+        ]
+    }
+}
+
+fn read_secret(file: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(file)
+        .map(|s| s.trim().to_string())
+        .map_err(|e| {
+            ConfigError::Invalid(format!("cannot read secret file {}: {e}", file.display()))
+        })
+}
+
+/// `8443` → integer, `true` → bool, anything else → string.
+fn parse_env_value(value: &str) -> toml::Value {
+    if let Ok(n) = value.parse::<i64>() {
+        return toml::Value::Integer(n);
+    }
+    match value {
+        "true" => toml::Value::Boolean(true),
+        "false" => toml::Value::Boolean(false),
+        _ => toml::Value::String(value.to_string()),
+    }
+}
+
+fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) -> Result<(), String> {
+    let (last, parents) = path.split_last().ok_or("empty key")?;
+    let mut current = table;
+    for part in parents {
+        let entry = current
+            .entry(part.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        current = entry
+            .as_table_mut()
+            .ok_or_else(|| format!("{part} is not a section"))?;
+    }
+    // Lists come as comma-separated values.
+    let value = match (&value, last.as_str()) {
+        (toml::Value::String(s), "allowed_origins" | "urls") => toml::Value::Array(
+            s.split(',')
+                .map(|p| toml::Value::String(p.trim().to_string()))
+                .collect(),
+        ),
+        _ => value,
+    };
+    current.insert(last.clone(), value);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_listen_on_loopback_8443() {
+        let c = Config::load(None, env(&[])).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8443");
+        assert!(c.turn.embedded);
+    }
+
+    #[test]
+    fn environment_overrides_file_and_reaches_sections() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("broker.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\n[turn]\ncredential_ttl_seconds = 60\n",
+        )
+        .unwrap();
+        let c = Config::load(
+            Some(&file),
+            env(&[
+                ("NARA_DATA_DIR", "/srv/nara"),
+                ("NARA_TURN__SHARED_SECRET", "s3cret"),
+                ("PATH", "/bin"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.data_dir, PathBuf::from("/srv/nara"));
+        assert_eq!(c.turn.credential_ttl_seconds, 60);
+        assert_eq!(c.turn_secret().unwrap().as_deref(), Some("s3cret"));
+    }
+
+    #[test]
+    fn unknown_key_is_refused_with_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("broker.toml");
+        std::fs::write(&file, "[turn]\nshared_secert = \"x\"\n").unwrap();
+        let err = Config::load(Some(&file), env(&[])).unwrap_err().to_string();
+        assert!(
+            err.contains("shared_secert") && err.contains("broker.sample.toml"),
+            "{err}"
+        );
+        let err = Config::load(None, env(&[("NARA_LISTNE", "x")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("listne"), "{err}");
+    }
+
+    #[test]
+    fn bad_address_says_which_key() {
+        let err = Config::load(None, env(&[("NARA_LISTEN", "localhost")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("listen"), "{err}");
+    }
+
+    #[test]
+    fn secret_from_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("turn.secret");
+        std::fs::write(&secret, "from-file\n").unwrap();
+        let c = Config::load(
+            None,
+            env(&[("NARA_TURN__SHARED_SECRET_FILE", secret.to_str().unwrap())]),
+        )
+        .unwrap();
+        assert_eq!(c.turn_secret().unwrap().as_deref(), Some("from-file"));
+    }
+
+    #[test]
+    fn half_a_certificate_is_refused() {
+        let err = Config::load(None, env(&[("NARA_TLS__CERT_FILE", "/etc/c.pem")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("key_file"), "{err}");
+    }
+}

@@ -1,0 +1,177 @@
+//! Certificates: the broker's TLS certificate (self-signed when none is configured) and the
+//! kiosk CA that signs each kiosk's certificate at enrolment.
+
+use anyhow::{Context, Result};
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose,
+};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// The broker's server certificate and key.
+#[derive(Debug)]
+pub struct ServerIdentity {
+    pub chain: Vec<CertificateDer<'static>>,
+    pub key: PrivateKeyDer<'static>,
+    /// SHA-256 of the leaf certificate, as `AB:CD:…`, for people to compare.
+    pub fingerprint: String,
+    pub cert_path: PathBuf,
+}
+
+/// The CA that signs kiosk certificates. Its key never leaves the data directory.
+pub struct KioskCa {
+    issuer: Issuer<'static, KeyPair>,
+    pub cert_der: CertificateDer<'static>,
+    pub cert_pem: String,
+}
+
+impl std::fmt::Debug for KioskCa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KioskCa").finish_non_exhaustive()
+    }
+}
+
+pub fn fingerprint(der: &[u8]) -> String {
+    Sha256::digest(der)
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// Hex SHA-256 of a certificate, the key kiosks are looked up by.
+pub fn cert_hash(der: &[u8]) -> String {
+    Sha256::digest(der)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn write_private(path: &Path, contents: &str) -> Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(contents.as_bytes())?;
+    Ok(())
+}
+
+fn read_pem_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
+    let data = std::fs::read(path)
+        .with_context(|| format!("cannot read certificate {}", path.display()))?;
+    let chain: Vec<_> = rustls_pemfile::certs(&mut data.as_slice())
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("{} is not a PEM certificate", path.display()))?;
+    anyhow::ensure!(!chain.is_empty(), "{} holds no certificate", path.display());
+    Ok(chain)
+}
+
+fn read_pem_key(path: &Path) -> Result<PrivateKeyDer<'static>> {
+    let data =
+        std::fs::read(path).with_context(|| format!("cannot read key {}", path.display()))?;
+    rustls_pemfile::private_key(&mut data.as_slice())?
+        .with_context(|| format!("{} holds no private key", path.display()))
+}
+
+/// Loads the configured certificate, or makes (once) and loads a self-signed one in `dir`.
+pub fn server_identity(
+    cert: Option<&Path>,
+    key: Option<&Path>,
+    dir: &Path,
+    extra_names: &[String],
+) -> Result<ServerIdentity> {
+    let (cert_path, key_path) = match (cert, key) {
+        (Some(c), Some(k)) => (c.to_path_buf(), k.to_path_buf()),
+        _ => {
+            let tls_dir = dir.join("tls");
+            std::fs::create_dir_all(&tls_dir)?;
+            let cert_path = tls_dir.join("server.crt");
+            let key_path = tls_dir.join("server.key");
+            if !cert_path.exists() || !key_path.exists() {
+                let mut names = vec![
+                    "localhost".to_string(),
+                    "127.0.0.1".to_string(),
+                    "::1".to_string(),
+                ];
+                names.extend(extra_names.iter().cloned());
+                let key = KeyPair::generate()?;
+                let mut params = CertificateParams::new(names)?;
+                params
+                    .distinguished_name
+                    .push(DnType::CommonName, "Nära broker (self-signed)");
+                let cert = params.self_signed(&key)?;
+                write_private(&key_path, &key.serialize_pem())?;
+                std::fs::write(&cert_path, cert.pem())?;
+            }
+            (cert_path, key_path)
+        }
+    };
+    let chain = read_pem_chain(&cert_path)?;
+    let key = read_pem_key(&key_path)?;
+    let fingerprint = fingerprint(&chain[0]);
+    Ok(ServerIdentity {
+        chain,
+        key,
+        fingerprint,
+        cert_path,
+    })
+}
+
+impl KioskCa {
+    /// Loads the kiosk CA from `dir/pki`, making it on first start.
+    pub fn load_or_create(dir: &Path) -> Result<KioskCa> {
+        let pki = dir.join("pki");
+        std::fs::create_dir_all(&pki)?;
+        let cert_path = pki.join("kiosk-ca.crt");
+        let key_path = pki.join("kiosk-ca.key");
+        if !cert_path.exists() || !key_path.exists() {
+            let key = KeyPair::generate()?;
+            let mut params = CertificateParams::new(Vec::<String>::new())?;
+            let mut dn = DistinguishedName::new();
+            dn.push(DnType::CommonName, "Nära kiosk CA");
+            params.distinguished_name = dn;
+            params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+            params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+            let cert = params.self_signed(&key)?;
+            write_private(&key_path, &key.serialize_pem())?;
+            std::fs::write(&cert_path, cert.pem())?;
+        }
+        let cert_pem = std::fs::read_to_string(&cert_path)?;
+        let key = KeyPair::from_pem(&std::fs::read_to_string(&key_path)?)?;
+        let cert_der = read_pem_chain(&cert_path)?.remove(0);
+        let issuer = Issuer::from_ca_cert_pem(&cert_pem, key)?;
+        Ok(KioskCa {
+            issuer,
+            cert_der,
+            cert_pem,
+        })
+    }
+
+    /// Signs a kiosk's certificate request. The subject is set by the broker, whatever the
+    /// request asked for; only the public key is taken from it.
+    pub fn sign_kiosk(
+        &self,
+        csr_pem: &str,
+        kiosk: &str,
+    ) -> Result<(String, CertificateDer<'static>)> {
+        let mut csr = rcgen::CertificateSigningRequestParams::from_pem(csr_pem)
+            .context("not a PEM certificate request (CSR)")?;
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, kiosk);
+        csr.params.distinguished_name = dn;
+        csr.params.subject_alt_names = Vec::new();
+        csr.params.is_ca = IsCa::ExplicitNoCa;
+        csr.params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        csr.params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let cert = csr.signed_by(&self.issuer)?;
+        Ok((cert.pem(), cert.der().clone()))
+    }
+}

@@ -1,0 +1,91 @@
+//! Storage behind one trait, [`Store`]. [`sql::SqlStore`] implements it for SQLite (the
+//! default, a file in the data directory) and PostgreSQL (several brokers), with the same
+//! queries on both. Nothing of a visit's content is ever stored: only metadata.
+
+pub mod models;
+pub mod sql;
+
+pub use models::*;
+
+use crate::routing::{Millis, WaitingRecord};
+use async_trait::async_trait;
+
+pub type StoreResult<T> = Result<T, sqlx::Error>;
+
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    // Directory: agencies, sites, people.
+    async fn upsert_agency(&self, agency: &AgencyRow) -> StoreResult<()>;
+    async fn agencies(&self) -> StoreResult<Vec<AgencyRow>>;
+    async fn upsert_site(&self, site: &SiteRow) -> StoreResult<()>;
+    async fn sites(&self) -> StoreResult<Vec<SiteRow>>;
+    async fn upsert_staff(&self, staff: &StaffRow) -> StoreResult<()>;
+    async fn staff_by_username(&self, username: &str) -> StoreResult<Option<StaffRow>>;
+    async fn staff_by_id(&self, id: &str) -> StoreResult<Option<StaffRow>>;
+    async fn staff(&self) -> StoreResult<Vec<StaffRow>>;
+
+    // Sessions (token hashes only).
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        staff_id: &str,
+        expires_at: Millis,
+    ) -> StoreResult<()>;
+    async fn session_staff(&self, token_hash: &str, now: Millis) -> StoreResult<Option<String>>;
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+
+    // Kiosks and enrolment.
+    async fn create_kiosk(&self, kiosk: &KioskRow) -> StoreResult<()>;
+    async fn kiosks(&self) -> StoreResult<Vec<KioskRow>>;
+    async fn kiosk(&self, id: &str) -> StoreResult<Option<KioskRow>>;
+    async fn kiosk_by_cert(&self, cert_hash: &str) -> StoreResult<Option<KioskRow>>;
+    async fn create_enrolment_code(&self, code: &EnrolmentCodeRow) -> StoreResult<()>;
+    /// Marks the code used and binds the certificate, atomically; `None` when the code is
+    /// unknown, used or expired.
+    async fn redeem_enrolment_code(
+        &self,
+        code: &str,
+        cert_hash: &str,
+        now: Millis,
+    ) -> StoreResult<Option<String>>;
+    async fn revoke_kiosk(&self, id: &str, now: Millis) -> StoreResult<bool>;
+    async fn set_out_of_service(&self, id: &str, message: Option<&str>) -> StoreResult<bool>;
+    async fn record_heartbeat(
+        &self,
+        id: &str,
+        now: Millis,
+        heartbeat_json: &str,
+        version: Option<&str>,
+    ) -> StoreResult<()>;
+    async fn record_self_test(&self, id: &str, report_json: &str) -> StoreResult<()>;
+
+    // Bookings.
+    async fn create_booking(&self, booking: &BookingRow) -> StoreResult<()>;
+    async fn booking(&self, code: &str) -> StoreResult<Option<BookingRow>>;
+    async fn mark_checked_in(&self, code: &str, now: Millis) -> StoreResult<bool>;
+    async fn bookings(&self) -> StoreResult<Vec<BookingRow>>;
+
+    // Waiting visits, so that they survive a restart.
+    async fn save_waiting(&self, record: &WaitingRecord) -> StoreResult<()>;
+    async fn forget_waiting(&self, visit: &str) -> StoreResult<()>;
+    async fn waiting(&self) -> StoreResult<Vec<WaitingRecord>>;
+
+    // Statistics: metadata only.
+    async fn record_segment(&self, segment: &SegmentRow) -> StoreResult<()>;
+    async fn record_document(
+        &self,
+        visit: &str,
+        pages: i64,
+        bytes: i64,
+        now: Millis,
+    ) -> StoreResult<()>;
+    async fn record_survey(&self, visit: &str, score: i64, now: Millis) -> StoreResult<()>;
+    async fn segments_between(&self, from: Millis, to: Millis) -> StoreResult<Vec<SegmentRow>>;
+    async fn documents_for(&self, visits: &[String]) -> StoreResult<Vec<(String, i64, i64)>>;
+    async fn surveys_for(&self, visits: &[String]) -> StoreResult<Vec<(String, i64)>>;
+    /// Deletes statistics older than `before`; returns how many segments went.
+    async fn purge_before(&self, before: Millis) -> StoreResult<u64>;
+
+    async fn audit(&self, entry: &AuditRow) -> StoreResult<()>;
+    async fn audit_log(&self, limit: i64) -> StoreResult<Vec<AuditRow>>;
+}

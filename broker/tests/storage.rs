@@ -1,0 +1,228 @@
+//! The storage contract, run against SQLite always and against PostgreSQL when
+//! `NARA_TEST_POSTGRES_URL` is set (`.ci/run` starts one on loopback and sets it; a run
+//! with `CI=true` and no PostgreSQL fails rather than skipping).
+
+use nara_broker::routing::{QueueKey, WaitingRecord};
+use nara_broker::storage::sql::SqlStore;
+use nara_broker::storage::*;
+
+fn id<T: TryFrom<String, Error = String>>(s: &str) -> T {
+    T::try_from(s.to_string()).unwrap()
+}
+
+async fn stores() -> Vec<(String, SqlStore, Option<tempfile::TempDir>)> {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+    let mut out = vec![(
+        "sqlite".to_string(),
+        SqlStore::connect(&url).await.unwrap(),
+        Some(dir),
+    )];
+    match std::env::var("NARA_TEST_POSTGRES_URL") {
+        Ok(base) => {
+            // A fresh database per test keeps tests independent.
+            let admin = SqlStore::connect_raw(&base).await.unwrap();
+            let name = format!(
+                "nara_test_{}",
+                std::process::id() as u64 * 1000 + rand_suffix()
+            );
+            admin
+                .execute(&format!("CREATE DATABASE {name}"))
+                .await
+                .unwrap();
+            let url = format!("{}/{name}", base.rsplit_once('/').unwrap().0);
+            out.push((
+                "postgres".to_string(),
+                SqlStore::connect(&url).await.unwrap(),
+                None,
+            ));
+        }
+        Err(_) => assert!(
+            std::env::var("CI").is_err(),
+            "CI must run the storage tests against PostgreSQL: set NARA_TEST_POSTGRES_URL"
+        ),
+    }
+    out
+}
+
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::SeqCst)
+        + std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_micros() as u64
+            % 997
+            * 10
+}
+
+#[tokio::test]
+async fn waiting_visits_round_trip_in_order() {
+    for (name, store, _dir) in stores().await {
+        let record = |v: &str, at: u64, front: bool| WaitingRecord {
+            visit: id(v),
+            kiosk: id("k-1"),
+            site_name: id("Rinkeby"),
+            queue: QueueKey {
+                agency: id("csn"),
+                language: id("ti"),
+                topic: None,
+            },
+            booking: None,
+            queued_at: at,
+            front,
+        };
+        store.save_waiting(&record("v2", 20, false)).await.unwrap();
+        store.save_waiting(&record("v1", 10, false)).await.unwrap();
+        store.save_waiting(&record("v3", 30, true)).await.unwrap();
+        store.forget_waiting("v2").await.unwrap();
+        let waiting = store.waiting().await.unwrap();
+        let order: Vec<&str> = waiting.iter().map(|w| w.visit.as_str()).collect();
+        assert_eq!(order, ["v3", "v1"], "{name}");
+        assert_eq!(waiting[1], record("v1", 10, false), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn enrolment_code_is_single_use_and_expires() {
+    for (name, store, _dir) in stores().await {
+        store
+            .create_kiosk(&KioskRow {
+                id: "k-1".into(),
+                site_id: "norsjo".into(),
+                name: "Entré".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        store
+            .create_enrolment_code(&EnrolmentCodeRow {
+                code: "ABC".into(),
+                kiosk_id: "k-1".into(),
+                created_by: "admin".into(),
+                expires_at: 1000,
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .redeem_enrolment_code("ABC", "hash1", 2000)
+                .await
+                .unwrap(),
+            None,
+            "{name}: expired"
+        );
+        store
+            .create_enrolment_code(&EnrolmentCodeRow {
+                code: "DEF".into(),
+                kiosk_id: "k-1".into(),
+                created_by: "admin".into(),
+                expires_at: 5000,
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .redeem_enrolment_code("DEF", "hash1", 2000)
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("k-1"),
+            "{name}"
+        );
+        assert_eq!(
+            store
+                .redeem_enrolment_code("DEF", "hash2", 2001)
+                .await
+                .unwrap(),
+            None,
+            "{name}: used"
+        );
+        assert_eq!(
+            store.kiosk_by_cert("hash1").await.unwrap().unwrap().id,
+            "k-1",
+            "{name}"
+        );
+        assert!(store.revoke_kiosk("k-1", 3000).await.unwrap());
+        assert_eq!(
+            store.kiosk("k-1").await.unwrap().unwrap().revoked_at,
+            Some(3000),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn statistics_keep_metadata_and_retention_purges() {
+    for (name, store, _dir) in stores().await {
+        let seg = |v: &str, at: u64| SegmentRow {
+            visit_id: v.into(),
+            kiosk_id: "k-1".into(),
+            site_id: "norsjo".into(),
+            agency: "csn".into(),
+            language: "sv".into(),
+            queued_at: at,
+            first_offered_at: Some(at + 1),
+            answered_at: Some(at + 2),
+            ended_at: at + 100,
+            outcome: "served".into(),
+        };
+        store.record_segment(&seg("old", 0)).await.unwrap();
+        store.record_segment(&seg("new", 10_000)).await.unwrap();
+        store
+            .record_document("new", 2, 800_000, 10_050)
+            .await
+            .unwrap();
+        store.record_survey("new", 4, 10_100).await.unwrap();
+        store.record_survey("new", 5, 10_101).await.unwrap();
+        assert_eq!(store.purge_before(5_000).await.unwrap(), 1, "{name}");
+        let segments = store.segments_between(0, u64::MAX).await.unwrap();
+        assert_eq!(segments, vec![seg("new", 10_000)], "{name}");
+        assert_eq!(
+            store.documents_for(&["new".into()]).await.unwrap(),
+            vec![("new".into(), 2, 800_000)],
+            "{name}"
+        );
+        assert_eq!(
+            store.surveys_for(&["new".into()]).await.unwrap(),
+            vec![("new".into(), 5)],
+            "{name}: the last answer counts"
+        );
+    }
+}
+
+#[tokio::test]
+async fn staff_and_sessions() {
+    for (name, store, _dir) in stores().await {
+        let staff = StaffRow {
+            id: "anna".into(),
+            username: "anna.fk".into(),
+            display_name: "Anna Lind".into(),
+            password_hash: "x".into(),
+            role: Role::Officer,
+            agency: Some("forsakringskassan".into()),
+            region: None,
+            languages: vec!["sv".into(), "so".into()],
+            skills: vec![],
+            disabled: false,
+        };
+        store.upsert_staff(&staff).await.unwrap();
+        assert_eq!(
+            store.staff_by_username("anna.fk").await.unwrap(),
+            Some(staff.clone()),
+            "{name}"
+        );
+        store.create_session("tok", "anna", 1000).await.unwrap();
+        assert_eq!(
+            store.session_staff("tok", 999).await.unwrap().as_deref(),
+            Some("anna"),
+            "{name}"
+        );
+        assert_eq!(
+            store.session_staff("tok", 1000).await.unwrap(),
+            None,
+            "{name}: expired"
+        );
+    }
+}
