@@ -66,37 +66,25 @@ pub struct DatabaseConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TurnConfig {
-    /// Run the embedded TURN server (single-machine default). Off when coturn is used.
-    pub embedded: bool,
-    /// UDP address of the embedded TURN server.
-    pub listen: SocketAddr,
-    /// Host name or address kiosks and browsers use to reach TURN. Unset: the listen address.
-    pub public_host: Option<String>,
-    /// TURN URLs handed out instead, e.g. coturn's `turns:turn.example.se:443?transport=tcp`.
+    /// TURN URLs handed to kiosks and desks, e.g. coturn's
+    /// `turn:turn.example.se:3478?transport=udp` and `turns:turn.example.se:443?transport=tcp`.
+    /// Empty: no TURN server is handed out (peers connect directly).
     pub urls: Vec<String>,
-    /// Shared secret for TURN REST credentials (same as coturn's `static-auth-secret`).
+    /// Shared secret for TURN REST credentials (coturn's `static-auth-secret`).
     /// Unset: one is generated into the data directory.
     pub shared_secret: Option<String>,
     pub shared_secret_file: Option<PathBuf>,
     /// How long handed-out TURN credentials stay valid.
     pub credential_ttl_seconds: u64,
-    pub realm: String,
-    /// Allow relaying to loopback and private addresses (tests on one machine only).
-    pub allow_private_peers: bool,
 }
 
 impl Default for TurnConfig {
     fn default() -> Self {
         TurnConfig {
-            embedded: true,
-            listen: "127.0.0.1:3478".parse().expect("valid address"),
-            public_host: None,
             urls: Vec::new(),
             shared_secret: None,
             shared_secret_file: None,
             credential_ttl_seconds: 3600,
-            realm: "nara".into(),
-            allow_private_peers: false,
         }
     }
 }
@@ -353,7 +341,7 @@ mod tests {
     fn defaults_listen_on_loopback_8443() {
         let c = Config::load(None, env(&[])).unwrap();
         assert_eq!(c.listen.to_string(), "127.0.0.1:8443");
-        assert!(c.turn.embedded);
+        assert!(c.turn.urls.is_empty());
     }
 
     #[test]

@@ -1,5 +1,170 @@
-//! The Nära broker.
+//! The Nära broker: signalling, queues and routing, the kiosk fleet, statistics and the admin
+//! API, over HTTPS and WSS.
+//!
+//! Where to start reading:
+//! - [`routing`]: the I/O-free routing engine (queues, offers, calls, transfers, estimates).
+//! - [`engine`]: the task that owns the router and carries out its commands.
+//! - [`ws`]: the kiosk and desk WebSockets; [`api`]: the REST API and `app()`.
+//! - [`server`]: TLS, limits and graceful shutdown; [`pki`]: certificates and the kiosk CA.
+//! - [`storage`]: the `Store` trait over SQLite and PostgreSQL.
+//! - [`config`]: the typed configuration; [`demo`]: demo data; [`turn`]: TURN credentials.
+//!
+//! [`start`] puts it all together; `main.rs` is only the command line.
+
+pub mod api;
 pub mod config;
+pub mod demo;
+pub mod engine;
+pub mod metrics;
 pub mod pki;
 pub mod routing;
+pub mod server;
+pub mod state;
 pub mod storage;
+pub mod turn;
+pub mod ws;
+
+use anyhow::Context;
+use config::Config;
+use routing::{Event, Router, VisitSpec};
+use state::{now_ms, AppState, Connections};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use storage::{sql::SqlStore, Store};
+use tokio::sync::watch;
+
+/// A broker that is running; dropping it does not stop it, [`RunningBroker::shutdown`] does.
+#[derive(Debug)]
+pub struct RunningBroker {
+    pub addr: SocketAddr,
+    pub fingerprint: String,
+    pub cert_path: PathBuf,
+    pub demo_logins: Vec<demo::DemoLogin>,
+    pub state: AppState,
+    shutdown: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningBroker {
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// Opens storage, restores waiting visits, and starts serving on `config.listen`.
+pub async fn start(config: Config) -> anyhow::Result<RunningBroker> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+    let url = config.database_url()?;
+    let store: Arc<dyn Store> = Arc::new(
+        SqlStore::connect(&url)
+            .await
+            .with_context(|| format!("cannot open database {}", redact_url(&url)))?,
+    );
+    let identity = pki::server_identity(
+        config.tls.cert_file.as_deref(),
+        config.tls.key_file.as_deref(),
+        &config.data_dir,
+        &[],
+    )?;
+    let ca = pki::KioskCa::load_or_create(&config.data_dir)?;
+    let secret = match config.turn_secret()? {
+        Some(s) => s,
+        None => {
+            let path = config.data_dir.join("turn.secret");
+            if !path.exists() {
+                std::fs::write(&path, api::random_token(40))?;
+            }
+            std::fs::read_to_string(&path)?.trim().to_string()
+        }
+    };
+    let demo_logins = if config.demo {
+        demo::seed(store.as_ref()).await?
+    } else {
+        Vec::new()
+    };
+    let retention = config.statistics.retention_days as u64 * 86_400_000;
+    let purged = store
+        .purge_before(now_ms().saturating_sub(retention))
+        .await?;
+    if purged > 0 {
+        tracing::info!(purged, "statistics past retention deleted");
+    }
+
+    // Waiting visits come back in order; their kiosks have the grace time to reconnect.
+    let mut router = Router::new(config.routing.clone(), &api::random_token(4));
+    let now = now_ms();
+    for w in store.waiting().await? {
+        let spec = VisitSpec {
+            visit: w.visit,
+            kiosk: w.kiosk,
+            site_name: w.site_name,
+            queue: w.queue,
+            booking: w.booking,
+            queued_at: w.queued_at,
+            front_of_queue: w.front,
+            kiosk_online: false,
+        };
+        if let Err(e) = router.handle(Event::Enqueue { spec }, now) {
+            tracing::warn!(error = %e, "a stored visit could not be restored");
+        }
+    }
+
+    let connections = Arc::new(Connections::default());
+    let metrics = Arc::new(metrics::Metrics::default());
+    let engine = engine::spawn(
+        router,
+        Arc::clone(&connections),
+        Arc::clone(&metrics),
+        Arc::clone(&store),
+    );
+    let tls = server::tls_config(&identity, &ca)?;
+    let turn = turn::TurnCredentials::new(
+        secret,
+        config.turn.credential_ttl_seconds,
+        config.turn.urls.clone(),
+    );
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (in use? set --listen)", config.listen))?;
+    let addr = listener.local_addr()?;
+    let state = AppState {
+        config: Arc::new(config),
+        store,
+        ca: Arc::new(ca),
+        engine,
+        connections,
+        metrics,
+        turn: Arc::new(turn),
+    };
+    let app = api::app(state.clone());
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let task = tokio::spawn(server::serve(
+        listener,
+        tls,
+        app,
+        state.clone(),
+        shutdown_rx,
+    ));
+    Ok(RunningBroker {
+        addr,
+        fingerprint: identity.fingerprint,
+        cert_path: identity.cert_path,
+        demo_logins,
+        state,
+        shutdown,
+        task,
+    })
+}
+
+fn redact_url(url: &str) -> String {
+    match url.split_once('@') {
+        Some((before, after)) => format!(
+            "{}:***@{after}",
+            before.rsplit_once(':').map(|(u, _)| u).unwrap_or(before)
+        ),
+        None => url.to_string(),
+    }
+}

@@ -215,6 +215,12 @@ pub enum BrokerToDesk {
         call: CallId,
         outcome: Outcome,
     },
+    /// Nobody could be found for an invitation or warm transfer within the invite time.
+    #[serde(rename_all = "camelCase")]
+    InviteUnanswered {
+        call: CallId,
+        target: InviteTarget,
+    },
     #[serde(rename_all = "camelCase")]
     IceServers {
         ice_servers: Vec<IceServer>,

@@ -40,6 +40,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn kiosk(&self, id: &str) -> StoreResult<Option<KioskRow>>;
     async fn kiosk_by_cert(&self, cert_hash: &str) -> StoreResult<Option<KioskRow>>;
     async fn create_enrolment_code(&self, code: &EnrolmentCodeRow) -> StoreResult<()>;
+    /// The kiosk an unused, unexpired code is for.
+    async fn kiosk_for_code(&self, code: &str, now: Millis) -> StoreResult<Option<String>>;
     /// Marks the code used and binds the certificate, atomically; `None` when the code is
     /// unknown, used or expired.
     async fn redeem_enrolment_code(

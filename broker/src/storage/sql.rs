@@ -307,6 +307,15 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn kiosk_for_code(&self, code: &str, now: Millis) -> StoreResult<Option<String>> {
+        let row = sqlx::query("SELECT kiosk_id FROM enrolment_codes WHERE code = $1 AND used_at IS NULL AND expires_at > $2")
+            .bind(code)
+            .bind(now as i64)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.get("kiosk_id")))
+    }
+
     async fn redeem_enrolment_code(
         &self,
         code: &str,

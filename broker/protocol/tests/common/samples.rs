@@ -306,6 +306,10 @@ pub fn broker_to_desk() -> Vec<BrokerToDesk> {
             call: id("c-1"),
             outcome: Outcome::Transferred,
         },
+        BrokerToDesk::InviteUnanswered {
+            call: id("c-1"),
+            target: InviteTarget::Officer { agency: id("csn") },
+        },
         BrokerToDesk::IceServers {
             ice_servers: vec![turn()],
         },

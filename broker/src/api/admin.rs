@@ -1,0 +1,527 @@
+//! Administration: the fleet, enrolment, the directory (agencies, sites, people), bookings,
+//! queues as officers may see them, and the audit log.
+
+use super::auth::{hash_password, StaffSession};
+use super::{random_code, random_token, ApiError};
+use crate::state::{now_ms, AppState};
+use crate::storage::*;
+use axum::extract::{Path, State};
+use axum::Json;
+use nara_protocol::kiosk::BrokerToKiosk;
+use nara_protocol::*;
+use serde::{Deserialize, Serialize};
+
+const ENROLMENT_CODE_HOURS: u64 = 72;
+
+/// A kiosk as the fleet view shows it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KioskView {
+    pub id: String,
+    pub name: String,
+    pub site: String,
+    pub site_name: String,
+    pub region: String,
+    pub online: bool,
+    pub enrolled: bool,
+    pub revoked: bool,
+    pub out_of_service: Option<String>,
+    pub last_seen: Option<u64>,
+    pub software_version: Option<String>,
+    pub last_heartbeat: Option<serde_json::Value>,
+    pub last_self_test: Option<serde_json::Value>,
+    /// Plain-language problems for the alert list, e.g. "offline", "scanner: paper jam".
+    pub alerts: Vec<String>,
+}
+
+async fn kiosk_views(state: &AppState, session: &StaffSession) -> Result<Vec<KioskView>, ApiError> {
+    session.0.require_admin()?;
+    let sites = state.store.sites().await?;
+    let heartbeat_ms = state.config.fleet.heartbeat_seconds as u64 * 1000;
+    let missed = state.config.fleet.offline_after_missed as u64;
+    let now = now_ms();
+    let mut out = Vec::new();
+    for k in state.store.kiosks().await? {
+        let site = sites.iter().find(|s| s.id == k.site_id);
+        let region = site.map(|s| s.region.clone()).unwrap_or_default();
+        if let Some(admin_region) = &session.0.row.region {
+            if &region != admin_region {
+                continue;
+            }
+        }
+        let connected = state.connections.kiosk_online(&k.id);
+        let fresh = k
+            .last_seen
+            .is_some_and(|t| now.saturating_sub(t) <= heartbeat_ms * missed);
+        let online = connected && (fresh || k.last_seen.is_none());
+        let heartbeat: Option<serde_json::Value> = k
+            .last_heartbeat
+            .as_deref()
+            .and_then(|h| serde_json::from_str(h).ok());
+        let mut alerts = Vec::new();
+        if k.revoked_at.is_some() {
+            alerts.push("revoked".to_string());
+        } else if k.enrolled_at.is_none() {
+            alerts.push("not enrolled yet".to_string());
+        } else if !online {
+            alerts.push("offline".to_string());
+        }
+        if let Some(devices) = heartbeat
+            .as_ref()
+            .and_then(|h| h.get("devices"))
+            .and_then(|d| d.as_object())
+        {
+            for (device, state) in devices {
+                match state.get("state").and_then(|s| s.as_str()) {
+                    Some("ok") | None => {}
+                    Some("missing") => alerts.push(format!("{device}: missing")),
+                    Some(_) => alerts.push(format!(
+                        "{device}: {}",
+                        state
+                            .get("detail")
+                            .and_then(|d| d.as_str())
+                            .unwrap_or("failing")
+                    )),
+                }
+            }
+        }
+        out.push(KioskView {
+            id: k.id.clone(),
+            name: k.name.clone(),
+            site: k.site_id.clone(),
+            site_name: site.map(|s| s.name.clone()).unwrap_or_default(),
+            region,
+            online,
+            enrolled: k.enrolled_at.is_some(),
+            revoked: k.revoked_at.is_some(),
+            out_of_service: k.out_of_service.clone(),
+            last_seen: k.last_seen,
+            software_version: k.software_version.clone(),
+            last_heartbeat: heartbeat,
+            last_self_test: k
+                .last_self_test
+                .as_deref()
+                .and_then(|h| serde_json::from_str(h).ok()),
+            alerts,
+        });
+    }
+    Ok(out)
+}
+
+pub async fn list_kiosks(
+    State(state): State<AppState>,
+    session: StaffSession,
+) -> Result<Json<Vec<KioskView>>, ApiError> {
+    Ok(Json(kiosk_views(&state, &session).await?))
+}
+
+pub async fn kiosk_detail(
+    State(state): State<AppState>,
+    session: StaffSession,
+    Path(kiosk): Path<String>,
+) -> Result<Json<KioskView>, ApiError> {
+    kiosk_views(&state, &session)
+        .await?
+        .into_iter()
+        .find(|k| k.id == kiosk)
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound(format!("no kiosk {kiosk}")))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewKiosk {
+    pub site: String,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewKioskResponse {
+    pub kiosk: String,
+    pub enrolment_code: String,
+    pub expires_at: u64,
+}
+
+/// Registers a kiosk and returns its one-time enrolment code.
+pub async fn create_kiosk(
+    State(state): State<AppState>,
+    session: StaffSession,
+    Json(req): Json<NewKiosk>,
+) -> Result<Json<NewKioskResponse>, ApiError> {
+    session.0.require_admin()?;
+    if !state.store.sites().await?.iter().any(|s| s.id == req.site) {
+        return Err(ApiError::BadRequest(format!("no site {:?}", req.site)));
+    }
+    let name = ShortText::new(req.name.clone()).map_err(ApiError::BadRequest)?;
+    let id = format!("k-{}-{}", req.site, random_token(6));
+    state
+        .store
+        .create_kiosk(&KioskRow {
+            id: id.clone(),
+            site_id: req.site,
+            name: name.to_string(),
+            ..Default::default()
+        })
+        .await?;
+    let code = random_code(10);
+    let expires_at = now_ms() + ENROLMENT_CODE_HOURS * 3600 * 1000;
+    state
+        .store
+        .create_enrolment_code(&EnrolmentCodeRow {
+            code: code.clone(),
+            kiosk_id: id.clone(),
+            created_by: session.0.row.id.clone(),
+            expires_at,
+        })
+        .await?;
+    audit(&state, &session, "kiosk created", &id, "").await;
+    Ok(Json(NewKioskResponse {
+        kiosk: id,
+        enrolment_code: code,
+        expires_at,
+    }))
+}
+
+async fn audit(state: &AppState, session: &StaffSession, action: &str, target: &str, detail: &str) {
+    let (who, action, target, detail) = (
+        session.0.row.id.clone(),
+        action.to_string(),
+        target.to_string(),
+        detail.to_string(),
+    );
+    state
+        .engine
+        .run(move |e| e.audit(&who, &action, &target, &detail))
+        .await;
+}
+
+fn kiosk_id(kiosk: &str) -> Result<KioskId, ApiError> {
+    KioskId::new(kiosk).map_err(ApiError::BadRequest)
+}
+
+/// Revokes a kiosk's certificate; a connected kiosk is cut off at once.
+pub async fn revoke_kiosk(
+    State(state): State<AppState>,
+    session: StaffSession,
+    Path(kiosk): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    session.0.require_admin()?;
+    let id = kiosk_id(&kiosk)?;
+    if !state.store.revoke_kiosk(&kiosk, now_ms()).await? {
+        return Err(ApiError::NotFound(format!("no kiosk {kiosk}")));
+    }
+    state.connections.close_kiosk(
+        &id,
+        &BrokerToKiosk::Error(ErrorReply {
+            code: ErrorCode::Forbidden,
+            message: "this kiosk was revoked by an administrator".into(),
+            fatal: true,
+        }),
+    );
+    audit(&state, &session, "kiosk revoked", &kiosk, "").await;
+    Ok(Json(serde_json::json!({ "revoked": kiosk })))
+}
+
+pub async fn run_self_test(
+    State(state): State<AppState>,
+    session: StaffSession,
+    Path(kiosk): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    session.0.require_admin()?;
+    let id = kiosk_id(&kiosk)?;
+    let request = RequestId::new(format!("r-{}", random_token(8))).expect("valid");
+    if !state.connections.to_kiosk(
+        &id,
+        &BrokerToKiosk::RunSelfTest {
+            request: request.clone(),
+        },
+    ) {
+        return Err(ApiError::Conflict(format!(
+            "kiosk {kiosk} is not connected; the self-test runs when it is"
+        )));
+    }
+    audit(
+        &state,
+        &session,
+        "self-test requested",
+        &kiosk,
+        request.as_str(),
+    )
+    .await;
+    Ok(Json(serde_json::json!({ "request": request })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OutOfService {
+    /// The message shown on the kiosk; `null` puts it back in service.
+    pub message: Option<String>,
+}
+
+pub async fn out_of_service(
+    State(state): State<AppState>,
+    session: StaffSession,
+    Path(kiosk): Path<String>,
+    Json(req): Json<OutOfService>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    session.0.require_admin()?;
+    let id = kiosk_id(&kiosk)?;
+    let message = req
+        .message
+        .map(LongText::new)
+        .transpose()
+        .map_err(ApiError::BadRequest)?;
+    if !state
+        .store
+        .set_out_of_service(&kiosk, message.as_ref().map(|m| m.as_str()))
+        .await?
+    {
+        return Err(ApiError::NotFound(format!("no kiosk {kiosk}")));
+    }
+    let note = match &message {
+        Some(m) => BrokerToKiosk::OutOfService { message: m.clone() },
+        None => BrokerToKiosk::BackInService,
+    };
+    state.connections.to_kiosk(&id, &note);
+    audit(
+        &state,
+        &session,
+        if message.is_some() {
+            "out of service"
+        } else {
+            "back in service"
+        },
+        &kiosk,
+        message.as_ref().map(|m| m.as_str()).unwrap_or(""),
+    )
+    .await;
+    Ok(Json(
+        serde_json::json!({ "kiosk": kiosk, "outOfService": message }),
+    ))
+}
+
+pub async fn list_agencies(
+    State(state): State<AppState>,
+    _session: StaffSession,
+) -> Result<Json<Vec<AgencyRow>>, ApiError> {
+    Ok(Json(state.store.agencies().await?))
+}
+
+pub async fn upsert_agency(
+    State(state): State<AppState>,
+    session: StaffSession,
+    Json(a): Json<AgencyRow>,
+) -> Result<Json<AgencyRow>, ApiError> {
+    session.0.require_admin()?;
+    AgencyId::new(a.id.clone()).map_err(ApiError::BadRequest)?;
+    ShortText::new(a.name.clone()).map_err(ApiError::BadRequest)?;
+    for l in &a.languages {
+        LanguageCode::new(l.clone()).map_err(ApiError::BadRequest)?;
+    }
+    state.store.upsert_agency(&a).await?;
+    audit(&state, &session, "agency saved", &a.id, "").await;
+    Ok(Json(a))
+}
+
+pub async fn list_sites(
+    State(state): State<AppState>,
+    _session: StaffSession,
+) -> Result<Json<Vec<SiteRow>>, ApiError> {
+    Ok(Json(state.store.sites().await?))
+}
+
+pub async fn upsert_site(
+    State(state): State<AppState>,
+    session: StaffSession,
+    Json(s): Json<SiteRow>,
+) -> Result<Json<SiteRow>, ApiError> {
+    session.0.require_admin()?;
+    SiteId::new(s.id.clone()).map_err(ApiError::BadRequest)?;
+    state.store.upsert_site(&s).await?;
+    audit(&state, &session, "site saved", &s.id, "").await;
+    Ok(Json(s))
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StaffView {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub agency: Option<String>,
+    pub region: Option<String>,
+    pub languages: Vec<String>,
+    pub skills: Vec<String>,
+    pub disabled: bool,
+}
+
+pub async fn list_staff(
+    State(state): State<AppState>,
+    session: StaffSession,
+) -> Result<Json<Vec<StaffView>>, ApiError> {
+    session.0.require_admin()?;
+    Ok(Json(
+        state
+            .store
+            .staff()
+            .await?
+            .into_iter()
+            .map(|r| StaffView {
+                id: r.id,
+                username: r.username,
+                display_name: r.display_name,
+                role: r.role,
+                agency: r.agency,
+                region: r.region,
+                languages: r.languages,
+                skills: r.skills,
+                disabled: r.disabled,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewStaff {
+    pub username: String,
+    pub display_name: String,
+    pub password: String,
+    pub role: Role,
+    pub agency: Option<String>,
+    pub region: Option<String>,
+    pub languages: Vec<String>,
+    #[serde(default)]
+    pub skills: Vec<String>,
+}
+
+pub async fn create_staff(
+    State(state): State<AppState>,
+    session: StaffSession,
+    Json(n): Json<NewStaff>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    session.0.require_admin()?;
+    if n.password.len() < 12 {
+        return Err(ApiError::BadRequest(
+            "a password must be at least 12 characters".into(),
+        ));
+    }
+    if (n.role == Role::Officer) != n.agency.is_some() {
+        return Err(ApiError::BadRequest(
+            "an officer belongs to exactly one agency; others to none".into(),
+        ));
+    }
+    if state.store.staff_by_username(&n.username).await?.is_some() {
+        return Err(ApiError::Conflict(format!(
+            "username {:?} is taken",
+            n.username
+        )));
+    }
+    for l in &n.languages {
+        LanguageCode::new(l.clone()).map_err(ApiError::BadRequest)?;
+    }
+    let id = StaffId::new(n.username.replace('.', "-")).map_err(ApiError::BadRequest)?;
+    state
+        .store
+        .upsert_staff(&StaffRow {
+            id: id.to_string(),
+            username: n.username,
+            display_name: n.display_name,
+            password_hash: hash_password(&n.password),
+            role: n.role,
+            agency: n.agency,
+            region: n.region,
+            languages: n.languages,
+            skills: n.skills,
+            disabled: false,
+        })
+        .await?;
+    audit(&state, &session, "staff created", id.as_str(), "").await;
+    Ok(Json(serde_json::json!({ "id": id })))
+}
+
+pub async fn audit_log(
+    State(state): State<AppState>,
+    session: StaffSession,
+) -> Result<Json<Vec<AuditRow>>, ApiError> {
+    session.0.require_admin()?;
+    Ok(Json(state.store.audit_log(500).await?))
+}
+
+/// An agency's queues: its own officers and administrators only.
+pub async fn agency_queues(
+    State(state): State<AppState>,
+    session: StaffSession,
+    Path(agency): Path<String>,
+) -> Result<Json<Vec<desk::QueueView>>, ApiError> {
+    if !session.0.is_admin() && session.0.row.agency.as_deref() != Some(agency.as_str()) {
+        return Err(ApiError::Forbidden(format!(
+            "you may see only your own agency's queues, not {agency}'s"
+        )));
+    }
+    let agency = AgencyId::new(agency).map_err(ApiError::BadRequest)?;
+    Ok(Json(
+        state.engine.run(move |e| e.queue_views(&agency)).await,
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewBooking {
+    pub agency: String,
+    pub language: String,
+    pub appointment_at: u64,
+    #[serde(default)]
+    pub interpreter_needed: bool,
+}
+
+/// Creates a booking and returns the code to print on the citizen's letter.
+pub async fn create_booking(
+    State(state): State<AppState>,
+    session: StaffSession,
+    Json(b): Json<NewBooking>,
+) -> Result<Json<BookingRow>, ApiError> {
+    if !session.0.is_admin() && session.0.row.agency.as_deref() != Some(b.agency.as_str()) {
+        return Err(ApiError::Forbidden(
+            "officers book meetings for their own agency only".into(),
+        ));
+    }
+    LanguageCode::new(b.language.clone()).map_err(ApiError::BadRequest)?;
+    if !state
+        .store
+        .agencies()
+        .await?
+        .iter()
+        .any(|a| a.id == b.agency)
+    {
+        return Err(ApiError::BadRequest(format!("no agency {:?}", b.agency)));
+    }
+    let row = BookingRow {
+        code: random_code(8),
+        agency: b.agency,
+        language: b.language,
+        appointment_at: b.appointment_at,
+        interpreter_needed: b.interpreter_needed,
+        created_by: session.0.row.id.clone(),
+        checked_in_at: None,
+    };
+    state.store.create_booking(&row).await?;
+    audit(&state, &session, "booking created", &row.code, &row.agency).await;
+    Ok(Json(row))
+}
+
+pub async fn list_bookings(
+    State(state): State<AppState>,
+    session: StaffSession,
+) -> Result<Json<Vec<BookingRow>>, ApiError> {
+    let all = state.store.bookings().await?;
+    Ok(Json(
+        all.into_iter()
+            .filter(|b| {
+                session.0.is_admin() || session.0.row.agency.as_deref() == Some(b.agency.as_str())
+            })
+            .collect(),
+    ))
+}

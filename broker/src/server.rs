@@ -1,0 +1,109 @@
+//! The listener: TLS (1.2+) with an optional client certificate verified against the kiosk
+//! CA, a handshake and request-head timeout, a cap on concurrent connections, and graceful
+//! shutdown. Each request carries a [`ConnInfo`] saying who is on the other end.
+
+use crate::api::ConnInfo;
+use crate::pki::{cert_hash, KioskCa, ServerIdentity};
+use crate::state::AppState;
+use anyhow::Result;
+use axum::Router;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use rustls::server::WebPkiClientVerifier;
+use rustls::RootCertStore;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
+
+pub fn tls_config(identity: &ServerIdentity, ca: &KioskCa) -> Result<rustls::ServerConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = RootCertStore::empty();
+    roots.add(ca.cert_der.clone())?;
+    // Browsers have no certificate and are let through here; the kiosk endpoint insists.
+    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .allow_unauthenticated()
+        .build()?;
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(identity.chain.clone(), identity.key.clone_key())?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// Serves `app` on `listener` until `shutdown` turns true, then lets connections finish.
+pub async fn serve(
+    listener: TcpListener,
+    tls: rustls::ServerConfig,
+    app: Router,
+    state: AppState,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let acceptor = TlsAcceptor::from(Arc::new(tls));
+    let limits = state.config.limits.clone();
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let handshake_timeout = Duration::from_secs(limits.handshake_timeout_seconds);
+    let mut tasks = tokio::task::JoinSet::new();
+    loop {
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    continue;
+                }
+            },
+            _ = shutdown.changed() => break,
+        };
+        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+            state.metrics.refused("too-many-connections");
+            drop(tcp);
+            continue;
+        };
+        let _ = tcp.set_nodelay(true);
+        let acceptor = acceptor.clone();
+        let app = app.clone();
+        let state = state.clone();
+        let mut shutdown = shutdown.clone();
+        tasks.spawn(async move {
+            let _slot = slot;
+            let tls = match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(e)) => {
+                    state.metrics.refused("tls-handshake");
+                    tracing::debug!(%peer, error = %e, "TLS handshake failed (plain HTTP or a bad certificate?)");
+                    return;
+                }
+                Err(_) => {
+                    state.metrics.refused("tls-handshake-timeout");
+                    return;
+                }
+            };
+            let client_cert_hash = tls.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| cert_hash(c));
+            let info = ConnInfo { peer, client_cert_hash };
+            let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(info.clone());
+                app.clone().oneshot(request)
+            });
+            let mut builder = auto::Builder::new(TokioExecutor::new());
+            builder.http1().timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(handshake_timeout);
+            let connection = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
+            tokio::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                _ = shutdown.changed() => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = tokio::time::timeout(Duration::from_secs(5), connection).await;
+                }
+            }
+        });
+        while tasks.try_join_next().is_some() {}
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+}

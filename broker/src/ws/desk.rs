@@ -1,0 +1,339 @@
+//! `/ws/desk`: officers, interpreters and administrators, by session cookie, from an allowed Origin.
+
+use super::{error_reply, writer, RateLimit, WS_FRAME_LIMIT};
+use crate::api::auth::{SessionStaff, StaffSession};
+use crate::api::ApiError;
+use crate::routing::{Event, QueueKey, RoutingError, StaffKind, StaffProfile};
+use crate::state::{now_ms, AppState};
+use crate::storage::Role;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use futures_util::StreamExt;
+use nara_protocol::desk::{BrokerToDesk, DeskToBroker, Me, StaffStatus};
+use nara_protocol::*;
+
+pub async fn upgrade(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    session: StaffSession,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let origin = headers
+        .get("origin")
+        .and_then(|o| o.to_str().ok())
+        .unwrap_or("");
+    if !state
+        .config
+        .origins()
+        .iter()
+        .any(|allowed| allowed == origin)
+    {
+        state.metrics.refused("desk-origin");
+        return Err(ApiError::Forbidden(format!("WebSocket from origin {origin:?} is not allowed; open the desk from the broker's own address")));
+    }
+    Ok(ws
+        .max_message_size(WS_FRAME_LIMIT)
+        .max_frame_size(WS_FRAME_LIMIT)
+        .on_upgrade(move |socket| serve(state, session.0, socket)))
+}
+
+fn profile(me: &SessionStaff) -> Option<StaffProfile> {
+    let kind = match me.row.role {
+        Role::Officer => StaffKind::Officer {
+            agency: me.card.agency.clone()?,
+        },
+        Role::Interpreter => StaffKind::Interpreter,
+        Role::Admin => return None,
+    };
+    Some(StaffProfile {
+        id: me.card.staff.clone(),
+        kind,
+        languages: me.languages.iter().cloned().collect(),
+        skills: me
+            .row
+            .skills
+            .iter()
+            .filter_map(|s| Topic::new(s.clone()).ok())
+            .collect(),
+    })
+}
+
+async fn serve(state: AppState, me: SessionStaff, socket: WebSocket) {
+    let (sink, mut stream) = socket.split();
+    let (outbox, receiver) = state.connections.outbox(state.config.limits.outbound_queue);
+    let writer = tokio::spawn(writer(sink, receiver));
+    let staff = me.card.staff.clone();
+
+    let hello = loop {
+        match stream.next().await {
+            Some(Ok(Message::Text(text))) => break decode::<DeskToBroker>(&text),
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            _ => return,
+        }
+    };
+    match hello {
+        Ok(DeskToBroker::Hello { protocol_version }) if protocol_version == PROTOCOL_VERSION => {}
+        Ok(DeskToBroker::Hello { protocol_version }) => {
+            state.metrics.protocol_error(ErrorCode::VersionMismatch);
+            let msg = format!("this broker speaks protocol version {PROTOCOL_VERSION}, the page sent {protocol_version}: reload the page");
+            outbox.close_with(&BrokerToDesk::Error(error_reply(
+                ErrorCode::VersionMismatch,
+                msg,
+                true,
+            )));
+            let _ = writer.await;
+            return;
+        }
+        Ok(_) => {
+            outbox.close_with(&BrokerToDesk::Error(error_reply(
+                ErrorCode::Invalid,
+                "the first message must be hello",
+                true,
+            )));
+            let _ = writer.await;
+            return;
+        }
+        Err(e) => {
+            outbox.close_with(&BrokerToDesk::Error(error_reply(
+                e.code(),
+                e.to_string(),
+                true,
+            )));
+            let _ = writer.await;
+            return;
+        }
+    }
+
+    if let Some(old) = state.connections.add_desk(&staff, outbox.clone()) {
+        old.close_with(&BrokerToDesk::Error(error_reply(
+            ErrorCode::Conflict,
+            "you opened the desk in another window; this one is closed",
+            true,
+        )));
+    }
+    state
+        .metrics
+        .desks_connected
+        .set(state.connections.counts().1 as i64);
+    let routed = profile(&me);
+    let welcome_me = Me {
+        card: me.card.clone(),
+        languages: me.languages.clone(),
+        region: me.row.region.clone().and_then(|r| RegionId::new(r).ok()),
+    };
+    let ice_servers = state.turn.ice_servers(staff.as_str(), now_ms() / 1000);
+    {
+        let card = me.card.clone();
+        let outbox = outbox.clone();
+        let routed = routed.clone();
+        state
+            .engine
+            .run(move |engine| {
+                engine.register_card(card.clone());
+                let status = engine
+                    .router
+                    .staff_status(&card.staff)
+                    .unwrap_or(StaffStatus::Away);
+                outbox.send(&BrokerToDesk::Welcome {
+                    protocol_version: PROTOCOL_VERSION,
+                    me: welcome_me,
+                    status,
+                    ice_servers,
+                });
+                if let Some(profile) = routed {
+                    let agency = profile.agency().cloned();
+                    let _ = engine.apply(Event::StaffOnline { profile });
+                    if let Some(agency) = agency {
+                        outbox.send(&BrokerToDesk::Queues {
+                            queues: engine.queue_views(&agency),
+                        });
+                    }
+                    // Back within the grace time, in a call: tell the desk so it can reconnect media.
+                    let call = engine
+                        .router
+                        .calls()
+                        .find(|c| c.participants.contains(&card.staff))
+                        .map(|c| c.id.clone());
+                    if let Some(call) = call {
+                        engine.resend_call(&call, &card.staff);
+                    }
+                }
+            })
+            .await;
+    }
+    tracing::info!(staff = %staff, "desk connected");
+
+    let mut limit = RateLimit::new(&state);
+    while let Some(Ok(message)) = stream.next().await {
+        let text = match message {
+            Message::Text(text) => text,
+            Message::Binary(_) => {
+                outbox.send(&BrokerToDesk::Error(error_reply(
+                    ErrorCode::Malformed,
+                    "binary frames are not part of the protocol; send JSON text",
+                    false,
+                )));
+                continue;
+            }
+            Message::Close(_) => break,
+            _ => continue,
+        };
+        if !limit.allow() {
+            state.metrics.protocol_error(ErrorCode::RateLimited);
+            if limit.should_cut_off() {
+                outbox.close_with(&BrokerToDesk::Error(error_reply(
+                    ErrorCode::RateLimited,
+                    "too many messages; disconnected",
+                    true,
+                )));
+                break;
+            }
+            outbox.send(&BrokerToDesk::Error(error_reply(
+                ErrorCode::RateLimited,
+                "too many messages; slow down",
+                false,
+            )));
+            continue;
+        }
+        let reply = match decode::<DeskToBroker>(&text) {
+            Ok(message) => handle(&state, &me, routed.is_some(), message).await,
+            Err(e) => Err((e.code(), e.to_string())),
+        };
+        if let Err((code, message)) = reply {
+            state.metrics.protocol_error(code);
+            if !outbox.send(&BrokerToDesk::Error(error_reply(code, message, false))) {
+                break;
+            }
+        }
+    }
+
+    if state.connections.remove_desk(&staff, outbox.connection) {
+        state
+            .metrics
+            .desks_connected
+            .set(state.connections.counts().1 as i64);
+        if routed.is_some() {
+            let s = staff.clone();
+            state
+                .engine
+                .run(move |engine| engine.apply(Event::StaffOffline { staff: s }))
+                .await
+                .ok();
+        }
+    }
+    drop(outbox);
+    writer.abort();
+    tracing::info!(staff = %staff, "desk disconnected");
+}
+
+type Reply = Result<(), (ErrorCode, String)>;
+
+async fn handle(state: &AppState, me: &SessionStaff, routed: bool, message: DeskToBroker) -> Reply {
+    let staff = me.card.staff.clone();
+    let not_routed = || {
+        (
+            ErrorCode::Forbidden,
+            "administrators take no calls; log in as an officer or interpreter".to_string(),
+        )
+    };
+    let run = |event: Event| {
+        let engine = state.engine.clone();
+        async move {
+            engine
+                .run(move |e| e.apply(event))
+                .await
+                .map_err(|e: RoutingError| (e.code(), e.to_string()))
+        }
+    };
+    match message {
+        DeskToBroker::Hello { .. } => {
+            Err((ErrorCode::Conflict, "hello was already received".into()))
+        }
+        _ if !routed => Err(not_routed()),
+        DeskToBroker::SetStatus { status } => run(Event::SetStatus { staff, status }).await,
+        DeskToBroker::AcceptOffer { offer } => run(Event::Accept { staff, offer }).await,
+        DeskToBroker::DeclineOffer { offer } => run(Event::Decline { staff, offer }).await,
+        DeskToBroker::Signal { call, to, payload } => {
+            let from = Peer::Staff { staff };
+            state
+                .engine
+                .run(move |e| e.relay(&call, from, to, payload))
+                .await
+                .map_err(|e| (e.code(), e.to_string()))
+        }
+        DeskToBroker::RequestDocument { call } => state
+            .engine
+            .run(move |e| {
+                let info = e
+                    .router
+                    .call(&call)
+                    .ok_or_else(|| RoutingError::NotFound(format!("no call {call}")))?;
+                if !info.participants.contains(&staff) {
+                    return Err(RoutingError::Forbidden(format!(
+                        "you are not in call {call}"
+                    )));
+                }
+                e.request_document(&call, &staff);
+                Ok(())
+            })
+            .await
+            .map_err(|e| (e.code(), e.to_string())),
+        DeskToBroker::Invite { call, target } => {
+            run(Event::Invite {
+                staff,
+                call,
+                target,
+            })
+            .await
+        }
+        DeskToBroker::Transfer {
+            call,
+            agency,
+            language,
+            mode,
+        } => {
+            let agencies = state
+                .store
+                .agencies()
+                .await
+                .map_err(|e| (ErrorCode::Internal, e.to_string()))?;
+            let Some(a) = agencies.iter().find(|a| a.id == agency.as_str()) else {
+                return Err((ErrorCode::NotFound, format!("no agency {agency}")));
+            };
+            if !a.languages.iter().any(|l| l == language.as_str()) {
+                return Err((
+                    ErrorCode::Invalid,
+                    format!("{} has no queue for language {language}", a.name),
+                ));
+            }
+            run(Event::Transfer {
+                staff,
+                call,
+                to: QueueKey {
+                    agency,
+                    language,
+                    topic: None,
+                },
+                mode,
+            })
+            .await
+        }
+        DeskToBroker::LeaveCall { call } => run(Event::Leave { staff, call }).await,
+        DeskToBroker::EndCall { call, outcome } => {
+            run(Event::EndCall {
+                staff,
+                call,
+                outcome,
+            })
+            .await
+        }
+        DeskToBroker::RefreshQueues => {
+            if let Some(agency) = me.card.agency.clone() {
+                state.engine.run(move |e| e.send_queues(&agency)).await;
+            }
+            Ok(())
+        }
+    }
+}

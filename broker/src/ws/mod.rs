@@ -1,0 +1,97 @@
+//! The two WebSockets: [`kiosk`] (`/ws/kiosk`, client certificate) and [`desk`]
+//! (`/ws/desk`, session cookie and Origin). Shared here: the writer task, rate limiting and
+//! error replies.
+
+pub mod desk;
+pub mod kiosk;
+
+use crate::state::{AppState, Outgoing};
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures_util::stream::SplitSink;
+use futures_util::SinkExt;
+use nara_protocol::{ErrorCode, ErrorReply, MAX_MESSAGE_BYTES};
+use std::time::Instant;
+use tokio::sync::mpsc;
+
+/// Frames above this are closed by the WebSocket layer (code 1009); between
+/// [`MAX_MESSAGE_BYTES`] and this they get a `tooLarge` error reply and the connection stays.
+pub const WS_FRAME_LIMIT: usize = MAX_MESSAGE_BYTES * 2;
+
+/// Writes queued messages to the socket until the queue closes or a `Close` comes.
+pub(crate) async fn writer(
+    mut sink: SplitSink<WebSocket, Message>,
+    mut outbox: mpsc::Receiver<Outgoing>,
+) {
+    while let Some(out) = outbox.recv().await {
+        match out {
+            Outgoing::Text(text) => {
+                if sink.send(Message::Text(text.into())).await.is_err() {
+                    break;
+                }
+            }
+            Outgoing::Close(text) => {
+                let _ = sink.send(Message::Text(text.into())).await;
+                let _ = sink
+                    .send(Message::Close(Some(CloseFrame {
+                        code: 1008,
+                        reason: "closed by the broker".into(),
+                    })))
+                    .await;
+                break;
+            }
+        }
+    }
+    let _ = sink.close().await;
+}
+
+/// A token bucket: `rate` messages a second on average, `burst` at once.
+#[derive(Debug)]
+pub(crate) struct RateLimit {
+    rate: f64,
+    burst: f64,
+    tokens: f64,
+    last: Instant,
+    /// Messages refused in a row; a client that keeps flooding is cut off.
+    pub refused: u32,
+}
+
+impl RateLimit {
+    pub fn new(state: &AppState) -> Self {
+        let l = &state.config.limits;
+        RateLimit {
+            rate: l.messages_per_second as f64,
+            burst: l.message_burst as f64,
+            tokens: l.message_burst as f64,
+            last: Instant::now(),
+            refused: 0,
+        }
+    }
+
+    pub fn allow(&mut self) -> bool {
+        let now = Instant::now();
+        self.tokens =
+            (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.burst);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            self.refused = 0;
+            true
+        } else {
+            self.refused += 1;
+            false
+        }
+    }
+
+    /// After this many refusals in a row the connection is closed.
+    pub fn should_cut_off(&self) -> bool {
+        self.refused as f64 > self.burst
+    }
+}
+
+pub(crate) fn error_reply(code: ErrorCode, message: impl Into<String>, fatal: bool) -> ErrorReply {
+    ErrorReply {
+        code,
+        message: message.into(),
+        fatal,
+    }
+}
