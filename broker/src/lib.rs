@@ -130,6 +130,9 @@ pub async fn start(config: Config) -> anyhow::Result<RunningBroker> {
         .await
         .with_context(|| format!("cannot listen on {} (in use? set --listen)", config.listen))?;
     let addr = listener.local_addr()?;
+    // Port 0 becomes the real port, so default Origins name the address people really use.
+    let mut config = config;
+    config.listen = addr;
     let state = AppState {
         config: Arc::new(config),
         store,

@@ -1,1 +1,9 @@
+#![allow(missing_debug_implementations)] // test clients
+//! End-to-end tests across processes, and (later) the benchmark harnesses.
+//!
+//! [`harness`] starts a real broker on port 0 (in this process, or as the `broker` binary)
+//! and drives it through real TLS WebSockets as a kiosk (enrolled, mutual TLS) and as desks
+//! (session cookie, Origin) would. Test clients are the only stand-ins: they speak the wire
+//! protocol exactly as the kiosk and the desk page do.
 
+pub mod harness;

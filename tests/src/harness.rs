@@ -1,0 +1,347 @@
+//! Test clients and a broker to point them at.
+
+use anyhow::{anyhow, bail, Context, Result};
+use futures_util::{SinkExt, StreamExt};
+use nara_broker::config::Config;
+use nara_protocol::desk::{BrokerToDesk, DeskToBroker};
+use nara_protocol::kiosk::{BrokerToKiosk, KioskToBroker};
+use nara_protocol::{decode, encode, PROTOCOL_VERSION};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use serde::de::DeserializeOwned;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
+
+/// How long a test waits for something a person would see before it fails.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+/// A broker in this process, on 127.0.0.1 port 0, with the demo directory.
+pub struct TestBroker {
+    pub broker: nara_broker::RunningBroker,
+    pub data_dir: tempfile::TempDir,
+}
+
+impl TestBroker {
+    pub async fn start(ring_timeout_ms: u64) -> Result<TestBroker> {
+        let data_dir = tempfile::tempdir()?;
+        let mut config = Config::load(None, Vec::new())?;
+        config.listen = "127.0.0.1:0".parse()?;
+        config.data_dir = data_dir.path().to_path_buf();
+        config.demo = true;
+        config.routing.ring_timeout_ms = ring_timeout_ms;
+        config.limits.messages_per_second = 50;
+        config.limits.message_burst = 100;
+        let broker = nara_broker::start(config).await?;
+        Ok(TestBroker { broker, data_dir })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.broker.addr
+    }
+
+    pub fn cert_path(&self) -> PathBuf {
+        self.broker.cert_path.clone()
+    }
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn roots(cert: &Path) -> Result<rustls::RootCertStore> {
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls_pemfile::certs(&mut std::fs::read(cert)?.as_slice()) {
+        roots.add(c?)?;
+    }
+    Ok(roots)
+}
+
+/// A TLS client trusting the broker's certificate, optionally presenting a kiosk's.
+pub fn tls_client(
+    broker_cert: &Path,
+    identity: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
+) -> Result<rustls::ClientConfig> {
+    let builder = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots(broker_cert)?);
+    Ok(match identity {
+        Some((chain, key)) => builder.with_client_auth_cert(chain, key)?,
+        None => builder.with_no_client_auth(),
+    })
+}
+
+/// An HTTPS client with a cookie jar, as a browser tab.
+pub fn http(broker_cert: &Path) -> Result<reqwest::Client> {
+    let pem = std::fs::read(broker_cert)?;
+    Ok(reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&pem)?)
+        .cookie_store(true)
+        .build()?)
+}
+
+pub async fn login(client: &reqwest::Client, addr: SocketAddr, username: &str) -> Result<String> {
+    let response = client
+        .post(format!("https://localhost:{}/api/login", addr.port()))
+        .json(&serde_json::json!({ "username": username, "password": nara_broker::demo::DEMO_PASSWORD }))
+        .send()
+        .await?;
+    if !response.status().is_success() {
+        bail!(
+            "login as {username} failed: {} {}",
+            response.status(),
+            response.text().await?
+        );
+    }
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .and_then(|c| c.to_str().ok())
+        .ok_or_else(|| anyhow!("no session cookie"))?;
+    Ok(cookie.split(';').next().unwrap_or_default().to_string())
+}
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Opens a WebSocket; on refusal returns the HTTP status and body.
+pub async fn websocket(
+    addr: SocketAddr,
+    path: &str,
+    tls: rustls::ClientConfig,
+    headers: &[(&'static str, String)],
+) -> Result<Socket, (u16, String)> {
+    let mut request = format!("wss://localhost:{}{path}", addr.port())
+        .into_client_request()
+        .map_err(|e| (0, e.to_string()))?;
+    for (name, value) in headers {
+        request.headers_mut().insert(
+            *name,
+            value.parse().map_err(|_| (0, "bad header".to_string()))?,
+        );
+    }
+    match tokio_tungstenite::connect_async_tls_with_config(
+        request,
+        None,
+        true,
+        Some(Connector::Rustls(Arc::new(tls))),
+    )
+    .await
+    {
+        Ok((socket, _)) => Ok(socket),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            let status = response.status().as_u16();
+            let body = response
+                .body()
+                .as_ref()
+                .map(|b| String::from_utf8_lossy(b).to_string())
+                .unwrap_or_default();
+            Err((status, body))
+        }
+        Err(e) => Err((0, e.to_string())),
+    }
+}
+
+/// One side of the protocol: send `Out`, receive `In`.
+pub struct Client<Out, In> {
+    socket: Socket,
+    pub seen: Vec<In>,
+    _out: std::marker::PhantomData<Out>,
+}
+
+impl<Out: serde::Serialize, In: DeserializeOwned + std::fmt::Debug + Clone> Client<Out, In> {
+    pub fn new(socket: Socket) -> Self {
+        Client {
+            socket,
+            seen: Vec::new(),
+            _out: std::marker::PhantomData,
+        }
+    }
+
+    pub async fn send(&mut self, message: &Out) -> Result<()> {
+        self.send_text(&encode(message)).await
+    }
+
+    pub async fn send_text(&mut self, text: &str) -> Result<()> {
+        self.socket.send(Message::Text(text.into())).await?;
+        Ok(())
+    }
+
+    /// The next message at all, or an error if the socket closed or nothing came in time.
+    pub async fn next(&mut self) -> Result<In> {
+        loop {
+            let frame = tokio::time::timeout(PATIENCE, self.socket.next())
+                .await
+                .context("nothing arrived in time")?;
+            match frame {
+                Some(Ok(Message::Text(text))) => {
+                    let message: In = decode(&text).map_err(|e| {
+                        anyhow!("broker sent what the protocol does not allow: {e}: {text}")
+                    })?;
+                    self.seen.push(message.clone());
+                    return Ok(message);
+                }
+                Some(Ok(Message::Close(frame))) => bail!("closed by the broker: {frame:?}"),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => bail!("socket error: {e}"),
+                None => bail!("socket closed"),
+            }
+        }
+    }
+
+    /// Waits for the first message `pick` accepts, skipping others.
+    pub async fn expect<T>(
+        &mut self,
+        what: &str,
+        mut pick: impl FnMut(&In) -> Option<T>,
+    ) -> Result<T> {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let message = tokio::time::timeout(remaining, self.next())
+                .await
+                .with_context(|| format!("waiting for {what}"))?
+                .with_context(|| format!("waiting for {what}"))?;
+            if let Some(found) = pick(&message) {
+                return Ok(found);
+            }
+        }
+    }
+
+    /// True when the broker closes the socket (after any messages) within the patience.
+    pub async fn closed(&mut self) -> bool {
+        loop {
+            match tokio::time::timeout(PATIENCE, self.socket.next()).await {
+                Ok(Some(Ok(Message::Close(_)))) | Ok(None) | Ok(Some(Err(_))) => return true,
+                Ok(Some(Ok(_))) => continue,
+                Err(_) => return false,
+            }
+        }
+    }
+}
+
+pub type Desk = Client<DeskToBroker, BrokerToDesk>;
+pub type Kiosk = Client<KioskToBroker, BrokerToKiosk>;
+
+/// A desk logged in as `username`, hello sent and welcome received.
+pub async fn desk(broker: &TestBroker, username: &str) -> Result<Desk> {
+    let client = http(&broker.cert_path())?;
+    let cookie = login(&client, broker.addr(), username).await?;
+    let origin = format!("https://localhost:{}", broker.addr().port());
+    let socket = websocket(
+        broker.addr(),
+        "/ws/desk",
+        tls_client(&broker.cert_path(), None)?,
+        &[("cookie", cookie), ("origin", origin)],
+    )
+    .await
+    .map_err(|(s, b)| anyhow!("desk refused: {s} {b}"))?;
+    let mut desk = Desk::new(socket);
+    desk.send(&DeskToBroker::Hello {
+        protocol_version: PROTOCOL_VERSION,
+    })
+    .await?;
+    desk.expect("welcome", |m| {
+        matches!(m, BrokerToDesk::Welcome { .. }).then_some(())
+    })
+    .await?;
+    Ok(desk)
+}
+
+/// A kiosk's key and certificate after enrolment.
+pub struct KioskIdentity {
+    pub kiosk: String,
+    pub chain: Vec<CertificateDer<'static>>,
+    pub key_pem: String,
+}
+
+impl KioskIdentity {
+    pub fn tls(&self, broker_cert: &Path) -> Result<rustls::ClientConfig> {
+        let key = rustls_pemfile::private_key(&mut self.key_pem.as_bytes())?
+            .ok_or_else(|| anyhow!("no key"))?;
+        tls_client(broker_cert, Some((self.chain.clone(), key)))
+    }
+}
+
+/// Registers a kiosk at `site` as `admin` and enrols it with a CSR made here.
+pub async fn enrol_kiosk(
+    broker: &TestBroker,
+    admin: &reqwest::Client,
+    site: &str,
+) -> Result<KioskIdentity> {
+    let base = format!("https://localhost:{}", broker.addr().port());
+    let created: serde_json::Value = admin
+        .post(format!("{base}/api/admin/kiosks"))
+        .json(&serde_json::json!({ "site": site, "name": "Entré" }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let code = created["enrolmentCode"]
+        .as_str()
+        .ok_or_else(|| anyhow!("no code in {created}"))?;
+    let key = rcgen::KeyPair::generate()?;
+    let csr = rcgen::CertificateParams::new(Vec::<String>::new())?
+        .serialize_request(&key)?
+        .pem()?;
+    let anonymous = http(&broker.cert_path())?;
+    let response = anonymous
+        .post(format!("{base}/api/kiosk/enrol"))
+        .json(&serde_json::json!({ "code": code, "csrPem": csr }))
+        .send()
+        .await?;
+    if !response.status().is_success() {
+        bail!(
+            "enrolment refused: {} {}",
+            response.status(),
+            response.text().await?
+        );
+    }
+    let enrolled: serde_json::Value = response.json().await?;
+    let cert_pem = enrolled["certificatePem"]
+        .as_str()
+        .ok_or_else(|| anyhow!("no certificate"))?;
+    let chain = rustls_pemfile::certs(&mut cert_pem.as_bytes()).collect::<Result<Vec<_>, _>>()?;
+    Ok(KioskIdentity {
+        kiosk: enrolled["kiosk"].as_str().unwrap_or_default().to_string(),
+        chain,
+        key_pem: key.serialize_pem(),
+    })
+}
+
+/// Connects an enrolled kiosk, says hello and waits for the welcome.
+pub async fn kiosk(
+    broker_addr: SocketAddr,
+    broker_cert: &Path,
+    identity: &KioskIdentity,
+    resume: Option<nara_protocol::VisitId>,
+) -> Result<Kiosk> {
+    let socket = websocket(broker_addr, "/ws/kiosk", identity.tls(broker_cert)?, &[])
+        .await
+        .map_err(|(s, b)| anyhow!("kiosk refused: {s} {b}"))?;
+    let mut kiosk = Kiosk::new(socket);
+    kiosk
+        .send(&KioskToBroker::Hello {
+            protocol_version: PROTOCOL_VERSION,
+            software_version: nara_protocol::ShortText::new("test").unwrap(),
+            resume_visit: resume,
+        })
+        .await?;
+    kiosk
+        .expect("welcome", |m| {
+            matches!(m, BrokerToKiosk::Welcome { .. }).then_some(())
+        })
+        .await?;
+    Ok(kiosk)
+}
+
+/// An administrator's HTTPS client, logged in.
+pub async fn admin(broker: &TestBroker) -> Result<reqwest::Client> {
+    let client = http(&broker.cert_path())?;
+    login(&client, broker.addr(), "admin").await?;
+    Ok(client)
+}
