@@ -465,7 +465,7 @@ impl Router {
                 _ => None,
             })
             .collect();
-        rows.sort_by(|a, b| a.0.cmp(&b.0));
+        rows.sort_by_key(|row| row.0);
         rows.into_iter()
             .map(|(_, v, w)| WaitingView {
                 visit: v.id.clone(),
