@@ -65,6 +65,26 @@ impl SqlStore {
         sqlx::query(sql).execute(&self.pool).await.map(|_| ())
     }
 
+    /// `select` with `WHERE visit_id IN (…)` over `visits`, in chunks that stay under every
+    /// driver's limit on bound parameters.
+    async fn rows_for_visits(
+        &self,
+        select: &str,
+        visits: &[String],
+    ) -> Result<Vec<AnyRow>, sqlx::Error> {
+        let mut out = Vec::new();
+        for chunk in visits.chunks(200) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+            let sql = format!("{select} WHERE visit_id IN ({})", placeholders.join(","));
+            let mut query = sqlx::query(&sql);
+            for visit in chunk {
+                query = query.bind(visit);
+            }
+            out.extend(query.fetch_all(&self.pool).await?);
+        }
+        Ok(out)
+    }
+
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
     }
@@ -572,47 +592,23 @@ impl Store for SqlStore {
     }
 
     async fn documents_for(&self, visits: &[String]) -> StoreResult<Vec<(String, i64, i64)>> {
-        let mut out = Vec::new();
-        for chunk in visits.chunks(200) {
-            let placeholders: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
-            let sql = format!(
-                "SELECT visit_id, pages, bytes FROM visit_documents WHERE visit_id IN ({})",
-                placeholders.join(",")
-            );
-            let mut q = sqlx::query(&sql);
-            for v in chunk {
-                q = q.bind(v);
-            }
-            out.extend(
-                q.fetch_all(&self.pool)
-                    .await?
-                    .iter()
-                    .map(|r| (r.get("visit_id"), r.get("pages"), r.get("bytes"))),
-            );
-        }
-        Ok(out)
+        let rows = self
+            .rows_for_visits("SELECT visit_id, pages, bytes FROM visit_documents", visits)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get("visit_id"), r.get("pages"), r.get("bytes")))
+            .collect())
     }
 
     async fn surveys_for(&self, visits: &[String]) -> StoreResult<Vec<(String, i64)>> {
-        let mut out = Vec::new();
-        for chunk in visits.chunks(200) {
-            let placeholders: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
-            let sql = format!(
-                "SELECT visit_id, score FROM visit_surveys WHERE visit_id IN ({})",
-                placeholders.join(",")
-            );
-            let mut q = sqlx::query(&sql);
-            for v in chunk {
-                q = q.bind(v);
-            }
-            out.extend(
-                q.fetch_all(&self.pool)
-                    .await?
-                    .iter()
-                    .map(|r| (r.get("visit_id"), r.get("score"))),
-            );
-        }
-        Ok(out)
+        let rows = self
+            .rows_for_visits("SELECT visit_id, score FROM visit_surveys", visits)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get("visit_id"), r.get("score")))
+            .collect())
     }
 
     async fn purge_before(&self, before: Millis) -> StoreResult<u64> {
