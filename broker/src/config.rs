@@ -3,8 +3,9 @@
 //! files (`…_file`). `deploy/broker.sample.toml` documents every key.
 
 use crate::routing::RoutingConfig;
+use ipnet::IpNet;
 use serde::Deserialize;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -68,14 +69,16 @@ pub struct DatabaseConfig {
 pub struct TurnConfig {
     /// TURN URLs handed to kiosks and desks, e.g. coturn's
     /// `turn:turn.example.se:3478?transport=udp` and `turns:turn.example.se:443?transport=tcp`.
-    /// Empty: no TURN server is handed out (peers connect directly).
+    /// Empty: the embedded server's URLs when it runs, else none (peers connect directly).
     pub urls: Vec<String>,
     /// Shared secret for TURN REST credentials (coturn's `static-auth-secret`).
     /// Unset: one is generated into the data directory.
     pub shared_secret: Option<String>,
     pub shared_secret_file: Option<PathBuf>,
-    /// How long handed-out TURN credentials stay valid.
+    /// How long handed-out TURN credentials stay valid. A relay cannot be refreshed past
+    /// this, so it bounds the longest call that needs TURN.
     pub credential_ttl_seconds: u64,
+    pub embedded: EmbeddedTurnConfig,
 }
 
 impl Default for TurnConfig {
@@ -84,7 +87,36 @@ impl Default for TurnConfig {
             urls: Vec::new(),
             shared_secret: None,
             shared_secret_file: None,
-            credential_ttl_seconds: 3600,
+            credential_ttl_seconds: 4 * 3600,
+            embedded: EmbeddedTurnConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmbeddedTurnConfig {
+    /// Run the built-in TURN server (UDP and TCP). Turn off when coturn serves TURN.
+    pub enabled: bool,
+    /// Where it listens, UDP and TCP on the same port.
+    pub listen: SocketAddr,
+    /// The address peers reach relays on; required when `listen` is 0.0.0.0 or ::.
+    pub relay_ip: Option<IpAddr>,
+    /// Peer ranges it may relay to although they are loopback, private, link-local, …
+    /// (e.g. `["10.20.0.0/16"]` for kiosks on a closed municipal network).
+    pub allowed_peers: Vec<IpNet>,
+    /// TCP clients held at once.
+    pub max_tcp_clients: usize,
+}
+
+impl Default for EmbeddedTurnConfig {
+    fn default() -> Self {
+        EmbeddedTurnConfig {
+            enabled: true,
+            listen: "127.0.0.1:3478".parse().expect("valid address"),
+            relay_ip: None,
+            allowed_peers: Vec::new(),
+            max_tcp_clients: 1024,
         }
     }
 }
@@ -238,6 +270,14 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "limits.messages_per_second and limits.max_connections must be above 0".into(),
             ));
+        }
+        let embedded = &self.turn.embedded;
+        if embedded.enabled && embedded.relay_ip.is_none() && embedded.listen.ip().is_unspecified()
+        {
+            return Err(ConfigError::Invalid(format!(
+                "turn.embedded.listen is {}: set turn.embedded.relay_ip to the address peers reach the relay on",
+                embedded.listen
+            )));
         }
         if self.fleet.heartbeat_seconds == 0 {
             return Err(ConfigError::Invalid(
@@ -411,5 +451,48 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("key_file"), "{err}");
+    }
+
+    #[test]
+    fn the_sample_config_is_valid_and_names_every_section() {
+        let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/broker.sample.toml");
+        let c = Config::load(Some(&sample), env(&[])).unwrap();
+        assert!(c.turn.embedded.enabled);
+        let text = std::fs::read_to_string(&sample).unwrap();
+        for section in [
+            "[tls]",
+            "[database]",
+            "[turn]",
+            "[turn.embedded]",
+            "[routing]",
+            "[limits]",
+            "[fleet]",
+            "[statistics]",
+        ] {
+            assert!(text.contains(section), "sample lacks {section}");
+        }
+    }
+
+    #[test]
+    fn embedded_turn_on_every_interface_needs_a_relay_address() {
+        let err = Config::load(
+            None,
+            env(&[("NARA_TURN__EMBEDDED__LISTEN", "0.0.0.0:3478")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("relay_ip"), "{err}");
+        let c = Config::load(
+            None,
+            env(&[
+                ("NARA_TURN__EMBEDDED__LISTEN", "0.0.0.0:3478"),
+                ("NARA_TURN__EMBEDDED__RELAY_IP", "192.0.2.10"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            c.turn.embedded.relay_ip,
+            Some("192.0.2.10".parse().unwrap())
+        );
     }
 }

@@ -7,7 +7,8 @@
 //! - [`ws`]: the kiosk and desk WebSockets; [`api`]: the REST API and `app()`.
 //! - [`server`]: TLS, limits and graceful shutdown; [`pki`]: certificates and the kiosk CA.
 //! - [`storage`]: the `Store` trait over SQLite and PostgreSQL.
-//! - [`config`]: the typed configuration; [`demo`]: demo data; [`turn`]: TURN credentials.
+//! - [`config`]: the typed configuration; [`demo`]: demo data.
+//! - [`turn`]: TURN credentials and the embedded TURN server.
 //!
 //! [`start`] puts it all together; `main.rs` is only the command line.
 
@@ -42,6 +43,8 @@ pub struct RunningBroker {
     pub cert_path: PathBuf,
     pub demo_logins: Vec<demo::DemoLogin>,
     pub state: AppState,
+    /// The embedded TURN server, unless `turn.embedded.enabled` is off.
+    pub turn_server: Option<turn::server::EmbeddedTurn>,
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -50,6 +53,9 @@ impl RunningBroker {
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
         let _ = self.task.await;
+        if let Some(turn) = &self.turn_server {
+            turn.close().await;
+        }
     }
 }
 
@@ -121,11 +127,16 @@ pub async fn start(config: Config) -> anyhow::Result<RunningBroker> {
         Arc::clone(&store),
     );
     let tls = server::tls_config(&identity, &ca)?;
-    let turn = turn::TurnCredentials::new(
-        secret,
-        config.turn.credential_ttl_seconds,
-        config.turn.urls.clone(),
-    );
+    let turn_server = if config.turn.embedded.enabled {
+        Some(turn::server::EmbeddedTurn::start(&config.turn.embedded, &secret).await?)
+    } else {
+        None
+    };
+    let turn_urls = match &turn_server {
+        Some(server) if config.turn.urls.is_empty() => server.urls(&url_host(server.relay_ip)),
+        _ => config.turn.urls.clone(),
+    };
+    let turn = turn::TurnCredentials::new(secret, config.turn.credential_ttl_seconds, turn_urls);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {} (in use? set --listen)", config.listen))?;
@@ -157,9 +168,17 @@ pub async fn start(config: Config) -> anyhow::Result<RunningBroker> {
         cert_path: identity.cert_path,
         demo_logins,
         state,
+        turn_server,
         shutdown,
         task,
     })
+}
+
+fn url_host(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.to_string(),
+        std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+    }
 }
 
 fn redact_url(url: &str) -> String {

@@ -77,6 +77,12 @@ fn main() -> std::process::ExitCode {
             broker.cert_path.display(),
             broker.fingerprint
         );
+        if let Some(turn) = &broker.turn_server {
+            println!(
+                "TURN (embedded) on {} UDP and {} TCP, relaying from {}",
+                turn.udp, turn.tcp, turn.relay_ip
+            );
+        }
         if !broker.demo_logins.is_empty() {
             println!(
                 "Demo logins (password {:?}):",

@@ -28,6 +28,14 @@ pub struct TestBroker {
 
 impl TestBroker {
     pub async fn start(ring_timeout_ms: u64) -> Result<TestBroker> {
+        Self::start_with(ring_timeout_ms, |_| {}).await
+    }
+
+    /// As [`TestBroker::start`], with `adjust` applied to the configuration last.
+    pub async fn start_with(
+        ring_timeout_ms: u64,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Result<TestBroker> {
         let data_dir = tempfile::tempdir()?;
         let mut config = Config::load(None, Vec::new())?;
         config.listen = "127.0.0.1:0".parse()?;
@@ -36,6 +44,8 @@ impl TestBroker {
         config.routing.ring_timeout_ms = ring_timeout_ms;
         config.limits.messages_per_second = 50;
         config.limits.message_burst = 100;
+        config.turn.embedded.listen = "127.0.0.1:0".parse()?;
+        adjust(&mut config);
         let broker = nara_broker::start(config).await?;
         Ok(TestBroker { broker, data_dir })
     }

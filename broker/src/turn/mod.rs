@@ -1,6 +1,16 @@
 //! TURN: short-lived credentials in the TURN REST style (`expiry:who`, HMAC-SHA1 of it with a
-//! shared secret, as coturn's `use-auth-secret`), and the ICE server lists handed out.
-//! The TURN server itself is coturn (deploy/coturn.conf); an embedded one is not built yet.
+//! shared secret, as coturn's `use-auth-secret`), the ICE server lists handed out, and the
+//! embedded TURN server for the single-machine default.
+//!
+//! - [`server`]: the embedded server (UDP and TCP) on the `turn` crate.
+//! - [`gate`]: what every client packet passes first: peer policy and credential expiry.
+//! - [`peer_policy`]: which peer addresses may be relayed to.
+//! - [`tcp`]: TURN over TCP presented to the `turn` crate as a packet connection.
+
+pub mod gate;
+pub mod peer_policy;
+pub mod server;
+pub mod tcp;
 
 use base64::Engine as _;
 use hmac::{Hmac, Mac};

@@ -1,0 +1,162 @@
+//! The embedded TURN server for the single-machine default: the `turn` crate's server on a
+//! UDP socket and a TCP listener sharing one port, each behind the [`Gate`].
+//! Production runs coturn with the same shared secret instead (deploy/coturn.conf).
+
+use super::gate::{Gate, GatedConn};
+use super::peer_policy::PeerPolicy;
+use super::TurnCredentials;
+use crate::config::EmbeddedTurnConfig;
+use anyhow::Context;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::net::{TcpListener, UdpSocket};
+use turn::auth::{generate_auth_key, AuthHandler};
+use turn::relay::relay_static::RelayAddressGeneratorStatic;
+use turn::server::config::{ConnConfig, ServerConfig};
+use turn::server::Server;
+use webrtc_util::vnet::net::Net;
+
+pub const REALM: &str = "nara";
+
+pub struct EmbeddedTurn {
+    pub udp: SocketAddr,
+    pub tcp: SocketAddr,
+    /// The address put in relayed candidates.
+    pub relay_ip: IpAddr,
+    server: Server,
+}
+
+impl std::fmt::Debug for EmbeddedTurn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedTurn")
+            .field("udp", &self.udp)
+            .field("tcp", &self.tcp)
+            .field("relay_ip", &self.relay_ip)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EmbeddedTurn {
+    pub async fn start(config: &EmbeddedTurnConfig, secret: &str) -> anyhow::Result<Self> {
+        let relay_ip = match config.relay_ip {
+            Some(ip) => ip,
+            None if config.listen.ip().is_unspecified() => anyhow::bail!(
+                "turn.embedded.relay_ip must be set when turn.embedded.listen is {} \
+                 (the address peers reach the relay on)",
+                config.listen.ip()
+            ),
+            None => config.listen.ip(),
+        };
+        let (udp, tcp) = bind_pair(config.listen).await.with_context(|| {
+            format!(
+                "embedded TURN cannot listen on {} (UDP and TCP); set turn.embedded.listen, \
+                 or turn.embedded.enabled = false when coturn serves TURN",
+                config.listen
+            )
+        })?;
+        let udp_addr = udp.local_addr()?;
+        let tcp_addr = tcp.local_addr()?;
+        let gate = Arc::new(Gate::new(
+            PeerPolicy::new(config.allowed_peers.clone()),
+            secret.to_string(),
+            REALM.to_string(),
+        ));
+        let relays = |listen_ip: IpAddr| -> Box<RelayAddressGeneratorStatic> {
+            Box::new(RelayAddressGeneratorStatic {
+                relay_address: relay_ip,
+                address: listen_ip.to_string(),
+                net: Arc::new(Net::new(None)),
+            })
+        };
+        let conns = vec![
+            ConnConfig {
+                conn: Arc::new(GatedConn::new(Arc::new(udp), Arc::clone(&gate))),
+                relay_addr_generator: relays(config.listen.ip()),
+            },
+            ConnConfig {
+                conn: Arc::new(GatedConn::new(
+                    Arc::new(super::tcp::TcpPacketConn::new(tcp, config.max_tcp_clients)?),
+                    gate,
+                )),
+                relay_addr_generator: relays(config.listen.ip()),
+            },
+        ];
+        let server = Server::new(ServerConfig {
+            conn_configs: conns,
+            realm: REALM.to_string(),
+            auth_handler: Arc::new(RestAuth {
+                secret: secret.to_string(),
+            }),
+            channel_bind_timeout: Duration::from_secs(0),
+            alloc_close_notify: None,
+        })
+        .await?;
+        tracing::info!(%udp_addr, %tcp_addr, %relay_ip, "embedded TURN server listening");
+        Ok(EmbeddedTurn {
+            udp: udp_addr,
+            tcp: tcp_addr,
+            relay_ip,
+            server,
+        })
+    }
+
+    /// The URLs kiosks and desks are handed for this server.
+    pub fn urls(&self, host: &str) -> Vec<String> {
+        vec![
+            format!("turn:{host}:{}?transport=udp", self.udp.port()),
+            format!("turn:{host}:{}?transport=tcp", self.tcp.port()),
+        ]
+    }
+
+    pub async fn close(&self) {
+        if let Err(e) = self.server.close().await {
+            tracing::warn!(error = %e, "embedded TURN server did not close cleanly");
+        }
+    }
+}
+
+/// UDP and TCP on the same port; with port 0, the first port free for both.
+async fn bind_pair(listen: SocketAddr) -> std::io::Result<(UdpSocket, TcpListener)> {
+    let mut last_error = None;
+    for _ in 0..16 {
+        let udp = UdpSocket::bind(listen).await?;
+        let mut tcp_addr = listen;
+        tcp_addr.set_port(udp.local_addr()?.port());
+        match TcpListener::bind(tcp_addr).await {
+            Ok(tcp) => return Ok((udp, tcp)),
+            Err(e) if listen.port() == 0 => last_error = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| std::io::Error::other("no free port pair")))
+}
+
+/// Long-term credentials in the TURN REST style, as [`TurnCredentials`] hands them out.
+struct RestAuth {
+    secret: String,
+}
+
+impl AuthHandler for RestAuth {
+    fn auth_handle(
+        &self,
+        username: &str,
+        realm: &str,
+        _src_addr: SocketAddr,
+    ) -> Result<Vec<u8>, turn::Error> {
+        let expiry: u64 = username
+            .split(':')
+            .next()
+            .and_then(|s| s.parse().ok())
+            .ok_or(turn::Error::ErrNoSuchUser)?;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        if expiry < now {
+            return Err(turn::Error::ErrNoSuchUser);
+        }
+        let password = TurnCredentials::password(&self.secret, username);
+        Ok(generate_auth_key(username, realm, &password))
+    }
+}

@@ -1,0 +1,257 @@
+//! TURN over TCP (RFC 8656 §3.1) for the embedded server.
+//!
+//! The `turn` crate serves packet connections only. [`TcpPacketConn`] presents a TCP listener
+//! as one: each client's stream is cut into STUN messages and ChannelData frames (both carry
+//! their length), which come out of `recv_from` tagged with the client's address, and
+//! `send_to` writes back down that client's stream. Relays stay UDP, as RFC 8656 has it.
+
+use async_trait::async_trait;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, Semaphore};
+use webrtc_util::Conn;
+
+/// The largest frame a client may send: a STUN header or ChannelData header plus 64 KiB.
+const MAX_FRAME: usize = 20 + 65_535 + 3;
+/// Frames queued for a client that does not read; past this, frames to it are dropped.
+const OUTBOX: usize = 256;
+const STUN_MAGIC_COOKIE: [u8; 4] = [0x21, 0x12, 0xA4, 0x42];
+
+type Writers = Arc<Mutex<HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>>>;
+
+pub struct TcpPacketConn {
+    local: SocketAddr,
+    incoming: tokio::sync::Mutex<mpsc::Receiver<(Vec<u8>, SocketAddr)>>,
+    writers: Writers,
+    accept_task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for TcpPacketConn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TcpPacketConn")
+            .field("local", &self.local)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TcpPacketConn {
+    /// Serves `listener`, holding at most `max_clients` streams at once.
+    pub fn new(listener: TcpListener, max_clients: usize) -> std::io::Result<Self> {
+        let local = listener.local_addr()?;
+        let (to_server, incoming) = mpsc::channel(1024);
+        let writers: Writers = Arc::default();
+        let accept_task = tokio::spawn(accept_loop(
+            listener,
+            Arc::new(Semaphore::new(max_clients)),
+            to_server,
+            Arc::clone(&writers),
+        ));
+        Ok(TcpPacketConn {
+            local,
+            incoming: tokio::sync::Mutex::new(incoming),
+            writers,
+            accept_task,
+        })
+    }
+}
+
+impl Drop for TcpPacketConn {
+    fn drop(&mut self) {
+        self.accept_task.abort();
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    slots: Arc<Semaphore>,
+    to_server: mpsc::Sender<(Vec<u8>, SocketAddr)>,
+    writers: Writers,
+) {
+    loop {
+        let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
+            return;
+        };
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                tracing::warn!(error = %e, "TURN over TCP: accept failed");
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let (tx, rx) = mpsc::channel(OUTBOX);
+        writers.lock().expect("writers lock").insert(peer, tx);
+        let to_server = to_server.clone();
+        let writers = Arc::clone(&writers);
+        tokio::spawn(async move {
+            serve_client(stream, peer, rx, to_server).await;
+            writers.lock().expect("writers lock").remove(&peer);
+            drop(permit);
+        });
+    }
+}
+
+async fn serve_client(
+    stream: TcpStream,
+    peer: SocketAddr,
+    mut outbox: mpsc::Receiver<Vec<u8>>,
+    to_server: mpsc::Sender<(Vec<u8>, SocketAddr)>,
+) {
+    let (mut reader, mut writer) = stream.into_split();
+    let write = async move {
+        while let Some(frame) = outbox.recv().await {
+            if writer.write_all(&frame).await.is_err() {
+                break;
+            }
+        }
+    };
+    let read = async move {
+        loop {
+            match read_frame(&mut reader).await {
+                Ok(Some(frame)) => {
+                    if to_server.send((frame, peer)).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(None) => return,
+                Err(reason) => {
+                    tracing::info!(%peer, reason, "TURN over TCP: client cut off");
+                    return;
+                }
+            }
+        }
+    };
+    tokio::select! {
+        () = write => {}
+        () = read => {}
+    }
+}
+
+/// The length of the frame that starts with `header`, or why the stream is not TURN.
+pub fn frame_length(header: [u8; 4]) -> Result<usize, &'static str> {
+    let length = u16::from_be_bytes([header[2], header[3]]) as usize;
+    match header[0] >> 6 {
+        // STUN: 20-byte header, attributes already padded to 4 bytes.
+        0b00 if length.is_multiple_of(4) => Ok(20 + length),
+        0b00 => Err("STUN message length is not a multiple of 4"),
+        // ChannelData (0x4000..=0x4FFF); over TCP it is padded to 4 bytes.
+        0b01 if header[0] < 0x50 => Ok(4 + length.div_ceil(4) * 4),
+        _ => Err("neither a STUN message nor ChannelData"),
+    }
+}
+
+async fn read_frame(
+    reader: &mut tokio::net::tcp::OwnedReadHalf,
+) -> Result<Option<Vec<u8>>, &'static str> {
+    let mut header = [0u8; 4];
+    match reader.read_exact(&mut header).await {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(_) => return Err("read failed"),
+    }
+    let length = frame_length(header)?;
+    if length > MAX_FRAME {
+        return Err("frame too large");
+    }
+    let mut frame = vec![0u8; length];
+    frame[..4].copy_from_slice(&header);
+    reader
+        .read_exact(&mut frame[4..])
+        .await
+        .map_err(|_| "stream ended inside a frame")?;
+    if header[0] >> 6 == 0 && frame.get(4..8) != Some(&STUN_MAGIC_COOKIE[..]) {
+        return Err("STUN message without the magic cookie");
+    }
+    Ok(Some(frame))
+}
+
+#[async_trait]
+impl Conn for TcpPacketConn {
+    async fn connect(&self, _addr: SocketAddr) -> webrtc_util::Result<()> {
+        Err(webrtc_util::Error::Other(
+            "a listening TURN conn does not connect".into(),
+        ))
+    }
+
+    async fn recv(&self, buf: &mut [u8]) -> webrtc_util::Result<usize> {
+        Ok(self.recv_from(buf).await?.0)
+    }
+
+    async fn recv_from(&self, buf: &mut [u8]) -> webrtc_util::Result<(usize, SocketAddr)> {
+        let mut incoming = self.incoming.lock().await;
+        loop {
+            let Some((frame, from)) = incoming.recv().await else {
+                return Err(webrtc_util::Error::ErrUseClosedNetworkConn);
+            };
+            if frame.len() <= buf.len() {
+                buf[..frame.len()].copy_from_slice(&frame);
+                return Ok((frame.len(), from));
+            }
+        }
+    }
+
+    async fn send(&self, _buf: &[u8]) -> webrtc_util::Result<usize> {
+        Err(webrtc_util::Error::Other("send needs an address".into()))
+    }
+
+    async fn send_to(&self, buf: &[u8], target: SocketAddr) -> webrtc_util::Result<usize> {
+        let writer = self
+            .writers
+            .lock()
+            .expect("writers lock")
+            .get(&target)
+            .cloned();
+        let Some(writer) = writer else {
+            return Err(webrtc_util::Error::Other(format!(
+                "no TCP client at {target}"
+            )));
+        };
+        // A client that stops reading loses frames rather than stalling everyone's relay.
+        let _ = writer.try_send(buf.to_vec());
+        Ok(buf.len())
+    }
+
+    fn local_addr(&self) -> webrtc_util::Result<SocketAddr> {
+        Ok(self.local)
+    }
+
+    fn remote_addr(&self) -> Option<SocketAddr> {
+        None
+    }
+
+    async fn close(&self) -> webrtc_util::Result<()> {
+        self.accept_task.abort();
+        self.writers.lock().expect("writers lock").clear();
+        Ok(())
+    }
+
+    fn as_any(&self) -> &(dyn std::any::Any + Send + Sync) {
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_are_measured_from_their_header() {
+        // A STUN Binding request with 8 bytes of attributes.
+        assert_eq!(frame_length([0x00, 0x01, 0x00, 0x08]), Ok(28));
+        // ChannelData with 5 bytes of data, padded to 8 over TCP.
+        assert_eq!(frame_length([0x40, 0x00, 0x00, 0x05]), Ok(12));
+        assert_eq!(frame_length([0x40, 0x00, 0x00, 0x08]), Ok(12));
+    }
+
+    #[test]
+    fn other_protocols_are_refused() {
+        assert!(frame_length(*b"\x80GET").is_err());
+        assert!(frame_length(*b"{\"ty").is_err());
+        assert!(frame_length([0x16, 0x03, 0x01, 0x02]).is_err()); // A TLS ClientHello.
+        assert!(frame_length([0x00, 0x01, 0x00, 0x07]).is_err());
+        assert!(frame_length([0x50, 0x00, 0x00, 0x04]).is_err());
+    }
+}

@@ -1,0 +1,253 @@
+//! The embedded TURN server, driven by a real TURN client with the credentials a desk is
+//! handed over the wire: it relays, it refuses internal peers and expired credentials with
+//! a reason, and it speaks TCP as well as UDP.
+
+use anyhow::{anyhow, Context, Result};
+use nara_protocol::desk::BrokerToDesk;
+use nara_protocol::IceServer;
+use nara_tests::harness::{desk, TestBroker, PATIENCE};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use stun::attributes::{ATTR_NONCE, ATTR_REALM, ATTR_USERNAME};
+use stun::error_code::ErrorCodeAttribute;
+use stun::integrity::MessageIntegrity;
+use stun::message::{
+    Getter, Message, MessageType, Setter, CLASS_ERROR_RESPONSE, CLASS_REQUEST,
+    CLASS_SUCCESS_RESPONSE, METHOD_ALLOCATE, METHOD_CREATE_PERMISSION,
+};
+use stun::textattrs::TextAttribute;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
+use turn::client::{Client, ClientConfig};
+use turn::proto::peeraddr::PeerAddress;
+use turn::proto::relayaddr::RelayedAddress;
+use turn::proto::reqtrans::RequestedTransport;
+use turn::proto::PROTO_UDP;
+use webrtc_util::Conn;
+
+const SECRET: &str = "turn-test-secret";
+
+/// The TURN server, username and password a desk is handed in its welcome.
+async fn handed_out(broker: &TestBroker, transport: &str) -> Result<(SocketAddr, String, String)> {
+    let officer = desk(broker, "anna.csn").await?;
+    let servers: Vec<IceServer> = officer
+        .seen
+        .iter()
+        .find_map(|m| match m {
+            BrokerToDesk::Welcome { ice_servers, .. } => Some(ice_servers.clone()),
+            _ => None,
+        })
+        .ok_or_else(|| anyhow!("no welcome"))?;
+    let server = servers.first().ok_or_else(|| anyhow!("no ICE servers"))?;
+    let url = server
+        .urls
+        .iter()
+        .find(|u| u.ends_with(&format!("transport={transport}")))
+        .ok_or_else(|| anyhow!("no {transport} URL in {:?}", server.urls))?;
+    let host_port = url
+        .trim_start_matches("turn:")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    Ok((
+        host_port.parse()?,
+        server.username.clone().unwrap_or_default(),
+        server.credential.clone().unwrap_or_default(),
+    ))
+}
+
+async fn udp_client(server: SocketAddr, username: &str, password: &str) -> Result<Client> {
+    let conn = Arc::new(UdpSocket::bind("127.0.0.1:0").await?);
+    let client = Client::new(ClientConfig {
+        stun_serv_addr: server.to_string(),
+        turn_serv_addr: server.to_string(),
+        username: username.to_string(),
+        password: password.to_string(),
+        realm: String::new(),
+        software: String::new(),
+        rto_in_ms: 0,
+        conn,
+        vnet: None,
+    })
+    .await?;
+    client.listen().await?;
+    Ok(client)
+}
+
+fn with_secret(
+    allowed_peers: &'static [&'static str],
+) -> impl FnOnce(&mut nara_broker::config::Config) {
+    move |config| {
+        config.turn.shared_secret = Some(SECRET.into());
+        config.turn.embedded.allowed_peers =
+            allowed_peers.iter().map(|p| p.parse().unwrap()).collect();
+    }
+}
+
+#[tokio::test]
+async fn relaying_to_internal_addresses_is_refused() -> Result<()> {
+    let broker = TestBroker::start_with(30_000, with_secret(&[])).await?;
+    let (server, username, password) = handed_out(&broker, "udp").await?;
+    let client = udp_client(server, &username, &password).await?;
+    let relay = client.allocate().await.context("allocation")?;
+
+    for peer in ["127.0.0.1:9", "10.0.0.1:9", "[::ffff:127.0.0.1]:9"] {
+        let err = relay
+            .send_to(b"hello", peer.parse()?)
+            .await
+            .expect_err("relaying to an internal address must fail");
+        let text = err.to_string();
+        assert!(text.contains("403"), "{peer}: {text}");
+        assert!(text.contains("does not relay to"), "{peer}: {text}");
+    }
+
+    // The broker and the TURN server still serve others.
+    let (_, username, password) = handed_out(&broker, "udp").await?;
+    let other = udp_client(server, &username, &password).await?;
+    other.allocate().await.context("a second allocation")?;
+    client.close().await?;
+    other.close().await?;
+    broker.broker.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_expired_credential_is_refused_with_a_reason() -> Result<()> {
+    let broker = TestBroker::start_with(30_000, with_secret(&[])).await?;
+    let (server, _, _) = handed_out(&broker, "udp").await?;
+    let an_hour_ago = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs()
+        - 3600;
+    let username = format!("{an_hour_ago}:k-old");
+    let password = nara_broker::turn::TurnCredentials::password(SECRET, &username);
+    let client = udp_client(server, &username, &password).await?;
+    let err = match client.allocate().await {
+        Ok(_) => panic!("an expired credential must not allocate"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("401"), "{err}");
+    assert!(err.contains("expired"), "{err}");
+    client.close().await?;
+    broker.broker.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_allowed_range_is_relayed_both_ways() -> Result<()> {
+    let broker = TestBroker::start_with(30_000, with_secret(&["127.0.0.0/8"])).await?;
+    let (server, username, password) = handed_out(&broker, "udp").await?;
+    let client = udp_client(server, &username, &password).await?;
+    let relay = client.allocate().await?;
+    let peer = UdpSocket::bind("127.0.0.1:0").await?;
+
+    relay.send_to(b"hej", peer.local_addr()?).await?;
+    let mut buf = [0u8; 64];
+    let (n, from) = tokio::time::timeout(PATIENCE, peer.recv_from(&mut buf)).await??;
+    assert_eq!(&buf[..n], b"hej");
+    assert_eq!(
+        from,
+        relay.local_addr()?,
+        "data arrives from the relayed address"
+    );
+
+    peer.send_to(b"hej tillbaka", from).await?;
+    let (n, _) = tokio::time::timeout(PATIENCE, relay.recv_from(&mut buf)).await??;
+    assert_eq!(&buf[..n], b"hej tillbaka");
+    client.close().await?;
+    broker.broker.shutdown().await;
+    Ok(())
+}
+
+/// One request and its response over a TURN-over-TCP stream.
+async fn transact(stream: &mut TcpStream, setters: Vec<Box<dyn Setter>>) -> Result<Message> {
+    let mut request = Message::new();
+    request.build(&setters)?;
+    stream.write_all(&request.raw).await?;
+    let mut header = [0u8; 20];
+    tokio::time::timeout(PATIENCE, stream.read_exact(&mut header)).await??;
+    let length = u16::from_be_bytes([header[2], header[3]]) as usize;
+    let mut raw = header.to_vec();
+    raw.resize(20 + length, 0);
+    stream.read_exact(&mut raw[20..]).await?;
+    let mut response = Message::new();
+    response.unmarshal_binary(&raw)?;
+    Ok(response)
+}
+
+fn error_code(message: &Message) -> Result<ErrorCodeAttribute> {
+    let mut code = ErrorCodeAttribute::default();
+    code.get_from(message)?;
+    Ok(code)
+}
+
+#[tokio::test]
+async fn turn_over_tcp_allocates_and_refuses_internal_peers() -> Result<()> {
+    let broker = TestBroker::start_with(30_000, with_secret(&[])).await?;
+    let (server, username, password) = handed_out(&broker, "tcp").await?;
+    let mut stream = TcpStream::connect(server).await?;
+    let transport = || {
+        Box::new(RequestedTransport {
+            protocol: PROTO_UDP,
+        })
+    };
+
+    let challenge = transact(
+        &mut stream,
+        vec![
+            Box::new(stun::agent::TransactionId::new()),
+            Box::new(MessageType::new(METHOD_ALLOCATE, CLASS_REQUEST)),
+            transport(),
+        ],
+    )
+    .await?;
+    assert_eq!(challenge.typ.class, CLASS_ERROR_RESPONSE);
+    assert_eq!(error_code(&challenge)?.code.0, 401);
+    let mut nonce = TextAttribute::new(ATTR_NONCE, String::new());
+    nonce.get_from(&challenge)?;
+    let mut realm = TextAttribute::new(ATTR_REALM, String::new());
+    realm.get_from(&challenge)?;
+    let signed = |method, extra: Vec<Box<dyn Setter>>| {
+        let mut setters: Vec<Box<dyn Setter>> = vec![
+            Box::new(stun::agent::TransactionId::new()),
+            Box::new(MessageType::new(method, CLASS_REQUEST)),
+        ];
+        setters.extend(extra);
+        setters.push(Box::new(TextAttribute::new(
+            ATTR_USERNAME,
+            username.clone(),
+        )));
+        setters.push(Box::new(realm.clone()));
+        setters.push(Box::new(nonce.clone()));
+        setters.push(Box::new(MessageIntegrity::new_long_term_integrity(
+            username.clone(),
+            realm.text.clone(),
+            password.clone(),
+        )));
+        setters
+    };
+
+    let allocated = transact(&mut stream, signed(METHOD_ALLOCATE, vec![transport()])).await?;
+    assert_eq!(allocated.typ.class, CLASS_SUCCESS_RESPONSE, "{allocated}");
+    let mut relayed = RelayedAddress::default();
+    relayed.get_from(&allocated)?;
+    assert_eq!(relayed.ip.to_string(), "127.0.0.1");
+
+    let refused = transact(
+        &mut stream,
+        signed(
+            METHOD_CREATE_PERMISSION,
+            vec![Box::new(PeerAddress {
+                ip: "127.0.0.1".parse()?,
+                port: 9,
+            })],
+        ),
+    )
+    .await?;
+    assert_eq!(refused.typ.class, CLASS_ERROR_RESPONSE);
+    let code = error_code(&refused)?;
+    assert_eq!(code.code.0, 403);
+    assert!(String::from_utf8(code.reason)?.contains("loopback"));
+    broker.broker.shutdown().await;
+    Ok(())
+}
