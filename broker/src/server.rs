@@ -34,6 +34,30 @@ pub fn tls_config(identity: &ServerIdentity, ca: &KioskCa) -> Result<rustls::Ser
     Ok(config)
 }
 
+/// A TLS connection opens with a handshake record (content type 22); anything else is most
+/// likely someone typing `http://`, who deserves an answer rather than a reset.
+async fn starts_with_tls(tcp: &tokio::net::TcpStream, patience: Duration) -> bool {
+    let mut first = [0u8; 1];
+    match tokio::time::timeout(patience, tcp.peek(&mut first)).await {
+        Ok(Ok(1)) => first[0] == 0x16,
+        // Closed, failed or silent: let the TLS handshake report it as usual.
+        _ => true,
+    }
+}
+
+async fn refuse_plain_http(mut tcp: tokio::net::TcpStream) {
+    use tokio::io::AsyncWriteExt;
+    let body = "Nära speaks HTTPS only: open https:// instead of http:// \
+                (Nära svarar bara på HTTPS: skriv https:// i stället för http://)\n";
+    let response = format!(
+        "HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain; charset=utf-8\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = tcp.write_all(response.as_bytes()).await;
+    let _ = tcp.shutdown().await;
+}
+
 /// Serves `app` on `listener` until `shutdown` turns true, then lets connections finish.
 pub async fn serve(
     listener: TcpListener,
@@ -70,6 +94,11 @@ pub async fn serve(
         let mut shutdown = shutdown.clone();
         tasks.spawn(async move {
             let _slot = slot;
+            if !starts_with_tls(&tcp, handshake_timeout).await {
+                state.metrics.refused("plain-http");
+                refuse_plain_http(tcp).await;
+                return;
+            }
             let tls = match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await {
                 Ok(Ok(tls)) => tls,
                 Ok(Err(e)) => {

@@ -236,8 +236,8 @@ impl<Out: serde::Serialize, In: DeserializeOwned + std::fmt::Debug + Clone> Clie
 pub type Desk = Client<DeskToBroker, BrokerToDesk>;
 pub type Kiosk = Client<KioskToBroker, BrokerToKiosk>;
 
-/// A desk logged in as `username`, hello sent and welcome received.
-pub async fn desk(broker: &TestBroker, username: &str) -> Result<Desk> {
+/// A desk WebSocket logged in as `username`, before its hello.
+pub async fn desk_socket(broker: &TestBroker, username: &str) -> Result<Desk> {
     let client = http(&broker.cert_path())?;
     let cookie = login(&client, broker.addr(), username).await?;
     let origin = format!("https://localhost:{}", broker.addr().port());
@@ -249,7 +249,12 @@ pub async fn desk(broker: &TestBroker, username: &str) -> Result<Desk> {
     )
     .await
     .map_err(|(s, b)| anyhow!("desk refused: {s} {b}"))?;
-    let mut desk = Desk::new(socket);
+    Ok(Desk::new(socket))
+}
+
+/// A desk logged in as `username`, hello sent and welcome received.
+pub async fn desk(broker: &TestBroker, username: &str) -> Result<Desk> {
+    let mut desk = desk_socket(broker, username).await?;
     desk.send(&DeskToBroker::Hello {
         protocol_version: PROTOCOL_VERSION,
     })

@@ -14,7 +14,7 @@ pub enum DecodeError {
     UnknownType(String),
     #[error("invalid field: {0}")]
     Invalid(String),
-    #[error("not a valid message: {0}")]
+    #[error("not valid JSON: {0}")]
     Malformed(String),
 }
 
@@ -42,6 +42,14 @@ pub fn decode<T: DeserializeOwned>(text: &str) -> Result<T, DecodeError> {
 
 fn classify(text: &str, err: serde_json::Error) -> DecodeError {
     let message = err.to_string();
+    if err.is_data()
+        && !matches!(
+            serde_json::from_str::<serde_json::Value>(text),
+            Ok(serde_json::Value::Object(_))
+        )
+    {
+        return DecodeError::Malformed("a message is one JSON object with a \"type\" field".into());
+    }
     if err.is_data() && message.starts_with("unknown variant") {
         // serde says "unknown variant" for any enum; it is an unknown message type only when
         // the unknown name is the top-level `type`.

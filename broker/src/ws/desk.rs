@@ -1,12 +1,13 @@
 //! `/ws/desk`: officers, interpreters and administrators, by session cookie, from an allowed Origin.
 
-use super::{error_reply, writer, RateLimit, WS_FRAME_LIMIT};
+use super::session::{receive_hello, serve_messages, Reply, Side};
+use super::{error_reply, writer, WS_FRAME_LIMIT};
 use crate::api::auth::{SessionStaff, StaffSession};
 use crate::api::ApiError;
 use crate::routing::{Event, QueueKey, RoutingError, StaffKind, StaffProfile};
 use crate::state::{now_ms, AppState};
 use crate::storage::Role;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -66,44 +67,12 @@ async fn serve(state: AppState, me: SessionStaff, socket: WebSocket) {
     let writer = tokio::spawn(writer(sink, receiver));
     let staff = me.card.staff.clone();
 
-    let hello = loop {
-        match stream.next().await {
-            Some(Ok(Message::Text(text))) => break decode::<DeskToBroker>(&text),
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-            _ => return,
-        }
-    };
-    match hello {
-        Ok(DeskToBroker::Hello { protocol_version }) if protocol_version == PROTOCOL_VERSION => {}
-        Ok(DeskToBroker::Hello { protocol_version }) => {
-            state.metrics.protocol_error(ErrorCode::VersionMismatch);
-            let msg = format!("this broker speaks protocol version {PROTOCOL_VERSION}, the page sent {protocol_version}: reload the page");
-            outbox.close_with(&BrokerToDesk::Error(error_reply(
-                ErrorCode::VersionMismatch,
-                msg,
-                true,
-            )));
-            let _ = writer.await;
-            return;
-        }
-        Ok(_) => {
-            outbox.close_with(&BrokerToDesk::Error(error_reply(
-                ErrorCode::Invalid,
-                "the first message must be hello",
-                true,
-            )));
-            let _ = writer.await;
-            return;
-        }
-        Err(e) => {
-            outbox.close_with(&BrokerToDesk::Error(error_reply(
-                e.code(),
-                e.to_string(),
-                true,
-            )));
-            let _ = writer.await;
-            return;
-        }
+    if receive_hello::<DeskSide>(&state, &mut stream, &outbox)
+        .await
+        .is_none()
+    {
+        let _ = writer.await;
+        return;
     }
 
     if let Some(old) = state.connections.add_desk(&staff, outbox.clone()) {
@@ -165,49 +134,11 @@ async fn serve(state: AppState, me: SessionStaff, socket: WebSocket) {
     }
     tracing::info!(staff = %staff, "desk connected");
 
-    let mut limit = RateLimit::new(&state);
-    while let Some(Ok(message)) = stream.next().await {
-        let text = match message {
-            Message::Text(text) => text,
-            Message::Binary(_) => {
-                outbox.send(&BrokerToDesk::Error(error_reply(
-                    ErrorCode::Malformed,
-                    "binary frames are not part of the protocol; send JSON text",
-                    false,
-                )));
-                continue;
-            }
-            Message::Close(_) => break,
-            _ => continue,
-        };
-        if !limit.allow() {
-            state.metrics.protocol_error(ErrorCode::RateLimited);
-            if limit.should_cut_off() {
-                outbox.close_with(&BrokerToDesk::Error(error_reply(
-                    ErrorCode::RateLimited,
-                    "too many messages; disconnected",
-                    true,
-                )));
-                break;
-            }
-            outbox.send(&BrokerToDesk::Error(error_reply(
-                ErrorCode::RateLimited,
-                "too many messages; slow down",
-                false,
-            )));
-            continue;
-        }
-        let reply = match decode::<DeskToBroker>(&text) {
-            Ok(message) => handle(&state, &me, routed.is_some(), message).await,
-            Err(e) => Err((e.code(), e.to_string())),
-        };
-        if let Err((code, message)) = reply {
-            state.metrics.protocol_error(code);
-            if !outbox.send(&BrokerToDesk::Error(error_reply(code, message, false))) {
-                break;
-            }
-        }
-    }
+    let is_routed = routed.is_some();
+    serve_messages::<DeskSide, _, _>(&state, stream, &outbox, |message| {
+        handle(&state, &me, is_routed, message)
+    })
+    .await;
 
     if state.connections.remove_desk(&staff, outbox.connection) {
         state
@@ -228,7 +159,24 @@ async fn serve(state: AppState, me: SessionStaff, socket: WebSocket) {
     tracing::info!(staff = %staff, "desk disconnected");
 }
 
-type Reply = Result<(), (ErrorCode, String)>;
+struct DeskSide;
+
+impl Side for DeskSide {
+    type In = DeskToBroker;
+    type Out = BrokerToDesk;
+    const UPDATE_HINT: &'static str = "reload the page";
+
+    fn error(reply: ErrorReply) -> BrokerToDesk {
+        BrokerToDesk::Error(reply)
+    }
+
+    fn hello_version(message: &DeskToBroker) -> Option<u32> {
+        match message {
+            DeskToBroker::Hello { protocol_version } => Some(*protocol_version),
+            _ => None,
+        }
+    }
+}
 
 async fn handle(state: &AppState, me: &SessionStaff, routed: bool, message: DeskToBroker) -> Reply {
     let staff = me.card.staff.clone();
@@ -248,9 +196,7 @@ async fn handle(state: &AppState, me: &SessionStaff, routed: bool, message: Desk
         }
     };
     match message {
-        DeskToBroker::Hello { .. } => {
-            Err((ErrorCode::Conflict, "hello was already received".into()))
-        }
+        DeskToBroker::Hello { .. } => Ok(()), // Answered by the session loop.
         _ if !routed => Err(not_routed()),
         DeskToBroker::SetStatus { status } => run(Event::SetStatus { staff, status }).await,
         DeskToBroker::AcceptOffer { offer } => run(Event::Accept { staff, offer }).await,

@@ -1,12 +1,13 @@
 //! `/ws/kiosk`: a kiosk authenticated by its client certificate.
 
-use super::{error_reply, writer, RateLimit, WS_FRAME_LIMIT};
+use super::session::{receive_hello, serve_messages, Reply, Side};
+use super::{error_reply, writer, WS_FRAME_LIMIT};
 use crate::api::{ApiError, ConnInfo};
 use crate::engine::KioskInfo;
 use crate::routing::{Event, QueueKey, RoutingError, VisitSpec};
 use crate::state::{now_ms, AppState};
 use crate::storage::KioskRow;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -69,49 +70,9 @@ async fn serve(state: AppState, row: KioskRow, socket: WebSocket) {
         }
     };
 
-    // First message: hello, with the protocol version.
-    let hello = loop {
-        match stream.next().await {
-            Some(Ok(Message::Text(text))) => break decode::<KioskToBroker>(&text),
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-            _ => return,
-        }
-    };
-    let resume = match hello {
-        Ok(KioskToBroker::Hello {
-            protocol_version,
-            resume_visit,
-            ..
-        }) if protocol_version == PROTOCOL_VERSION => resume_visit,
-        Ok(KioskToBroker::Hello {
-            protocol_version, ..
-        }) => {
-            state.metrics.protocol_error(ErrorCode::VersionMismatch);
-            let msg = format!("this broker speaks protocol version {PROTOCOL_VERSION}, the kiosk sent {protocol_version}: update the kiosk software");
-            outbox.close_with(&BrokerToKiosk::Error(error_reply(
-                ErrorCode::VersionMismatch,
-                msg,
-                true,
-            )));
-            let _ = writer.await;
-            return;
-        }
-        Ok(_) => {
-            outbox.close_with(&BrokerToKiosk::Error(error_reply(
-                ErrorCode::Invalid,
-                "the first message must be hello",
-                true,
-            )));
-            let _ = writer.await;
-            return;
-        }
-        Err(e) => {
-            state.metrics.protocol_error(e.code());
-            outbox.close_with(&BrokerToKiosk::Error(error_reply(
-                e.code(),
-                e.to_string(),
-                true,
-            )));
+    let resume = match receive_hello::<KioskSide>(&state, &mut stream, &outbox).await {
+        Some(KioskToBroker::Hello { resume_visit, .. }) => resume_visit,
+        _ => {
             let _ = writer.await;
             return;
         }
@@ -174,49 +135,10 @@ async fn serve(state: AppState, row: KioskRow, socket: WebSocket) {
             .await;
     }
 
-    let mut limit = RateLimit::new(&state);
-    while let Some(Ok(message)) = stream.next().await {
-        let text = match message {
-            Message::Text(text) => text,
-            Message::Binary(_) => {
-                outbox.send(&BrokerToKiosk::Error(error_reply(
-                    ErrorCode::Malformed,
-                    "binary frames are not part of the protocol; send JSON text",
-                    false,
-                )));
-                continue;
-            }
-            Message::Close(_) => break,
-            _ => continue,
-        };
-        if !limit.allow() {
-            state.metrics.protocol_error(ErrorCode::RateLimited);
-            if limit.should_cut_off() {
-                outbox.close_with(&BrokerToKiosk::Error(error_reply(
-                    ErrorCode::RateLimited,
-                    "too many messages; disconnected",
-                    true,
-                )));
-                break;
-            }
-            outbox.send(&BrokerToKiosk::Error(error_reply(
-                ErrorCode::RateLimited,
-                "too many messages; slow down",
-                false,
-            )));
-            continue;
-        }
-        let reply = match decode::<KioskToBroker>(&text) {
-            Ok(message) => handle(&state, &kiosk, message).await,
-            Err(e) => Err((e.code(), e.to_string())),
-        };
-        if let Err((code, message)) = reply {
-            state.metrics.protocol_error(code);
-            if !outbox.send(&BrokerToKiosk::Error(error_reply(code, message, false))) {
-                break;
-            }
-        }
-    }
+    serve_messages::<KioskSide, _, _>(&state, stream, &outbox, |message| {
+        handle(&state, &kiosk, message)
+    })
+    .await;
 
     if state.connections.remove_kiosk(&kiosk, outbox.connection) {
         state
@@ -261,7 +183,26 @@ async fn agency_choices(state: &AppState) -> Vec<AgencyChoice> {
         .collect()
 }
 
-type Reply = Result<(), (ErrorCode, String)>;
+struct KioskSide;
+
+impl Side for KioskSide {
+    type In = KioskToBroker;
+    type Out = BrokerToKiosk;
+    const UPDATE_HINT: &'static str = "update the kiosk software";
+
+    fn error(reply: ErrorReply) -> BrokerToKiosk {
+        BrokerToKiosk::Error(reply)
+    }
+
+    fn hello_version(message: &KioskToBroker) -> Option<u32> {
+        match message {
+            KioskToBroker::Hello {
+                protocol_version, ..
+            } => Some(*protocol_version),
+            _ => None,
+        }
+    }
+}
 
 fn routing_err(e: RoutingError) -> (ErrorCode, String) {
     (e.code(), e.to_string())
@@ -269,9 +210,7 @@ fn routing_err(e: RoutingError) -> (ErrorCode, String) {
 
 async fn handle(state: &AppState, kiosk: &KioskId, message: KioskToBroker) -> Reply {
     match message {
-        KioskToBroker::Hello { .. } => {
-            Err((ErrorCode::Conflict, "hello was already received".into()))
-        }
+        KioskToBroker::Hello { .. } => Ok(()), // Answered by the session loop.
         KioskToBroker::StartVisit {
             language,
             agency,

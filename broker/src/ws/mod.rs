@@ -1,9 +1,10 @@
 //! The two WebSockets: [`kiosk`] (`/ws/kiosk`, client certificate) and [`desk`]
-//! (`/ws/desk`, session cookie and Origin). Shared here: the writer task, rate limiting and
-//! error replies.
+//! (`/ws/desk`, session cookie and Origin); [`session`] holds the hello and read loop both
+//! share. Here: the writer task, rate limiting and error replies.
 
 pub mod desk;
 pub mod kiosk;
+mod session;
 
 use crate::state::{AppState, Outgoing};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};

@@ -1,0 +1,152 @@
+//! What a kiosk and a desk connection have in common: the hello with its version check, and
+//! the read loop that rate-limits, decodes and answers every fault with an error the client
+//! can show. Each side plugs in its message types through [`Side`] and its handler.
+
+use super::{error_reply, RateLimit};
+use crate::state::{AppState, Outbox};
+use axum::extract::ws::{Message, WebSocket};
+use futures_util::stream::SplitStream;
+use futures_util::StreamExt;
+use nara_protocol::{decode, ErrorCode, ErrorReply, PROTOCOL_VERSION};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::future::Future;
+
+/// One kind of client: what it sends, what it is sent, and how it is told of a fault.
+pub(crate) trait Side {
+    type In: DeserializeOwned;
+    type Out: Serialize;
+    /// What to do about a version mismatch, in words the person at that client can act on.
+    const UPDATE_HINT: &'static str;
+    fn error(reply: ErrorReply) -> Self::Out;
+    /// The protocol version, if `message` is the hello.
+    fn hello_version(message: &Self::In) -> Option<u32>;
+}
+
+/// What a handler answers: nothing, or an error code and a message for the client.
+pub(crate) type Reply = Result<(), (ErrorCode, String)>;
+
+/// Reads the first message, which must be a hello in this broker's protocol version.
+/// On any fault the client gets a fatal error and the connection is closed (`None`).
+pub(crate) async fn receive_hello<S: Side>(
+    state: &AppState,
+    stream: &mut SplitStream<WebSocket>,
+    outbox: &Outbox,
+) -> Option<S::In> {
+    let text = loop {
+        match stream.next().await {
+            Some(Ok(Message::Text(text))) => break text,
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            Some(Ok(Message::Binary(_))) => {
+                refuse::<S>(
+                    state,
+                    outbox,
+                    ErrorCode::Malformed,
+                    "binary frames are not part of the protocol; send JSON text".into(),
+                );
+                return None;
+            }
+            _ => return None,
+        }
+    };
+    let hello = match decode::<S::In>(&text) {
+        Ok(message) => message,
+        Err(e) => {
+            refuse::<S>(state, outbox, e.code(), e.to_string());
+            return None;
+        }
+    };
+    match S::hello_version(&hello) {
+        Some(PROTOCOL_VERSION) => Some(hello),
+        Some(theirs) => {
+            let message = format!(
+                "this broker speaks protocol version {PROTOCOL_VERSION}, yours is {theirs}: {}",
+                S::UPDATE_HINT
+            );
+            refuse::<S>(state, outbox, ErrorCode::VersionMismatch, message);
+            None
+        }
+        None => {
+            refuse::<S>(
+                state,
+                outbox,
+                ErrorCode::Invalid,
+                "the first message must be hello".into(),
+            );
+            None
+        }
+    }
+}
+
+fn refuse<S: Side>(state: &AppState, outbox: &Outbox, code: ErrorCode, message: String) {
+    state.metrics.protocol_error(code);
+    outbox.close_with(&S::error(error_reply(code, message, true)));
+}
+
+/// Serves messages after the hello until the client leaves, floods or stops reading.
+/// Every fault gets an error reply; only flooding and an overfull queue end the connection.
+pub(crate) async fn serve_messages<S, H, F>(
+    state: &AppState,
+    mut stream: SplitStream<WebSocket>,
+    outbox: &Outbox,
+    mut handle: H,
+) where
+    S: Side,
+    H: FnMut(S::In) -> F,
+    F: Future<Output = Reply>,
+{
+    let mut limit = RateLimit::new(state);
+    while let Some(Ok(frame)) = stream.next().await {
+        let text = match frame {
+            Message::Text(text) => text,
+            Message::Binary(_) => {
+                let reply = error_reply(
+                    ErrorCode::Malformed,
+                    "binary frames are not part of the protocol; send JSON text",
+                    false,
+                );
+                state.metrics.protocol_error(ErrorCode::Malformed);
+                if !outbox.send(&S::error(reply)) {
+                    break;
+                }
+                continue;
+            }
+            Message::Close(_) => break,
+            Message::Ping(_) | Message::Pong(_) => continue,
+        };
+        if !limit.allow() {
+            state.metrics.protocol_error(ErrorCode::RateLimited);
+            if limit.should_cut_off() {
+                outbox.close_with(&S::error(error_reply(
+                    ErrorCode::RateLimited,
+                    "too many messages; disconnected",
+                    true,
+                )));
+                break;
+            }
+            let reply = error_reply(
+                ErrorCode::RateLimited,
+                "too many messages; slow down",
+                false,
+            );
+            if !outbox.send(&S::error(reply)) {
+                break;
+            }
+            continue;
+        }
+        let reply = match decode::<S::In>(&text) {
+            Ok(message) if S::hello_version(&message).is_some() => Err((
+                ErrorCode::Conflict,
+                "hello was already received".to_string(),
+            )),
+            Ok(message) => handle(message).await,
+            Err(e) => Err((e.code(), e.to_string())),
+        };
+        if let Err((code, message)) = reply {
+            state.metrics.protocol_error(code);
+            if !outbox.send(&S::error(error_reply(code, message, false))) {
+                break;
+            }
+        }
+    }
+}
