@@ -10,9 +10,10 @@
 //! - [`config`]: the typed configuration; [`demo`]: demo data.
 //! - [`turn`]: TURN credentials and the embedded TURN server.
 //!
-//! [`start`] puts it all together; `main.rs` is only the command line.
+//! [`start`] puts it all together; [`cli`] is the command line.
 
 pub mod api;
+pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod engine;

@@ -49,13 +49,88 @@ impl TestBroker {
         let broker = nara_broker::start(config).await?;
         Ok(TestBroker { broker, data_dir })
     }
+}
 
-    pub fn addr(&self) -> SocketAddr {
+/// Where a broker answers and the certificate it presents: in this process or another.
+pub trait BrokerEndpoint {
+    fn addr(&self) -> SocketAddr;
+    fn cert_path(&self) -> PathBuf;
+}
+
+impl BrokerEndpoint for TestBroker {
+    fn addr(&self) -> SocketAddr {
         self.broker.addr
     }
 
-    pub fn cert_path(&self) -> PathBuf {
+    fn cert_path(&self) -> PathBuf {
         self.broker.cert_path.clone()
+    }
+}
+
+/// The broker binary as a separate process, for tests that kill it.
+pub struct BrokerProcess {
+    child: tokio::process::Child,
+    addr: SocketAddr,
+    cert_path: PathBuf,
+}
+
+impl BrokerProcess {
+    /// Starts `broker serve --demo` on port 0 with `data_dir`, and waits for READY.
+    pub async fn start(binary: &Path, data_dir: &Path) -> Result<BrokerProcess> {
+        use tokio::io::{AsyncBufReadExt, BufReader};
+        let mut child = tokio::process::Command::new(binary)
+            .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .env("NARA_TURN__EMBEDDED__LISTEN", "127.0.0.1:0")
+            .env("NARA_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("cannot run {}", binary.display()))?;
+        let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
+        let mut lines = BufReader::new(stdout).lines();
+        let mut addr = None;
+        let mut cert_path = None;
+        let ready = tokio::time::timeout(PATIENCE, async {
+            while let Some(line) = lines.next_line().await? {
+                if let Some(rest) = line.strip_prefix("Nära broker listening on https://") {
+                    addr = Some(rest.trim().parse::<SocketAddr>()?);
+                }
+                if let Some(rest) = line.strip_prefix("TLS certificate ") {
+                    cert_path = rest.split(" — ").next().map(PathBuf::from);
+                }
+                if line == "READY" {
+                    return Ok(());
+                }
+            }
+            bail!("the broker exited before READY")
+        })
+        .await
+        .context("the broker did not print READY in time")?;
+        ready?;
+        // Keep reading so the broker never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Ok(BrokerProcess {
+            child,
+            addr: addr.ok_or_else(|| anyhow!("the broker printed no address"))?,
+            cert_path: cert_path.ok_or_else(|| anyhow!("the broker printed no certificate"))?,
+        })
+    }
+
+    /// SIGKILL: no shutdown, no flushing, as a power cut or the OOM killer.
+    pub async fn kill(mut self) -> Result<()> {
+        self.child.kill().await?;
+        Ok(())
+    }
+}
+
+impl BrokerEndpoint for BrokerProcess {
+    fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    fn cert_path(&self) -> PathBuf {
+        self.cert_path.clone()
     }
 }
 
@@ -237,7 +312,7 @@ pub type Desk = Client<DeskToBroker, BrokerToDesk>;
 pub type Kiosk = Client<KioskToBroker, BrokerToKiosk>;
 
 /// A desk WebSocket logged in as `username`, before its hello.
-pub async fn desk_socket(broker: &TestBroker, username: &str) -> Result<Desk> {
+pub async fn desk_socket(broker: &impl BrokerEndpoint, username: &str) -> Result<Desk> {
     let client = http(&broker.cert_path())?;
     let cookie = login(&client, broker.addr(), username).await?;
     let origin = format!("https://localhost:{}", broker.addr().port());
@@ -253,7 +328,7 @@ pub async fn desk_socket(broker: &TestBroker, username: &str) -> Result<Desk> {
 }
 
 /// A desk logged in as `username`, hello sent and welcome received.
-pub async fn desk(broker: &TestBroker, username: &str) -> Result<Desk> {
+pub async fn desk(broker: &impl BrokerEndpoint, username: &str) -> Result<Desk> {
     let mut desk = desk_socket(broker, username).await?;
     desk.send(&DeskToBroker::Hello {
         protocol_version: PROTOCOL_VERSION,
@@ -283,7 +358,7 @@ impl KioskIdentity {
 
 /// Registers a kiosk at `site` as `admin` and enrols it with a CSR made here.
 pub async fn enrol_kiosk(
-    broker: &TestBroker,
+    broker: &impl BrokerEndpoint,
     admin: &reqwest::Client,
     site: &str,
 ) -> Result<KioskIdentity> {
@@ -355,7 +430,7 @@ pub async fn kiosk(
 }
 
 /// An administrator's HTTPS client, logged in.
-pub async fn admin(broker: &TestBroker) -> Result<reqwest::Client> {
+pub async fn admin(broker: &impl BrokerEndpoint) -> Result<reqwest::Client> {
     let client = http(&broker.cert_path())?;
     login(&client, broker.addr(), "admin").await?;
     Ok(client)

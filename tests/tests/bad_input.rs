@@ -4,6 +4,7 @@
 use nara_protocol::desk::{BrokerToDesk, DeskToBroker};
 use nara_protocol::kiosk::{BrokerToKiosk, KioskToBroker};
 use nara_protocol::{ErrorCode, ErrorReply, ShortText};
+use nara_tests::harness::BrokerEndpoint;
 use nara_tests::harness::{
     admin, desk, desk_socket, enrol_kiosk, http, kiosk, login, tls_client, websocket, Desk, Kiosk,
     TestBroker,

@@ -5,6 +5,7 @@
 use nara_protocol::desk::*;
 use nara_protocol::kiosk::*;
 use nara_protocol::*;
+use nara_tests::harness::BrokerEndpoint;
 use nara_tests::harness::*;
 
 fn id<T: TryFrom<String, Error = String>>(s: &str) -> T {

@@ -188,15 +188,23 @@ impl Router {
             ));
         }
         let offer = staff.offer.clone();
+        if offer.is_some() && choice == AvailabilityChoice::Available {
+            // Already ringing: being "available" again changes nothing.
+            out.push(Command::StaffStatus {
+                staff: id.clone(),
+                status: staff.status,
+            });
+            return Ok(());
+        }
         staff.wrap_up_deadline = None;
+        if choice == AvailabilityChoice::Available && staff.status != StaffStatus::Available {
+            staff.idle_since = now;
+        }
         staff.status = match choice {
             AvailabilityChoice::Available => StaffStatus::Available,
             AvailabilityChoice::Away => StaffStatus::Away,
             AvailabilityChoice::WrapUp => StaffStatus::WrapUp,
         };
-        if choice == AvailabilityChoice::Available && staff.status != StaffStatus::Available {
-            staff.idle_since = now;
-        }
         let status = staff.status;
         if let (Some(offer), false) = (offer, choice == AvailabilityChoice::Available) {
             self.withdraw_offer(&offer, OfferWithdrawnReason::Declined, now, out);
