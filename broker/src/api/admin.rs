@@ -2,6 +2,7 @@
 //! queues as officers may see them, and the audit log.
 
 use super::auth::{hash_password, StaffSession};
+use super::openapi::ApiErrorBody;
 use super::{random_code, random_token, ApiError};
 use crate::state::{now_ms, AppState};
 use crate::storage::*;
@@ -14,7 +15,7 @@ use serde::{Deserialize, Serialize};
 const ENROLMENT_CODE_HOURS: u64 = 72;
 
 /// A kiosk as the fleet view shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct KioskView {
     pub id: String,
@@ -108,6 +109,7 @@ async fn kiosk_views(state: &AppState, session: &StaffSession) -> Result<Vec<Kio
     Ok(out)
 }
 
+#[utoipa::path(get, path = "/api/admin/kiosks", tag = "kiosks", responses((status = 200, description = "The fleet, with alerts", body = Vec<KioskView>), (status = 401, description = "Not logged in", body = ApiErrorBody), (status = 403, description = "Not allowed for this role, agency or region", body = ApiErrorBody)))]
 pub async fn list_kiosks(
     State(state): State<AppState>,
     session: StaffSession,
@@ -115,6 +117,7 @@ pub async fn list_kiosks(
     Ok(Json(kiosk_views(&state, &session).await?))
 }
 
+#[utoipa::path(get, path = "/api/admin/kiosks/{kiosk}", tag = "kiosks", params(("kiosk" = String, Path)), responses((status = 200, body = KioskView), (status = 404, body = ApiErrorBody), (status = 401, description = "Not logged in", body = ApiErrorBody), (status = 403, description = "Not allowed for this role, agency or region", body = ApiErrorBody)))]
 pub async fn kiosk_detail(
     State(state): State<AppState>,
     session: StaffSession,
@@ -128,14 +131,14 @@ pub async fn kiosk_detail(
         .ok_or_else(|| ApiError::NotFound(format!("no kiosk {kiosk}")))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewKiosk {
     pub site: String,
     pub name: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NewKioskResponse {
     pub kiosk: String,
@@ -144,6 +147,7 @@ pub struct NewKioskResponse {
 }
 
 /// Registers a kiosk and returns its one-time enrolment code.
+#[utoipa::path(post, path = "/api/admin/kiosks", tag = "kiosks", request_body = NewKiosk, responses((status = 200, description = "The kiosk and its one-time enrolment code", body = NewKioskResponse), (status = 400, body = ApiErrorBody), (status = 401, description = "Not logged in", body = ApiErrorBody), (status = 403, description = "Not allowed for this role, agency or region", body = ApiErrorBody)))]
 pub async fn create_kiosk(
     State(state): State<AppState>,
     session: StaffSession,
@@ -201,6 +205,7 @@ fn kiosk_id(kiosk: &str) -> Result<KioskId, ApiError> {
 }
 
 /// Revokes a kiosk's certificate; a connected kiosk is cut off at once.
+#[utoipa::path(post, path = "/api/admin/kiosks/{kiosk}/revoke", tag = "kiosks", params(("kiosk" = String, Path)), responses((status = 200, description = "Revoked; a connected kiosk is cut off at once", body = serde_json::Value), (status = 404, body = ApiErrorBody), (status = 401, description = "Not logged in", body = ApiErrorBody), (status = 403, description = "Not allowed for this role, agency or region", body = ApiErrorBody)))]
 pub async fn revoke_kiosk(
     State(state): State<AppState>,
     session: StaffSession,
@@ -223,6 +228,7 @@ pub async fn revoke_kiosk(
     Ok(Json(serde_json::json!({ "revoked": kiosk })))
 }
 
+#[utoipa::path(post, path = "/api/admin/kiosks/{kiosk}/self-test", tag = "kiosks", params(("kiosk" = String, Path)), responses((status = 200, description = "Asked; the result arrives in the kiosk's lastSelfTest", body = serde_json::Value), (status = 409, description = "The kiosk is offline", body = ApiErrorBody), (status = 401, description = "Not logged in", body = ApiErrorBody), (status = 403, description = "Not allowed for this role, agency or region", body = ApiErrorBody)))]
 pub async fn run_self_test(
     State(state): State<AppState>,
     session: StaffSession,
@@ -252,13 +258,14 @@ pub async fn run_self_test(
     Ok(Json(serde_json::json!({ "request": request })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OutOfService {
     /// The message shown on the kiosk; `null` puts it back in service.
     pub message: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/admin/kiosks/{kiosk}/out-of-service", tag = "kiosks", params(("kiosk" = String, Path)), request_body = OutOfService, responses((status = 200, body = serde_json::Value), (status = 404, body = ApiErrorBody), (status = 401, description = "Not logged in", body = ApiErrorBody), (status = 403, description = "Not allowed for this role, agency or region", body = ApiErrorBody)))]
 pub async fn out_of_service(
     State(state): State<AppState>,
     session: StaffSession,
@@ -301,6 +308,7 @@ pub async fn out_of_service(
     ))
 }
 
+#[utoipa::path(get, path = "/api/admin/agencies", tag = "directory", responses((status = 200, body = Vec<AgencyRow>), (status = 401, description = "Not logged in", body = ApiErrorBody), (status = 403, description = "Not allowed for this role, agency or region", body = ApiErrorBody)))]
 pub async fn list_agencies(
     State(state): State<AppState>,
     _session: StaffSession,
@@ -308,6 +316,7 @@ pub async fn list_agencies(
     Ok(Json(state.store.agencies().await?))
 }
 
+#[utoipa::path(post, path = "/api/admin/agencies", tag = "directory", request_body = AgencyRow, responses((status = 200, body = AgencyRow), (status = 400, body = ApiErrorBody), (status = 401, description = "Not logged in", body = ApiErrorBody), (status = 403, description = "Not allowed for this role, agency or region", body = ApiErrorBody)))]
 pub async fn upsert_agency(
     State(state): State<AppState>,
     session: StaffSession,
@@ -324,6 +333,7 @@ pub async fn upsert_agency(
     Ok(Json(a))
 }
 
+#[utoipa::path(get, path = "/api/admin/sites", tag = "directory", responses((status = 200, body = Vec<SiteRow>), (status = 401, description = "Not logged in", body = ApiErrorBody), (status = 403, description = "Not allowed for this role, agency or region", body = ApiErrorBody)))]
 pub async fn list_sites(
     State(state): State<AppState>,
     _session: StaffSession,
@@ -331,6 +341,7 @@ pub async fn list_sites(
     Ok(Json(state.store.sites().await?))
 }
 
+#[utoipa::path(post, path = "/api/admin/sites", tag = "directory", request_body = SiteRow, responses((status = 200, body = SiteRow), (status = 400, body = ApiErrorBody), (status = 401, description = "Not logged in", body = ApiErrorBody), (status = 403, description = "Not allowed for this role, agency or region", body = ApiErrorBody)))]
 pub async fn upsert_site(
     State(state): State<AppState>,
     session: StaffSession,
@@ -343,7 +354,7 @@ pub async fn upsert_site(
     Ok(Json(s))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StaffView {
     pub id: String,
@@ -357,6 +368,7 @@ pub struct StaffView {
     pub disabled: bool,
 }
 
+#[utoipa::path(get, path = "/api/admin/staff", tag = "directory", responses((status = 200, description = "Officers, interpreters and administrators", body = Vec<StaffView>), (status = 401, description = "Not logged in", body = ApiErrorBody), (status = 403, description = "Not allowed for this role, agency or region", body = ApiErrorBody)))]
 pub async fn list_staff(
     State(state): State<AppState>,
     session: StaffSession,
@@ -383,7 +395,7 @@ pub async fn list_staff(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewStaff {
     pub username: String,
@@ -397,6 +409,7 @@ pub struct NewStaff {
     pub skills: Vec<String>,
 }
 
+#[utoipa::path(post, path = "/api/admin/staff", tag = "directory", request_body = NewStaff, responses((status = 200, body = serde_json::Value), (status = 400, body = ApiErrorBody), (status = 409, description = "The username is taken", body = ApiErrorBody), (status = 401, description = "Not logged in", body = ApiErrorBody), (status = 403, description = "Not allowed for this role, agency or region", body = ApiErrorBody)))]
 pub async fn create_staff(
     State(state): State<AppState>,
     session: StaffSession,
@@ -442,6 +455,7 @@ pub async fn create_staff(
     Ok(Json(serde_json::json!({ "id": id })))
 }
 
+#[utoipa::path(get, path = "/api/admin/audit", tag = "audit", responses((status = 200, description = "The latest 500 entries, newest first", body = Vec<AuditRow>), (status = 401, description = "Not logged in", body = ApiErrorBody), (status = 403, description = "Not allowed for this role, agency or region", body = ApiErrorBody)))]
 pub async fn audit_log(
     State(state): State<AppState>,
     session: StaffSession,
@@ -451,6 +465,7 @@ pub async fn audit_log(
 }
 
 /// An agency's queues: its own officers and administrators only.
+#[utoipa::path(get, path = "/api/agencies/{agency}/queues", tag = "queues", params(("agency" = String, Path, description = "Agency id, e.g. csn")), responses((status = 200, description = "The agency's queues: `QueueView` in protocol.ts", body = Vec<serde_json::Value>), (status = 401, description = "Not logged in", body = ApiErrorBody), (status = 403, description = "Not allowed for this role, agency or region", body = ApiErrorBody)))]
 pub async fn agency_queues(
     State(state): State<AppState>,
     session: StaffSession,
@@ -467,7 +482,7 @@ pub async fn agency_queues(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewBooking {
     pub agency: String,
@@ -478,6 +493,7 @@ pub struct NewBooking {
 }
 
 /// Creates a booking and returns the code to print on the citizen's letter.
+#[utoipa::path(post, path = "/api/bookings", tag = "bookings", request_body = NewBooking, responses((status = 200, description = "The booking and its code", body = BookingRow), (status = 400, body = ApiErrorBody), (status = 401, description = "Not logged in", body = ApiErrorBody), (status = 403, description = "Not allowed for this role, agency or region", body = ApiErrorBody)))]
 pub async fn create_booking(
     State(state): State<AppState>,
     session: StaffSession,
@@ -512,6 +528,7 @@ pub async fn create_booking(
     Ok(Json(row))
 }
 
+#[utoipa::path(get, path = "/api/bookings", tag = "bookings", responses((status = 200, body = Vec<BookingRow>), (status = 401, description = "Not logged in", body = ApiErrorBody), (status = 403, description = "Not allowed for this role, agency or region", body = ApiErrorBody)))]
 pub async fn list_bookings(
     State(state): State<AppState>,
     session: StaffSession,

@@ -1,6 +1,7 @@
 //! People's logins: local accounts with argon2id passwords behind [`Authenticator`] (so OIDC
 //! can be added), sessions as random tokens in an HttpOnly cookie, stored only as hashes.
 
+use super::openapi::ApiErrorBody;
 use super::ApiError;
 use crate::state::{now_ms, AppState};
 use crate::storage::{Role, StaffRow, Store};
@@ -86,7 +87,7 @@ pub struct LoginRequest {
 }
 
 /// The logged-in person as the desk sees them.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MeResponse {
     pub staff: String,
@@ -110,6 +111,7 @@ impl From<&StaffRow> for MeResponse {
     }
 }
 
+#[utoipa::path(post, path = "/api/login", tag = "session", request_body = LoginRequest, responses((status = 200, description = "Logged in; sets the session cookie", body = MeResponse), (status = 401, description = "Wrong username or password", body = ApiErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
     Json(req): Json<LoginRequest>,
@@ -143,6 +145,7 @@ pub async fn login(
     Ok(([(header::SET_COOKIE, cookie)], Json(MeResponse::from(&row))).into_response())
 }
 
+#[utoipa::path(post, path = "/api/logout", tag = "session", responses((status = 200, description = "Logged out; the session cookie is cleared")))]
 pub async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -154,6 +157,7 @@ pub async fn logout(
     Ok(([(header::SET_COOKIE, cookie)], Json(serde_json::json!({}))).into_response())
 }
 
+#[utoipa::path(get, path = "/api/me", tag = "session", responses((status = 200, body = MeResponse), (status = 401, description = "Not logged in", body = ApiErrorBody)))]
 pub async fn me(session: StaffSession) -> Json<MeResponse> {
     Json(MeResponse::from(&session.0.row))
 }

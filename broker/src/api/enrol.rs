@@ -1,6 +1,7 @@
 //! Kiosk enrolment: a one-time code (made by an administrator) and a certificate request in,
 //! the kiosk's certificate out. From then on the kiosk connects with mutual TLS.
 
+use super::openapi::ApiErrorBody;
 use super::ApiError;
 use crate::pki::cert_hash;
 use crate::state::{now_ms, AppState};
@@ -8,7 +9,7 @@ use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EnrolRequest {
     pub code: String,
@@ -16,7 +17,7 @@ pub struct EnrolRequest {
     pub csr_pem: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EnrolResponse {
     pub kiosk: String,
@@ -25,6 +26,7 @@ pub struct EnrolResponse {
     pub ca_pem: String,
 }
 
+#[utoipa::path(post, path = "/api/kiosk/enrol", tag = "kiosks", request_body = EnrolRequest, responses((status = 200, description = "The kiosk's certificate", body = EnrolResponse), (status = 400, body = ApiErrorBody), (status = 403, description = "Unknown, used or expired code", body = ApiErrorBody)))]
 pub async fn enrol(
     State(state): State<AppState>,
     Json(req): Json<EnrolRequest>,

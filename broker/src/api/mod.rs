@@ -1,19 +1,24 @@
 //! The HTTP side: `app()` builds the router; handlers live in [`auth`] (login, sessions),
 //! [`admin`] (fleet, enrolment codes, directory, bookings, audit), [`stats`] (statistics and
-//! CSV) and [`enrol`] (a kiosk trading its one-time code for a certificate).
+//! CSV) and [`enrol`] (a kiosk trading its one-time code for a certificate); [`openapi`]
+//! holds what the OpenAPI document shares.
 
 pub mod admin;
 pub mod auth;
 pub mod enrol;
+pub mod openapi;
 pub mod stats;
 
 use crate::state::AppState;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
 use rand::Rng;
-use serde::Serialize;
+use std::sync::Arc;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// What the TLS layer learnt about the connection, attached to every request.
 #[derive(Debug, Clone)]
@@ -55,13 +60,9 @@ impl IntoResponse for ApiError {
         if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(error = %self, "request failed");
         }
-        #[derive(Serialize)]
-        struct Body {
-            error: String,
-        }
         (
             status,
-            Json(Body {
+            Json(openapi::ApiErrorBody {
                 error: self.to_string(),
             }),
         )
@@ -87,56 +88,43 @@ pub fn random_token(len: usize) -> String {
         .collect()
 }
 
+/// The whole HTTP surface. REST routes are registered with their OpenAPI description, so
+/// `/api/openapi.json` always lists exactly what is served.
 pub fn app(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
-        .route("/api/login", post(auth::login))
-        .route("/api/logout", post(auth::logout))
-        .route("/api/me", get(auth::me))
-        .route("/api/kiosk/enrol", post(enrol::enrol))
-        .route("/api/agencies/{agency}/queues", get(admin::agency_queues))
-        .route(
-            "/api/bookings",
-            get(admin::list_bookings).post(admin::create_booking),
-        )
-        .route("/api/statistics", get(stats::statistics))
-        .route("/api/statistics.csv", get(stats::statistics_csv))
-        .route(
-            "/api/admin/kiosks",
-            get(admin::list_kiosks).post(admin::create_kiosk),
-        )
-        .route("/api/admin/kiosks/{kiosk}", get(admin::kiosk_detail))
-        .route(
-            "/api/admin/kiosks/{kiosk}/revoke",
-            post(admin::revoke_kiosk),
-        )
-        .route(
-            "/api/admin/kiosks/{kiosk}/self-test",
-            post(admin::run_self_test),
-        )
-        .route(
-            "/api/admin/kiosks/{kiosk}/out-of-service",
-            post(admin::out_of_service),
-        )
-        .route(
-            "/api/admin/agencies",
-            get(admin::list_agencies).post(admin::upsert_agency),
-        )
-        .route(
-            "/api/admin/sites",
-            get(admin::list_sites).post(admin::upsert_site),
-        )
-        .route(
-            "/api/admin/staff",
-            get(admin::list_staff).post(admin::create_staff),
-        )
-        .route("/api/admin/audit", get(admin::audit_log))
+    let (router, api) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(healthz))
+        .routes(routes!(metrics))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(enrol::enrol))
+        .routes(routes!(admin::agency_queues))
+        .routes(routes!(admin::list_bookings, admin::create_booking))
+        .routes(routes!(stats::statistics))
+        .routes(routes!(stats::statistics_csv))
+        .routes(routes!(admin::list_kiosks, admin::create_kiosk))
+        .routes(routes!(admin::kiosk_detail))
+        .routes(routes!(admin::revoke_kiosk))
+        .routes(routes!(admin::run_self_test))
+        .routes(routes!(admin::out_of_service))
+        .routes(routes!(admin::list_agencies, admin::upsert_agency))
+        .routes(routes!(admin::list_sites, admin::upsert_site))
+        .routes(routes!(admin::list_staff, admin::create_staff))
+        .routes(routes!(admin::audit_log))
+        .split_for_parts();
+    let api = Arc::new(api);
+    router
+        .route("/api/openapi.json", get(move || async move { Json(api) }))
         .route("/ws/kiosk", get(crate::ws::kiosk::upgrade))
         .route("/ws/desk", get(crate::ws::desk::upgrade))
         .with_state(state)
 }
 
+/// Whether the broker and its database answer; for load balancers and monitoring.
+#[utoipa::path(get, path = "/healthz", tag = "operations", security(()), responses(
+    (status = 200, description = "Serving", body = serde_json::Value),
+    (status = 503, description = "The database does not answer", body = serde_json::Value),
+))]
 async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
     let db = state.store.audit_log(1).await.is_ok();
     let (kiosks, desks) = state.connections.counts();
@@ -152,6 +140,10 @@ async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) ->
         .into_response()
 }
 
+/// Prometheus metrics: connections, queue lengths, waits, calls, errors.
+#[utoipa::path(get, path = "/metrics", tag = "operations", security(()), responses(
+    (status = 200, description = "Prometheus text format", content_type = "text/plain", body = String),
+))]
 async fn metrics(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
     (
         [("content-type", "text/plain; version=0.0.4")],

@@ -3,6 +3,7 @@
 //! Officers see their own agency's only. Days and months are UTC.
 
 use super::auth::StaffSession;
+use super::openapi::ApiErrorBody;
 use super::ApiError;
 use crate::state::AppState;
 use crate::storage::SegmentRow;
@@ -12,7 +13,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum GroupBy {
     Site,
@@ -23,7 +24,7 @@ pub enum GroupBy {
     Month,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StatsQuery {
     /// Milliseconds since the epoch; default: the last 31 days.
@@ -33,7 +34,7 @@ pub struct StatsQuery {
     pub agency: Option<String>,
 }
 
-#[derive(Debug, Default, Serialize, PartialEq)]
+#[derive(Debug, Default, Serialize, PartialEq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StatsRow {
     pub group: String,
@@ -180,6 +181,7 @@ pub async fn compute(
     Ok(rows)
 }
 
+#[utoipa::path(get, path = "/api/statistics", tag = "statistics", params(StatsQuery), responses((status = 200, body = Vec<StatsRow>), (status = 401, description = "Not logged in", body = ApiErrorBody), (status = 403, description = "Not allowed for this role, agency or region", body = ApiErrorBody)))]
 pub async fn statistics(
     State(state): State<AppState>,
     session: StaffSession,
@@ -188,6 +190,7 @@ pub async fn statistics(
     Ok(Json(compute(&state, &session, &q).await?))
 }
 
+#[utoipa::path(get, path = "/api/statistics.csv", tag = "statistics", params(StatsQuery), responses((status = 200, description = "The same rows as CSV", content_type = "text/csv", body = String), (status = 401, description = "Not logged in", body = ApiErrorBody), (status = 403, description = "Not allowed for this role, agency or region", body = ApiErrorBody)))]
 pub async fn statistics_csv(
     State(state): State<AppState>,
     session: StaffSession,
