@@ -156,6 +156,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningBroker> {
     };
     let app = api::app(state.clone());
     let (shutdown, shutdown_rx) = watch::channel(false);
+    tokio::spawn(refresh_turn_credentials(state.clone(), shutdown_rx.clone()));
     let task = tokio::spawn(server::serve(
         listener,
         tls,
@@ -173,6 +174,19 @@ pub async fn start(config: Config) -> anyhow::Result<RunningBroker> {
         shutdown,
         task,
     })
+}
+
+async fn refresh_turn_credentials(state: AppState, mut shutdown: watch::Receiver<bool>) {
+    let period = turn::refresh_interval(state.config.turn.credential_ttl_seconds);
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {
+                turn::refresh_everyone(&state.connections, &state.turn, now_ms() / 1000);
+            }
+            _ = shutdown.changed() => return,
+        }
+    }
 }
 
 fn url_host(ip: std::net::IpAddr) -> String {

@@ -146,6 +146,24 @@ impl Connections {
         }
     }
 
+    /// Who is connected right now, kiosks then people.
+    pub fn connected(&self) -> (Vec<KioskId>, Vec<StaffId>) {
+        (
+            self.kiosks
+                .lock()
+                .expect("not poisoned")
+                .keys()
+                .cloned()
+                .collect(),
+            self.desks
+                .lock()
+                .expect("not poisoned")
+                .keys()
+                .cloned()
+                .collect(),
+        )
+    }
+
     pub fn counts(&self) -> (usize, usize) {
         (
             self.kiosks.lock().expect("not poisoned").len(),

@@ -156,6 +156,11 @@ pub enum BrokerToKiosk {
         visit: VisitId,
         reason: VisitEndReason,
     },
+    /// The survey answer is stored; the kiosk may thank the citizen and start over.
+    #[serde(rename_all = "camelCase")]
+    SurveyReceived {
+        visit: VisitId,
+    },
     #[serde(rename_all = "camelCase")]
     RunSelfTest {
         request: RequestId,

@@ -59,9 +59,58 @@ impl TurnCredentials {
     }
 }
 
+/// Hands every connected kiosk and desk fresh credentials, so a kiosk that stays connected
+/// for days can still reach TURN for its next call.
+pub fn refresh_everyone(
+    connections: &crate::state::Connections,
+    turn: &TurnCredentials,
+    now_seconds: u64,
+) {
+    let (kiosks, staff) = connections.connected();
+    for kiosk in kiosks {
+        connections.to_kiosk(
+            &kiosk,
+            &nara_protocol::kiosk::BrokerToKiosk::IceServers {
+                ice_servers: turn.ice_servers(kiosk.as_str(), now_seconds),
+            },
+        );
+    }
+    for person in staff {
+        connections.to_desk(
+            &person,
+            &nara_protocol::desk::BrokerToDesk::IceServers {
+                ice_servers: turn.ice_servers(person.as_str(), now_seconds),
+            },
+        );
+    }
+}
+
+/// How often [`refresh_everyone`] runs: well before credentials expire.
+pub fn refresh_interval(ttl_seconds: u64) -> std::time::Duration {
+    std::time::Duration::from_secs((ttl_seconds / 3).max(10))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connected_clients_get_credentials_valid_from_now() {
+        let connections = crate::state::Connections::default();
+        let (outbox, mut received) = connections.outbox(8);
+        let kiosk = nara_protocol::KioskId::new("k-1").unwrap();
+        connections.add_kiosk(&kiosk, outbox);
+        let creds = TurnCredentials::new("s".into(), 600, vec!["turn:192.0.2.1:3478".into()]);
+        refresh_everyone(&connections, &creds, 50_000);
+        let Ok(crate::state::Outgoing::Text(text)) = received.try_recv() else {
+            panic!("nothing sent");
+        };
+        assert!(
+            text.contains("\"iceServers\"") && text.contains("50600:k-1"),
+            "{text}"
+        );
+        assert!(refresh_interval(600) < std::time::Duration::from_secs(600));
+    }
 
     #[test]
     fn credentials_follow_turn_rest() {

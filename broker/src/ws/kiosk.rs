@@ -368,7 +368,11 @@ async fn handle(state: &AppState, kiosk: &KioskId, message: KioskToBroker) -> Re
                 .store
                 .record_survey(visit.as_str(), score as i64, now_ms())
                 .await
-                .map_err(|e| (ErrorCode::Internal, e.to_string()))
+                .map_err(|e| (ErrorCode::Internal, e.to_string()))?;
+            state
+                .connections
+                .to_kiosk(kiosk, &BrokerToKiosk::SurveyReceived { visit });
+            Ok(())
         }
         KioskToBroker::Heartbeat { .. } => {
             let json = serde_json::to_string(&message).unwrap_or_default();

@@ -174,6 +174,7 @@ pub fn broker_to_kiosk() -> Vec<BrokerToKiosk> {
             visit: id("v-1"),
             reason: VisitEndReason::Completed,
         },
+        BrokerToKiosk::SurveyReceived { visit: id("v-1") },
         BrokerToKiosk::RunSelfTest { request: id("r-1") },
         BrokerToKiosk::OutOfService {
             message: id("Ur funktion – välkommen åter i morgon"),
