@@ -27,6 +27,8 @@ pub struct Config {
     pub statistics: StatisticsConfig,
     /// Seed demo agencies, sites, officers and kiosks on first start.
     pub demo: bool,
+    /// The time zone opening hours are read in (IANA name).
+    pub timezone: String,
 }
 
 impl Default for Config {
@@ -43,6 +45,7 @@ impl Default for Config {
             fleet: FleetConfig::default(),
             statistics: StatisticsConfig::default(),
             demo: false,
+            timezone: "Europe/Stockholm".into(),
         }
     }
 }
@@ -271,6 +274,12 @@ impl Config {
                 "limits.messages_per_second and limits.max_connections must be above 0".into(),
             ));
         }
+        if let Err(e) = jiff::tz::TimeZone::get(&self.timezone) {
+            return Err(ConfigError::Invalid(format!(
+                "timezone {:?} is not an IANA time zone such as \"Europe/Stockholm\": {e}",
+                self.timezone
+            )));
+        }
         let embedded = &self.turn.embedded;
         if embedded.enabled && embedded.relay_ip.is_none() && embedded.listen.ip().is_unspecified()
         {
@@ -285,6 +294,11 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// The time zone for opening hours (checked when the configuration was loaded).
+    pub fn zone(&self) -> jiff::tz::TimeZone {
+        jiff::tz::TimeZone::get(&self.timezone).unwrap_or(jiff::tz::TimeZone::UTC)
     }
 
     /// The database URL, read from `url_file` if that is how it was given.

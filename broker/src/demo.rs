@@ -153,11 +153,18 @@ pub async fn seed(store: &dyn Store) -> anyhow::Result<Vec<DemoLogin>> {
         return Ok(logins);
     }
     for (id, name, languages) in AGENCIES {
+        // Open around the clock so the demo works whenever it is tried, except Kronofogden,
+        // which keeps office hours to show what a closed agency looks like.
+        let hours = if *id == "kronofogden" {
+            "mon-fri 09:00-15:00"
+        } else {
+            "daily 00:00-24:00"
+        };
         store
             .upsert_agency(&AgencyRow {
                 id: id.to_string(),
                 name: name.to_string(),
-                hours: "mån–fre 09–16".into(),
+                hours: hours.into(),
                 languages: languages.iter().map(|l| l.to_string()).collect(),
             })
             .await?;

@@ -7,11 +7,12 @@
 //! - [`ws`]: the kiosk and desk WebSockets; [`api`]: the REST API and `app()`.
 //! - [`server`]: TLS, limits and graceful shutdown; [`pki`]: certificates and the kiosk CA.
 //! - [`storage`]: the `Store` trait over SQLite and PostgreSQL.
-//! - [`config`]: the typed configuration; [`demo`]: demo data.
+//! - [`config`]: the typed configuration; [`demo`]: demo data; [`agencies`]: open or closed.
 //! - [`turn`]: TURN credentials and the embedded TURN server.
 //!
 //! [`start`] puts it all together; [`cli`] is the command line.
 
+pub mod agencies;
 pub mod api;
 pub mod cli;
 pub mod config;
@@ -157,6 +158,10 @@ pub async fn start(config: Config) -> anyhow::Result<RunningBroker> {
     let app = api::app(state.clone());
     let (shutdown, shutdown_rx) = watch::channel(false);
     tokio::spawn(refresh_turn_credentials(state.clone(), shutdown_rx.clone()));
+    tokio::spawn(agencies::announce_changes(
+        state.clone(),
+        shutdown_rx.clone(),
+    ));
     let task = tokio::spawn(server::serve(
         listener,
         tls,

@@ -93,9 +93,9 @@ loadX100: number, diskFreeMegabytes: bigint, activity: KioskActivity, } | { "typ
 
 export type AgencyChoice = { agency: AgencyId, name: ShortText, openNow: boolean, 
 /**
- * Opening hours as shown, e.g. "mån–fre 09–16".
+ * Opening hours, e.g. `mon-fri 09:00-16:00`, for the kiosk to show in the citizen's language.
  */
-hours: ShortText, languages: Array<LanguageCode>, };
+hours: OpeningHours, languages: Array<LanguageCode>, };
 
 export type VisitEndReason = "completed" | "leftQueue" | "connectionLost" | "notServed";
 
@@ -103,7 +103,7 @@ export type BrokerToKiosk = { "type": "welcome", protocolVersion: number, kiosk:
 /**
  * Set when the broker is holding the kiosk out of service.
  */
-outOfService: LongText | null, } | { "type": "queued", visit: VisitId, agency: AgencyId, language: LanguageCode, estimate: WaitEstimate, booked: boolean, } | { "type": "callStarted", visit: VisitId, call: CallId, officer: StaffCard, } | { "type": "participantJoined", call: CallId, participant: StaffCard, } | { "type": "participantLeft", call: CallId, staff: StaffId, } | { "type": "signal", call: CallId, from: StaffId, payload: SignalPayload, } | { "type": "documentRequested", call: CallId, by: StaffId, } | { "type": "transferred", visit: VisitId, toAgency: AgencyId, } | { "type": "visitEnded", visit: VisitId, reason: VisitEndReason, } | { "type": "surveyReceived", visit: VisitId, } | { "type": "runSelfTest", request: RequestId, } | { "type": "outOfService", message: LongText, } | { "type": "backInService" } | { "type": "iceServers", iceServers: Array<IceServer>, } | { "type": "error" } & ErrorReply;
+outOfService: LongText | null, } | { "type": "queued", visit: VisitId, agency: AgencyId, language: LanguageCode, estimate: WaitEstimate, booked: boolean, } | { "type": "callStarted", visit: VisitId, call: CallId, officer: StaffCard, } | { "type": "participantJoined", call: CallId, participant: StaffCard, } | { "type": "participantLeft", call: CallId, staff: StaffId, } | { "type": "signal", call: CallId, from: StaffId, payload: SignalPayload, } | { "type": "documentRequested", call: CallId, by: StaffId, } | { "type": "transferred", visit: VisitId, toAgency: AgencyId, } | { "type": "visitEnded", visit: VisitId, reason: VisitEndReason, } | { "type": "surveyReceived", visit: VisitId, } | { "type": "runSelfTest", request: RequestId, } | { "type": "outOfService", message: LongText, } | { "type": "backInService" } | { "type": "agencies", agencies: Array<AgencyChoice>, } | { "type": "iceServers", iceServers: Array<IceServer>, } | { "type": "error" } & ErrorReply;
 
 export type AvailabilityChoice = "available" | "away" | "wrapUp";
 

@@ -71,8 +71,8 @@ pub struct AgencyChoice {
     pub agency: AgencyId,
     pub name: ShortText,
     pub open_now: bool,
-    /// Opening hours as shown, e.g. "mån–fre 09–16".
-    pub hours: ShortText,
+    /// Opening hours, e.g. `mon-fri 09:00-16:00`, for the kiosk to show in the citizen's language.
+    pub hours: OpeningHours,
     pub languages: Vec<LanguageCode>,
 }
 
@@ -170,6 +170,11 @@ pub enum BrokerToKiosk {
         message: LongText,
     },
     BackInService,
+    /// The agencies changed: one opened or closed, or an administrator edited one.
+    #[serde(rename_all = "camelCase")]
+    Agencies {
+        agencies: Vec<AgencyChoice>,
+    },
     /// Fresh ICE servers, sent before the TURN credentials expire.
     #[serde(rename_all = "camelCase")]
     IceServers {

@@ -6,6 +6,7 @@
 //! - [`common`]: structures both sides share (signalling payloads, wait estimates, device health).
 //! - [`ids`] and [`values`]: identifier newtypes and validated values; validation happens while
 //!   decoding, so a decoded message is a valid message.
+//! - [`hours`]: opening hours, parsed and shown.
 //! - [`codec`]: `decode`/`encode` with size limits and errors that name what was wrong.
 //!
 //! Messages are JSON in WebSocket text frames, one enum per direction, tagged by `type`.
@@ -14,6 +15,7 @@
 pub mod codec;
 pub mod common;
 pub mod desk;
+pub mod hours;
 pub mod ids;
 pub mod kiosk;
 pub mod values;

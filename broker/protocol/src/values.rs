@@ -80,6 +80,23 @@ fn check_len(what: &str, value: &str, max: usize) -> Result<(), String> {
 }
 
 checked_string!(
+    /// Opening hours, e.g. `mon-fri 09:00-16:00; sat 10:00-14:00` (see [`crate::hours`]).
+    OpeningHours,
+    |v| {
+        if v.len() > MAX_SHORT_TEXT_LEN {
+            return Err(format!("opening hours are at most {MAX_SHORT_TEXT_LEN} bytes"));
+        }
+        crate::hours::parse_hours(v).map(|_| ())
+    }
+);
+
+impl OpeningHours {
+    pub fn spans(&self) -> Vec<crate::hours::OpeningSpan> {
+        crate::hours::parse_hours(self.as_str()).unwrap_or_default()
+    }
+}
+
+checked_string!(
     /// A language as an ISO 639 code in lower case: `sv`, `en`, `ar`, `prs` (Dari), `so`, `ti`.
     LanguageCode,
     |v| {

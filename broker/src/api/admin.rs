@@ -325,11 +325,21 @@ pub async fn upsert_agency(
     session.0.require_admin()?;
     AgencyId::new(a.id.clone()).map_err(ApiError::BadRequest)?;
     ShortText::new(a.name.clone()).map_err(ApiError::BadRequest)?;
+    OpeningHours::new(a.hours.clone()).map_err(ApiError::BadRequest)?;
     for l in &a.languages {
         LanguageCode::new(l.clone()).map_err(ApiError::BadRequest)?;
     }
     state.store.upsert_agency(&a).await?;
     audit(&state, &session, "agency saved", &a.id, "").await;
+    let agencies = crate::agencies::current(&state).await;
+    for kiosk in state.connections.connected().0 {
+        state.connections.to_kiosk(
+            &kiosk,
+            &BrokerToKiosk::Agencies {
+                agencies: agencies.clone(),
+            },
+        );
+    }
     Ok(Json(a))
 }
 

@@ -13,7 +13,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Extension;
 use futures_util::StreamExt;
-use nara_protocol::kiosk::{AgencyChoice, BrokerToKiosk, KioskToBroker};
+use nara_protocol::kiosk::{BrokerToKiosk, KioskToBroker};
 use nara_protocol::*;
 
 pub async fn upgrade(
@@ -87,7 +87,7 @@ async fn serve(state: AppState, row: KioskRow, socket: WebSocket) {
     .unwrap_or_else(|_| ShortText::new("?").expect("short"));
     let site_id =
         SiteId::new(row.site_id.clone()).unwrap_or_else(|_| SiteId::new("unknown").expect("valid"));
-    let agencies = agency_choices(&state).await;
+    let agencies = crate::agencies::current(&state).await;
     let welcome = BrokerToKiosk::Welcome {
         protocol_version: PROTOCOL_VERSION,
         kiosk: kiosk.clone(),
@@ -160,29 +160,6 @@ async fn serve(state: AppState, row: KioskRow, socket: WebSocket) {
     tracing::info!(kiosk = %kiosk, "kiosk disconnected");
 }
 
-async fn agency_choices(state: &AppState) -> Vec<AgencyChoice> {
-    state
-        .store
-        .agencies()
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|a| {
-            Some(AgencyChoice {
-                agency: AgencyId::new(a.id).ok()?,
-                name: ShortText::new(a.name).ok()?,
-                open_now: true,
-                hours: ShortText::new(a.hours).ok()?,
-                languages: a
-                    .languages
-                    .into_iter()
-                    .filter_map(|l| LanguageCode::new(l).ok())
-                    .collect(),
-            })
-        })
-        .collect()
-}
-
 struct KioskSide;
 
 impl Side for KioskSide {
@@ -229,6 +206,9 @@ async fn handle(state: &AppState, kiosk: &KioskId, message: KioskToBroker) -> Re
                     ErrorCode::Invalid,
                     format!("{} does not serve language {language} here", a.name),
                 ));
+            }
+            if !crate::agencies::open_now(&a.hours, &state.config.zone(), now_ms()) {
+                return Err((ErrorCode::Conflict, crate::agencies::closed_message(a)));
             }
             enqueue(
                 state,

@@ -8,6 +8,16 @@ pub fn id<T: TryFrom<String, Error = String>>(s: &str) -> T {
     T::try_from(s.to_string()).unwrap()
 }
 
+fn agency_choice() -> AgencyChoice {
+    AgencyChoice {
+        agency: id("skatteverket"),
+        name: id("Skatteverket"),
+        open_now: true,
+        hours: id("mon-thu 08:00-16:30; fri 08:00-15:00"),
+        languages: vec![id("sv"), id("en"), id("ar")],
+    }
+}
+
 fn card() -> StaffCard {
     StaffCard {
         staff: id("anna-fk"),
@@ -114,13 +124,7 @@ pub fn broker_to_kiosk() -> Vec<BrokerToKiosk> {
             kiosk: id("k-norsjo-1"),
             site: id("norsjo"),
             site_name: id("Norsjö"),
-            agencies: vec![AgencyChoice {
-                agency: id("skatteverket"),
-                name: id("Skatteverket"),
-                open_now: true,
-                hours: id("mån–fre 09–16"),
-                languages: vec![id("sv"), id("en"), id("ar")],
-            }],
+            agencies: vec![agency_choice()],
             ice_servers: vec![turn()],
             heartbeat_seconds: 15,
             out_of_service: None,
@@ -180,6 +184,12 @@ pub fn broker_to_kiosk() -> Vec<BrokerToKiosk> {
             message: id("Ur funktion – välkommen åter i morgon"),
         },
         BrokerToKiosk::BackInService,
+        BrokerToKiosk::Agencies {
+            agencies: vec![AgencyChoice {
+                open_now: false,
+                ..agency_choice()
+            }],
+        },
         BrokerToKiosk::IceServers {
             ice_servers: vec![turn()],
         },

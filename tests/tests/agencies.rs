@@ -1,0 +1,90 @@
+//! Opening hours: kiosks learn at once when an agency closes, and a visit to a closed agency
+//! is refused with its hours in Swedish and English.
+
+use nara_protocol::kiosk::{BrokerToKiosk, KioskToBroker};
+use nara_protocol::{AgencyId, ErrorCode, LanguageCode};
+use nara_tests::harness::{admin, enrol_kiosk, kiosk, BrokerEndpoint, TestBroker};
+
+#[tokio::test]
+async fn a_closed_agency_is_shown_closed_and_refuses_visits() {
+    let broker = TestBroker::start(30_000).await.unwrap();
+    let admin = admin(&broker).await.unwrap();
+    let base = format!("https://localhost:{}", broker.addr().port());
+    let identity = enrol_kiosk(&broker, &admin, "rinkeby").await.unwrap();
+    let mut entrance = kiosk(broker.addr(), &broker.cert_path(), &identity, None)
+        .await
+        .unwrap();
+
+    let refused = admin
+        .post(format!("{base}/api/admin/agencies"))
+        .json(&serde_json::json!({
+            "id": "csn", "name": "CSN", "hours": "mån-fre 9-16", "languages": ["sv", "en"]
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    let body = refused.text().await.unwrap();
+    assert!(
+        body.contains("mon-fri 09:00-16:00"),
+        "the error shows the form: {body}"
+    );
+
+    admin
+        .post(format!("{base}/api/admin/agencies"))
+        .json(&serde_json::json!({
+            "id": "csn", "name": "CSN", "hours": "closed", "languages": ["sv", "en"]
+        }))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    let csn_open = entrance
+        .expect("the agencies update", |m| match m {
+            BrokerToKiosk::Agencies { agencies } => agencies
+                .iter()
+                .find(|a| a.agency.as_str() == "csn")
+                .map(|a| a.open_now),
+            _ => None,
+        })
+        .await
+        .unwrap();
+    assert!(!csn_open);
+
+    entrance
+        .send(&KioskToBroker::StartVisit {
+            language: LanguageCode::new("sv").unwrap(),
+            agency: AgencyId::new("csn").unwrap(),
+            topic: None,
+        })
+        .await
+        .unwrap();
+    let error = entrance
+        .expect("the refusal", |m| match m {
+            BrokerToKiosk::Error(e) => Some(e.clone()),
+            _ => None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(error.code, ErrorCode::Conflict);
+    assert!(error.message.contains("CSN har stängt nu"), "{error:?}");
+    assert!(error.message.contains("CSN is closed now"), "{error:?}");
+
+    // Another agency still takes the visit.
+    entrance
+        .send(&KioskToBroker::StartVisit {
+            language: LanguageCode::new("sv").unwrap(),
+            agency: AgencyId::new("skatteverket").unwrap(),
+            topic: None,
+        })
+        .await
+        .unwrap();
+    entrance
+        .expect("queued", |m| {
+            matches!(m, BrokerToKiosk::Queued { .. }).then_some(())
+        })
+        .await
+        .unwrap();
+    broker.broker.shutdown().await;
+}
