@@ -78,15 +78,30 @@ impl BrokerProcess {
     /// Starts `broker serve --demo` on port 0 with `data_dir`, and waits for READY.
     pub async fn start(binary: &Path, data_dir: &Path) -> Result<BrokerProcess> {
         use tokio::io::{AsyncBufReadExt, BufReader};
-        let mut child = tokio::process::Command::new(binary)
+        let mut command = tokio::process::Command::new(binary);
+        // The broker refuses NARA_ variables it does not know, such as the test suite's own.
+        for (name, _) in std::env::vars() {
+            if name.starts_with("NARA_") {
+                command.env_remove(name);
+            }
+        }
+        let mut child = command
             .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .env("NARA_TURN__EMBEDDED__LISTEN", "127.0.0.1:0")
             .env("NARA_LOG", "warn")
             .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .with_context(|| format!("cannot run {}", binary.display()))?;
+        let mut stderr = child.stderr.take().ok_or_else(|| anyhow!("no stderr"))?;
+        let complaints = tokio::spawn(async move {
+            use tokio::io::AsyncReadExt;
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text).await;
+            text
+        });
         let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
         let mut lines = BufReader::new(stdout).lines();
         let mut addr = None;
@@ -107,7 +122,11 @@ impl BrokerProcess {
         })
         .await
         .context("the broker did not print READY in time")?;
-        ready?;
+        if let Err(e) = ready {
+            let _ = child.kill().await;
+            let stderr = complaints.await.unwrap_or_default();
+            bail!("{e}: {stderr}");
+        }
         // Keep reading so the broker never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         Ok(BrokerProcess {

@@ -364,3 +364,50 @@ async fn plain_http_is_told_to_use_https() {
     assert_eq!(healthy.status(), 200);
     broker.broker.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_silent_kiosk_is_cut_off_and_shown_offline() {
+    let broker = TestBroker::start_with(30_000, |config| {
+        config.fleet.heartbeat_seconds = 1;
+        config.fleet.offline_after_missed = 1;
+    })
+    .await
+    .unwrap();
+    let admin = admin(&broker).await.unwrap();
+    let identity = enrol_kiosk(&broker, &admin, "norsjo").await.unwrap();
+    let mut hung = kiosk(broker.addr(), &broker.cert_path(), &identity, None)
+        .await
+        .unwrap();
+    // The kiosk says nothing more, as a frozen program on a live network would.
+    let error = kiosk_error(&mut hung).await;
+    assert_eq!(error.code, ErrorCode::HeartbeatMissed);
+    assert!(
+        error.fatal && error.message.contains("nothing heard"),
+        "{error:?}"
+    );
+    assert!(hung.closed().await);
+
+    let fleet: serde_json::Value = admin
+        .get(format!(
+            "https://localhost:{}/api/admin/kiosks/{}",
+            broker.addr().port(),
+            identity.kiosk
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(fleet["online"], false, "{fleet}");
+    assert!(
+        fleet["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "offline"),
+        "{fleet}"
+    );
+    broker_serves_others(&broker).await;
+    broker.broker.shutdown().await;
+}

@@ -170,6 +170,8 @@ pub enum ErrorCode {
     TooLarge,
     /// Too many messages too fast.
     RateLimited,
+    /// Nothing heard for several heartbeat periods; the connection is presumed dead.
+    HeartbeatMissed,
     /// Not allowed for this role, agency or kiosk.
     Forbidden,
     /// The visit, call or offer does not exist (any more).

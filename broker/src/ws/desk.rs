@@ -135,7 +135,7 @@ async fn serve(state: AppState, me: SessionStaff, socket: WebSocket) {
     tracing::info!(staff = %staff, "desk connected");
 
     let is_routed = routed.is_some();
-    serve_messages::<DeskSide, _, _>(&state, stream, &outbox, |message| {
+    let farewell = serve_messages::<DeskSide, _, _>(&state, stream, &outbox, None, |message| {
         handle(&state, &me, is_routed, message)
     })
     .await;
@@ -154,8 +154,19 @@ async fn serve(state: AppState, me: SessionStaff, socket: WebSocket) {
                 .ok();
         }
     }
-    drop(outbox);
-    writer.abort();
+    // A farewell is delivered (the writer ends after the close frame); otherwise the client is
+    // already gone and the writer has nothing left to do.
+    match farewell {
+        Some(reply) => {
+            outbox.close_with(&BrokerToDesk::Error(reply));
+            drop(outbox);
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), writer).await;
+        }
+        None => {
+            drop(outbox);
+            writer.abort();
+        }
+    }
     tracing::info!(staff = %staff, "desk disconnected");
 }
 

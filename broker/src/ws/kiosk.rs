@@ -135,9 +135,17 @@ async fn serve(state: AppState, row: KioskRow, socket: WebSocket) {
             .await;
     }
 
-    serve_messages::<KioskSide, _, _>(&state, stream, &outbox, |message| {
-        handle(&state, &kiosk, message)
-    })
+    let fleet = &state.config.fleet;
+    let silence_limit = std::time::Duration::from_secs(
+        fleet.heartbeat_seconds as u64 * fleet.offline_after_missed.max(1) as u64,
+    );
+    let farewell = serve_messages::<KioskSide, _, _>(
+        &state,
+        stream,
+        &outbox,
+        Some(silence_limit),
+        |message| handle(&state, &kiosk, message),
+    )
     .await;
 
     if state.connections.remove_kiosk(&kiosk, outbox.connection) {
@@ -155,8 +163,19 @@ async fn serve(state: AppState, row: KioskRow, socket: WebSocket) {
             })
             .await;
     }
-    drop(outbox);
-    writer.abort();
+    // A farewell is delivered (the writer ends after the close frame); otherwise the client is
+    // already gone and the writer has nothing left to do.
+    match farewell {
+        Some(reply) => {
+            outbox.close_with(&BrokerToKiosk::Error(reply));
+            drop(outbox);
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), writer).await;
+        }
+        None => {
+            drop(outbox);
+            writer.abort();
+        }
+    }
     tracing::info!(kiosk = %kiosk, "kiosk disconnected");
 }
 

@@ -11,6 +11,7 @@ use nara_protocol::{decode, ErrorCode, ErrorReply, PROTOCOL_VERSION};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::future::Future;
+use std::time::Duration;
 
 /// One kind of client: what it sends, what it is sent, and how it is told of a fault.
 pub(crate) trait Side {
@@ -83,20 +84,42 @@ fn refuse<S: Side>(state: &AppState, outbox: &Outbox, code: ErrorCode, message: 
     outbox.close_with(&S::error(error_reply(code, message, true)));
 }
 
-/// Serves messages after the hello until the client leaves, floods or stops reading.
-/// Every fault gets an error reply; only flooding and an overfull queue end the connection.
+/// Serves messages after the hello until the client leaves, floods, stops reading, or (with
+/// `silence_limit`) says nothing for that long: a hung kiosk must not keep its visit "online".
+/// Every fault gets an error reply; only those end the connection. Returns the fatal error to
+/// close with, which the caller sends after it has unregistered the connection, so whoever
+/// sees the close also sees the client gone.
 pub(crate) async fn serve_messages<S, H, F>(
     state: &AppState,
     mut stream: SplitStream<WebSocket>,
     outbox: &Outbox,
+    silence_limit: Option<Duration>,
     mut handle: H,
-) where
+) -> Option<ErrorReply>
+where
     S: Side,
     H: FnMut(S::In) -> F,
     F: Future<Output = Reply>,
 {
     let mut limit = RateLimit::new(state);
-    while let Some(Ok(frame)) = stream.next().await {
+    loop {
+        let next = match silence_limit {
+            Some(limit) => match tokio::time::timeout(limit, stream.next()).await {
+                Ok(next) => next,
+                Err(_) => {
+                    state.metrics.protocol_error(ErrorCode::HeartbeatMissed);
+                    let message = format!(
+                        "nothing heard for {} s; closing so the kiosk reconnects",
+                        limit.as_secs()
+                    );
+                    return Some(error_reply(ErrorCode::HeartbeatMissed, message, true));
+                }
+            },
+            None => stream.next().await,
+        };
+        let Some(Ok(frame)) = next else {
+            break;
+        };
         let text = match frame {
             Message::Text(text) => text,
             Message::Binary(_) => {
@@ -117,12 +140,11 @@ pub(crate) async fn serve_messages<S, H, F>(
         if !limit.allow() {
             state.metrics.protocol_error(ErrorCode::RateLimited);
             if limit.should_cut_off() {
-                outbox.close_with(&S::error(error_reply(
+                return Some(error_reply(
                     ErrorCode::RateLimited,
                     "too many messages; disconnected",
                     true,
-                )));
-                break;
+                ));
             }
             let reply = error_reply(
                 ErrorCode::RateLimited,
@@ -149,4 +171,5 @@ pub(crate) async fn serve_messages<S, H, F>(
             }
         }
     }
+    None
 }
