@@ -36,9 +36,9 @@ pub fn tls_config(identity: &ServerIdentity, ca: &KioskCa) -> Result<rustls::Ser
 
 /// A TLS connection opens with a handshake record (content type 22); anything else is most
 /// likely someone typing `http://`, who deserves an answer rather than a reset.
-async fn starts_with_tls(tcp: &tokio::net::TcpStream, patience: Duration) -> bool {
+async fn starts_with_tls(tcp: &tokio::net::TcpStream, deadline: tokio::time::Instant) -> bool {
     let mut first = [0u8; 1];
-    match tokio::time::timeout(patience, tcp.peek(&mut first)).await {
+    match tokio::time::timeout_at(deadline, tcp.peek(&mut first)).await {
         Ok(Ok(1)) => first[0] == 0x16,
         // Closed, failed or silent: let the TLS handshake report it as usual.
         _ => true,
@@ -93,32 +93,52 @@ pub async fn serve(
         let state = state.clone();
         let mut shutdown = shutdown.clone();
         tasks.spawn(async move {
-            let _slot = slot;
-            if !starts_with_tls(&tcp, handshake_timeout).await {
+            // One deadline for the first byte and the whole handshake: a client that dribbles
+            // bytes holds a slot no longer than one that sends nothing.
+            let deadline = tokio::time::Instant::now() + handshake_timeout;
+            if !starts_with_tls(&tcp, deadline).await {
                 state.metrics.refused("plain-http");
                 refuse_plain_http(tcp).await;
                 return;
             }
-            let tls = match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await {
+            let accepting = acceptor.accept(tcp);
+            tokio::pin!(accepting);
+            let tls = match tokio::time::timeout_at(deadline, &mut accepting).await {
                 Ok(Ok(tls)) => tls,
                 Ok(Err(e)) => {
                     state.metrics.refused("tls-handshake");
-                    tracing::debug!(%peer, error = %e, "TLS handshake failed (plain HTTP or a bad certificate?)");
+                    tracing::debug!(%peer, error = %e, "TLS handshake failed (a bad certificate?)");
                     return;
                 }
                 Err(_) => {
                     state.metrics.refused("tls-handshake-timeout");
+                    // Free the slot before the socket closes, so a client that sees the close
+                    // can connect again at once.
+                    drop(slot);
                     return;
                 }
             };
-            let client_cert_hash = tls.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| cert_hash(c));
-            let info = ConnInfo { peer, client_cert_hash };
-            let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
-                request.extensions_mut().insert(info.clone());
-                app.clone().oneshot(request)
-            });
+            let client_cert_hash = tls
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|c| c.first())
+                .map(|c| cert_hash(c));
+            let info = ConnInfo {
+                peer,
+                client_cert_hash,
+            };
+            let service = hyper::service::service_fn(
+                move |mut request: hyper::Request<hyper::body::Incoming>| {
+                    request.extensions_mut().insert(info.clone());
+                    app.clone().oneshot(request)
+                },
+            );
             let mut builder = auto::Builder::new(TokioExecutor::new());
-            builder.http1().timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(handshake_timeout);
+            builder
+                .http1()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(handshake_timeout);
             let connection = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
             tokio::pin!(connection);
             tokio::select! {

@@ -411,3 +411,41 @@ async fn a_silent_kiosk_is_cut_off_and_shown_offline() {
     broker_serves_others(&broker).await;
     broker.broker.shutdown().await;
 }
+
+#[tokio::test]
+async fn connections_past_the_limit_are_refused_and_silent_handshakes_cut_off() {
+    let broker = TestBroker::start_with(30_000, |config| {
+        config.limits.max_connections = 2;
+        config.limits.handshake_timeout_seconds = 1;
+    })
+    .await
+    .unwrap();
+    let healthz = format!("https://localhost:{}/healthz", broker.addr().port());
+    // Two clients that connect and say nothing fill the broker.
+    let mut silent_one = tokio::net::TcpStream::connect(broker.addr()).await.unwrap();
+    let mut silent_two = tokio::net::TcpStream::connect(broker.addr()).await.unwrap();
+    let mut third = tokio::net::TcpStream::connect(broker.addr()).await.unwrap();
+    let mut buf = [0u8; 16];
+    let n = tokio::time::timeout(nara_tests::harness::PATIENCE, third.read(&mut buf))
+        .await
+        .expect("a connection past the limit is closed at once")
+        .unwrap_or(0);
+    assert_eq!(n, 0, "closed without a word");
+
+    // The silent ones are cut off after the handshake timeout, freeing their slots.
+    for silent in [&mut silent_one, &mut silent_two] {
+        let n = tokio::time::timeout(nara_tests::harness::PATIENCE, silent.read(&mut buf))
+            .await
+            .expect("a silent handshake is cut off")
+            .unwrap_or(0);
+        assert_eq!(n, 0);
+    }
+    let served = http(&broker.cert_path())
+        .unwrap()
+        .get(&healthz)
+        .send()
+        .await
+        .is_ok_and(|r| r.status() == 200);
+    assert!(served, "the broker serves again once slots are free");
+    broker.broker.shutdown().await;
+}

@@ -204,7 +204,29 @@ fn routing_err(e: RoutingError) -> (ErrorCode, String) {
     (e.code(), e.to_string())
 }
 
+/// A kiosk an administrator took out of service starts no visits, whatever its screen shows.
+async fn in_service(state: &AppState, kiosk: &KioskId) -> Reply {
+    let row = state
+        .store
+        .kiosk(kiosk.as_str())
+        .await
+        .map_err(|e| (ErrorCode::Internal, e.to_string()))?;
+    match row.and_then(|r| r.out_of_service) {
+        Some(message) => Err((
+            ErrorCode::Conflict,
+            format!("this kiosk is out of service: {message}"),
+        )),
+        None => Ok(()),
+    }
+}
+
 async fn handle(state: &AppState, kiosk: &KioskId, message: KioskToBroker) -> Reply {
+    if matches!(
+        message,
+        KioskToBroker::StartVisit { .. } | KioskToBroker::CheckIn { .. }
+    ) {
+        in_service(state, kiosk).await?;
+    }
     match message {
         KioskToBroker::Hello { .. } => Ok(()), // Answered by the session loop.
         KioskToBroker::StartVisit {
