@@ -454,3 +454,71 @@ pub async fn admin(broker: &impl BrokerEndpoint) -> Result<reqwest::Client> {
     login(&client, broker.addr(), "admin").await?;
     Ok(client)
 }
+
+impl Kiosk {
+    /// The citizen picks `agency` in `language` without a booking.
+    pub async fn start_visit(&mut self, agency: &str, language: &str) -> Result<()> {
+        self.send(&KioskToBroker::StartVisit {
+            language: nara_protocol::LanguageCode::new(language).map_err(|e| anyhow!(e))?,
+            agency: nara_protocol::AgencyId::new(agency).map_err(|e| anyhow!(e))?,
+            topic: None,
+        })
+        .await
+    }
+
+    /// Waits until the broker says the visit is queued.
+    pub async fn queued(&mut self) -> Result<nara_protocol::VisitId> {
+        self.expect("the visit queued", |m| match m {
+            BrokerToKiosk::Queued { visit, .. } => Some(visit.clone()),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Waits for the broker's next error reply.
+    pub async fn error(&mut self) -> Result<nara_protocol::ErrorReply> {
+        self.expect("an error", |m| match m {
+            BrokerToKiosk::Error(e) => Some(e.clone()),
+            _ => None,
+        })
+        .await
+    }
+}
+
+impl Desk {
+    /// Waits for the broker's next error reply.
+    pub async fn error(&mut self) -> Result<nara_protocol::ErrorReply> {
+        self.expect("an error", |m| match m {
+            BrokerToDesk::Error(e) => Some(e.clone()),
+            _ => None,
+        })
+        .await
+    }
+}
+
+async fn get_ok(
+    client: &reqwest::Client,
+    broker: &impl BrokerEndpoint,
+    path: &str,
+) -> Result<reqwest::Response> {
+    let url = format!("https://localhost:{}{path}", broker.addr().port());
+    Ok(client.get(url).send().await?.error_for_status()?)
+}
+
+/// GETs `path` as `client` and returns the body as JSON, failing on an error status.
+pub async fn get_json(
+    client: &reqwest::Client,
+    broker: &impl BrokerEndpoint,
+    path: &str,
+) -> Result<serde_json::Value> {
+    Ok(get_ok(client, broker, path).await?.json().await?)
+}
+
+/// GETs `path` as `client` and returns the body as text, failing on an error status.
+pub async fn get_text(
+    client: &reqwest::Client,
+    broker: &impl BrokerEndpoint,
+    path: &str,
+) -> Result<String> {
+    Ok(get_ok(client, broker, path).await?.text().await?)
+}

@@ -1,8 +1,8 @@
 //! Opening hours: kiosks learn at once when an agency closes, and a visit to a closed agency
 //! is refused with its hours in Swedish and English.
 
-use nara_protocol::kiosk::{BrokerToKiosk, KioskToBroker};
-use nara_protocol::{AgencyId, ErrorCode, LanguageCode};
+use nara_protocol::kiosk::BrokerToKiosk;
+use nara_protocol::ErrorCode;
 use nara_tests::harness::{admin, enrol_kiosk, kiosk, BrokerEndpoint, TestBroker};
 
 #[tokio::test]
@@ -52,34 +52,14 @@ async fn a_closed_agency_is_shown_closed_and_refuses_visits() {
         .unwrap();
     assert!(!csn_open);
 
-    entrance
-        .send(&KioskToBroker::StartVisit {
-            language: LanguageCode::new("sv").unwrap(),
-            agency: AgencyId::new("csn").unwrap(),
-            topic: None,
-        })
-        .await
-        .unwrap();
-    let error = entrance
-        .expect("the refusal", |m| match m {
-            BrokerToKiosk::Error(e) => Some(e.clone()),
-            _ => None,
-        })
-        .await
-        .unwrap();
+    entrance.start_visit("csn", "sv").await.unwrap();
+    let error = entrance.error().await.unwrap();
     assert_eq!(error.code, ErrorCode::Conflict);
     assert!(error.message.contains("CSN har stängt nu"), "{error:?}");
     assert!(error.message.contains("CSN is closed now"), "{error:?}");
 
     // Another agency still takes the visit.
-    entrance
-        .send(&KioskToBroker::StartVisit {
-            language: LanguageCode::new("sv").unwrap(),
-            agency: AgencyId::new("skatteverket").unwrap(),
-            topic: None,
-        })
-        .await
-        .unwrap();
+    entrance.start_visit("skatteverket", "sv").await.unwrap();
     entrance
         .expect("queued", |m| {
             matches!(m, BrokerToKiosk::Queued { .. }).then_some(())

@@ -3,32 +3,13 @@
 
 use nara_protocol::desk::{BrokerToDesk, DeskToBroker};
 use nara_protocol::kiosk::{BrokerToKiosk, KioskToBroker};
-use nara_protocol::{ErrorCode, ErrorReply, ShortText};
+use nara_protocol::{ErrorCode, ShortText};
 use nara_tests::harness::BrokerEndpoint;
 use nara_tests::harness::{
     admin, desk, desk_socket, enrol_kiosk, http, kiosk, login, tls_client, websocket, Desk, Kiosk,
     TestBroker,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-async fn desk_error(desk: &mut Desk) -> ErrorReply {
-    desk.expect("an error", |m| match m {
-        BrokerToDesk::Error(e) => Some(e.clone()),
-        _ => None,
-    })
-    .await
-    .unwrap()
-}
-
-async fn kiosk_error(kiosk: &mut Kiosk) -> ErrorReply {
-    kiosk
-        .expect("an error", |m| match m {
-            BrokerToKiosk::Error(e) => Some(e.clone()),
-            _ => None,
-        })
-        .await
-        .unwrap()
-}
 
 /// A desk that asks for its queues gets them: the connection (and the broker) still works.
 async fn desk_is_served(desk: &mut Desk) {
@@ -80,7 +61,7 @@ async fn malformed_unknown_and_invalid_messages_get_errors_and_the_connection_st
     ];
     for (text, code, mentions) in cases {
         anna.send_text(text).await.unwrap();
-        let error = desk_error(&mut anna).await;
+        let error = anna.error().await.unwrap();
         assert_eq!(error.code, code, "{text:.60}: {error:?}");
         assert!(!error.fatal, "{error:?}");
         assert!(error.message.contains(mentions), "{text:.60}: {error:?}");
@@ -90,7 +71,7 @@ async fn malformed_unknown_and_invalid_messages_get_errors_and_the_connection_st
     })
     .await
     .unwrap();
-    assert_eq!(desk_error(&mut anna).await.code, ErrorCode::Conflict);
+    assert_eq!(anna.error().await.unwrap().code, ErrorCode::Conflict);
     desk_is_served(&mut anna).await;
 
     // A kiosk is answered the same way.
@@ -100,18 +81,11 @@ async fn malformed_unknown_and_invalid_messages_get_errors_and_the_connection_st
         .await
         .unwrap();
     entrance.send_text("{\"type\":").await.unwrap();
-    let error = kiosk_error(&mut entrance).await;
+    let error = entrance.error().await.unwrap();
     assert_eq!(error.code, ErrorCode::Malformed);
     assert!(!error.fatal);
-    entrance
-        .send(&KioskToBroker::StartVisit {
-            language: nara_protocol::LanguageCode::new("sv").unwrap(),
-            agency: nara_protocol::AgencyId::new("nowhere").unwrap(),
-            topic: None,
-        })
-        .await
-        .unwrap();
-    let error = kiosk_error(&mut entrance).await;
+    entrance.start_visit("nowhere", "sv").await.unwrap();
+    let error = entrance.error().await.unwrap();
     assert_eq!(error.code, ErrorCode::NotFound);
     assert!(error.message.contains("nowhere"), "{error:?}");
     broker.broker.shutdown().await;
@@ -125,7 +99,7 @@ async fn oversized_messages_are_refused_and_huge_frames_cut_off() {
         |bytes: usize| format!(r#"{{"type":"refreshQueues","x":"{}"}}"#, "x".repeat(bytes));
 
     anna.send_text(&padded(60 * 1024)).await.unwrap();
-    let error = desk_error(&mut anna).await;
+    let error = anna.error().await.unwrap();
     assert_eq!(error.code, ErrorCode::TooLarge);
     assert!(error.message.contains("bytes"), "{error:?}");
     assert!(!error.fatal);
@@ -148,7 +122,7 @@ async fn wrong_protocol_version_is_refused_with_what_to_do() {
     page.send_text(r#"{"type":"hello","protocolVersion":99}"#)
         .await
         .unwrap();
-    let error = desk_error(&mut page).await;
+    let error = page.error().await.unwrap();
     assert_eq!(error.code, ErrorCode::VersionMismatch);
     assert!(error.fatal);
     assert!(error.message.contains("reload the page"), "{error:?}");
@@ -156,7 +130,7 @@ async fn wrong_protocol_version_is_refused_with_what_to_do() {
 
     let mut page = desk_socket(&broker, "anna.csn").await.unwrap();
     page.send(&DeskToBroker::RefreshQueues).await.unwrap();
-    let error = desk_error(&mut page).await;
+    let error = page.error().await.unwrap();
     assert!(error.fatal && error.message.contains("hello"), "{error:?}");
 
     let admin = admin(&broker).await.unwrap();
@@ -178,7 +152,7 @@ async fn wrong_protocol_version_is_refused_with_what_to_do() {
         })
         .await
         .unwrap();
-    let error = kiosk_error(&mut old_kiosk).await;
+    let error = old_kiosk.error().await.unwrap();
     assert_eq!(error.code, ErrorCode::VersionMismatch);
     assert!(error.message.contains("update the kiosk"), "{error:?}");
     assert!(old_kiosk.closed().await);
@@ -201,7 +175,7 @@ async fn a_flood_is_slowed_then_cut_off_without_hurting_others() {
             break;
         }
     }
-    let slowed = desk_error(&mut flooder).await;
+    let slowed = flooder.error().await.unwrap();
     assert_eq!(slowed.code, ErrorCode::RateLimited);
     assert!(
         !slowed.fatal && slowed.message.contains("slow down"),
@@ -306,7 +280,7 @@ async fn kiosks_without_a_valid_certificate_are_refused_and_revocation_cuts_off_
         .unwrap()
         .error_for_status()
         .unwrap();
-    let error = kiosk_error(&mut doomed).await;
+    let error = doomed.error().await.unwrap();
     assert!(
         error.fatal && error.message.contains("revoked"),
         "{error:?}"
@@ -323,14 +297,7 @@ async fn kiosks_without_a_valid_certificate_are_refused_and_revocation_cuts_off_
     assert_eq!(status, 403);
     assert!(body.contains("revoked"), "{body}");
 
-    neighbour
-        .send(&KioskToBroker::StartVisit {
-            language: nara_protocol::LanguageCode::new("sv").unwrap(),
-            agency: nara_protocol::AgencyId::new("csn").unwrap(),
-            topic: None,
-        })
-        .await
-        .unwrap();
+    neighbour.start_visit("csn", "sv").await.unwrap();
     neighbour
         .expect("the queued visit", |m| {
             matches!(m, BrokerToKiosk::Queued { .. }).then_some(())
@@ -379,7 +346,7 @@ async fn a_silent_kiosk_is_cut_off_and_shown_offline() {
         .await
         .unwrap();
     // The kiosk says nothing more, as a frozen program on a live network would.
-    let error = kiosk_error(&mut hung).await;
+    let error = hung.error().await.unwrap();
     assert_eq!(error.code, ErrorCode::HeartbeatMissed);
     assert!(
         error.fatal && error.message.contains("nothing heard"),

@@ -3,10 +3,12 @@
 
 use nara_protocol::kiosk::{BrokerToKiosk, KioskToBroker};
 use nara_protocol::{
-    AgencyId, DeviceState, DeviceStates, ErrorCode, KioskActivity, LanguageCode, LongText,
-    NetworkQuality, SelfTestReport, ShortText,
+    DeviceState, DeviceStates, ErrorCode, KioskActivity, LongText, NetworkQuality, SelfTestReport,
+    ShortText,
 };
-use nara_tests::harness::{admin, enrol_kiosk, kiosk, BrokerEndpoint, TestBroker};
+use nara_tests::harness::{
+    admin, enrol_kiosk, get_json, get_text, kiosk, BrokerEndpoint, TestBroker,
+};
 
 #[tokio::test]
 async fn heartbeats_self_tests_and_out_of_service_reach_the_admin_and_the_kiosk() {
@@ -105,21 +107,8 @@ async fn heartbeats_self_tests_and_out_of_service_reach_the_admin_and_the_kiosk(
         .await
         .unwrap();
     assert_eq!(shown, LongText::new("Ur funktion till måndag").unwrap());
-    entrance
-        .send(&KioskToBroker::StartVisit {
-            language: LanguageCode::new("sv").unwrap(),
-            agency: AgencyId::new("csn").unwrap(),
-            topic: None,
-        })
-        .await
-        .unwrap();
-    let refused = entrance
-        .expect("the refusal", |m| match m {
-            BrokerToKiosk::Error(e) => Some(e.clone()),
-            _ => None,
-        })
-        .await
-        .unwrap();
+    entrance.start_visit("csn", "sv").await.unwrap();
+    let refused = entrance.error().await.unwrap();
     assert_eq!(refused.code, ErrorCode::Conflict);
     assert!(refused.message.contains("out of service"), "{refused:?}");
     // The kiosk's messages are handled in order, so the refusal means the heartbeat and the
@@ -160,25 +149,11 @@ async fn heartbeats_self_tests_and_out_of_service_reach_the_admin_and_the_kiosk(
         .await
         .unwrap();
 
-    let metrics = admin
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = get_text(&admin, &broker, "/metrics").await.unwrap();
     assert!(metrics.contains("nara_kiosks_connected 1"), "{metrics}");
     assert!(metrics.contains("code=\"Conflict\""), "{metrics}");
 
-    let audit: serde_json::Value = admin
-        .get(format!("{base}/api/admin/audit"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let audit = get_json(&admin, &broker, "/api/admin/audit").await.unwrap();
     for action in ["out of service", "back in service"] {
         assert!(
             audit

@@ -2,8 +2,8 @@
 //! the visits are still queued in their order, and kiosks and officers reconnect.
 
 use nara_protocol::desk::{BrokerToDesk, DeskToBroker, QueueView};
-use nara_protocol::kiosk::{BrokerToKiosk, KioskToBroker};
-use nara_protocol::{AgencyId, LanguageCode, VisitId};
+use nara_protocol::kiosk::BrokerToKiosk;
+use nara_protocol::VisitId;
 use nara_tests::harness::{
     admin, desk, enrol_kiosk, kiosk, BrokerEndpoint, BrokerProcess, Desk, Kiosk, KioskIdentity,
 };
@@ -15,14 +15,7 @@ async fn start_visit(identity: &KioskIdentity, broker: &BrokerProcess) -> (Kiosk
     let mut entrance = kiosk(broker.addr(), &broker.cert_path(), identity, None)
         .await
         .unwrap();
-    entrance
-        .send(&KioskToBroker::StartVisit {
-            language: LanguageCode::new("sv").unwrap(),
-            agency: AgencyId::new("csn").unwrap(),
-            topic: None,
-        })
-        .await
-        .unwrap();
+    entrance.start_visit("csn", "sv").await.unwrap();
     let visit = entrance
         .expect("queued", |m| match m {
             BrokerToKiosk::Queued { visit, .. } => Some(visit.clone()),

@@ -348,12 +348,7 @@ async fn whole_visit_with_timeout_interpreter_and_transfer() {
 
     // The statistics show the visit: one transferred segment at CSN, one served at Skatteverket.
     let base = format!("https://localhost:{}", broker.addr().port());
-    let stats: serde_json::Value = admin
-        .get(format!("{base}/api/statistics?groupBy=agency"))
-        .send()
-        .await
-        .unwrap()
-        .json()
+    let stats = get_json(&admin, &broker, "/api/statistics?groupBy=agency")
         .await
         .unwrap();
     let rows = stats.as_array().unwrap();
@@ -380,12 +375,7 @@ async fn whole_visit_with_timeout_interpreter_and_transfer() {
         "{stats}"
     );
     assert_eq!(skv["surveyAverage"].as_f64(), Some(4.0), "{stats}");
-    let csv = admin
-        .get(format!("{base}/api/statistics.csv?groupBy=site"))
-        .send()
-        .await
-        .unwrap()
-        .text()
+    let csv = get_text(&admin, &broker, "/api/statistics.csv?groupBy=site")
         .await
         .unwrap();
     assert!(

@@ -1,6 +1,6 @@
 //! `/ws/desk`: officers, interpreters and administrators, by session cookie, from an allowed Origin.
 
-use super::session::{receive_hello, serve_messages, Reply, Side};
+use super::session::{finish, receive_hello, serve_messages, Reply, Side};
 use super::{error_reply, writer, WS_FRAME_LIMIT};
 use crate::api::auth::{SessionStaff, StaffSession};
 use crate::api::ApiError;
@@ -154,19 +154,7 @@ async fn serve(state: AppState, me: SessionStaff, socket: WebSocket) {
                 .ok();
         }
     }
-    // A farewell is delivered (the writer ends after the close frame); otherwise the client is
-    // already gone and the writer has nothing left to do.
-    match farewell {
-        Some(reply) => {
-            outbox.close_with(&BrokerToDesk::Error(reply));
-            drop(outbox);
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), writer).await;
-        }
-        None => {
-            drop(outbox);
-            writer.abort();
-        }
-    }
+    finish::<DeskSide>(outbox, writer, farewell).await;
     tracing::info!(staff = %staff, "desk disconnected");
 }
 

@@ -1,6 +1,6 @@
 //! `/ws/kiosk`: a kiosk authenticated by its client certificate.
 
-use super::session::{receive_hello, serve_messages, Reply, Side};
+use super::session::{finish, receive_hello, serve_messages, Reply, Side};
 use super::{error_reply, writer, WS_FRAME_LIMIT};
 use crate::api::{ApiError, ConnInfo};
 use crate::engine::KioskInfo;
@@ -163,19 +163,7 @@ async fn serve(state: AppState, row: KioskRow, socket: WebSocket) {
             })
             .await;
     }
-    // A farewell is delivered (the writer ends after the close frame); otherwise the client is
-    // already gone and the writer has nothing left to do.
-    match farewell {
-        Some(reply) => {
-            outbox.close_with(&BrokerToKiosk::Error(reply));
-            drop(outbox);
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), writer).await;
-        }
-        None => {
-            drop(outbox);
-            writer.abort();
-        }
-    }
+    finish::<KioskSide>(outbox, writer, farewell).await;
     tracing::info!(kiosk = %kiosk, "kiosk disconnected");
 }
 

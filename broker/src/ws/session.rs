@@ -173,3 +173,23 @@ where
     }
     None
 }
+
+/// Ends a connection: a farewell is delivered (the writer stops after the close frame);
+/// without one the client is already gone and the writer has nothing left to do.
+pub(crate) async fn finish<S: Side>(
+    outbox: Outbox,
+    writer: tokio::task::JoinHandle<()>,
+    farewell: Option<ErrorReply>,
+) {
+    match farewell {
+        Some(reply) => {
+            outbox.close_with(&S::error(reply));
+            drop(outbox);
+            let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
+        }
+        None => {
+            drop(outbox);
+            writer.abort();
+        }
+    }
+}
