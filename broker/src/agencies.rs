@@ -74,6 +74,14 @@ pub async fn current(state: &AppState) -> Vec<AgencyChoice> {
     choices(rows, &state.config.zone(), now_ms())
 }
 
+/// Tells every connected kiosk the agencies as they are now, e.g. after an edit.
+pub async fn announce_now(state: &AppState) {
+    let agencies = current(state).await;
+    state
+        .connections
+        .to_every_kiosk(&BrokerToKiosk::Agencies { agencies });
+}
+
 /// Tells every connected kiosk whenever an agency opens, closes or is edited.
 pub async fn announce_changes(state: AppState, mut shutdown: watch::Receiver<bool>) {
     let mut last = current(&state).await;
@@ -85,12 +93,9 @@ pub async fn announce_changes(state: AppState, mut shutdown: watch::Receiver<boo
         }
         let now = current(&state).await;
         if now != last {
-            let message = BrokerToKiosk::Agencies {
+            state.connections.to_every_kiosk(&BrokerToKiosk::Agencies {
                 agencies: now.clone(),
-            };
-            for kiosk in state.connections.connected().0 {
-                state.connections.to_kiosk(&kiosk, &message);
-            }
+            });
             last = now;
         }
     }

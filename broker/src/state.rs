@@ -127,6 +127,20 @@ impl Connections {
         outbox.is_some_and(|o| o.send(message))
     }
 
+    /// Sends `message` to every connected kiosk.
+    pub fn to_every_kiosk(&self, message: &BrokerToKiosk) {
+        let outboxes: Vec<Outbox> = self
+            .kiosks
+            .lock()
+            .expect("not poisoned")
+            .values()
+            .cloned()
+            .collect();
+        for outbox in outboxes {
+            outbox.send(message);
+        }
+    }
+
     pub fn to_desk(&self, staff: &StaffId, message: &BrokerToDesk) -> bool {
         let outbox = self.desks.lock().expect("not poisoned").get(staff).cloned();
         outbox.is_some_and(|o| o.send(message))

@@ -331,15 +331,7 @@ pub async fn upsert_agency(
     }
     state.store.upsert_agency(&a).await?;
     audit(&state, &session, "agency saved", &a.id, "").await;
-    let agencies = crate::agencies::current(&state).await;
-    for kiosk in state.connections.connected().0 {
-        state.connections.to_kiosk(
-            &kiosk,
-            &BrokerToKiosk::Agencies {
-                agencies: agencies.clone(),
-            },
-        );
-    }
+    crate::agencies::announce_now(&state).await;
     Ok(Json(a))
 }
 

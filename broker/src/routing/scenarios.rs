@@ -165,34 +165,12 @@ fn interpreter_and_cold_transfer_through_one_visit() {
     );
     online_available(&mut r, interpreter("amir", &["ar"]), 0);
     online_available(&mut r, officer("carl", "csn", &["ar"]), 0);
-    let out = r
-        .handle(
-            Event::Enqueue {
-                spec: spec("v1", queue("forsakringskassan", "ar"), S),
-            },
-            S,
-        )
-        .unwrap();
-    let (offer, _) = offers_to(&out, "anna").remove(0);
-    let out = r
-        .handle(
-            Event::Accept {
-                staff: id("anna"),
-                offer,
-            },
-            2 * S,
-        )
-        .unwrap();
-    let call = out
-        .iter()
-        .find_map(|c| {
-            if let Command::CallStarted { call, .. } = c {
-                Some(call.clone())
-            } else {
-                None
-            }
-        })
-        .unwrap();
+    let call = answered(
+        &mut r,
+        spec("v1", queue("forsakringskassan", "ar"), S),
+        "anna",
+        2 * S,
+    );
 
     let out = r
         .handle(
@@ -272,34 +250,12 @@ fn warm_transfer_hands_over_when_the_colleague_joins() {
     let mut r = Router::new(RoutingConfig::default(), "t");
     online_available(&mut r, officer("anna", "skatteverket", &["sv"]), 0);
     online_available(&mut r, officer("carl", "kronofogden", &["sv"]), 0);
-    let out = r
-        .handle(
-            Event::Enqueue {
-                spec: spec("v1", queue("skatteverket", "sv"), S),
-            },
-            S,
-        )
-        .unwrap();
-    let (offer, _) = offers_to(&out, "anna").remove(0);
-    let out = r
-        .handle(
-            Event::Accept {
-                staff: id("anna"),
-                offer,
-            },
-            2 * S,
-        )
-        .unwrap();
-    let call = out
-        .iter()
-        .find_map(|c| {
-            if let Command::CallStarted { call, .. } = c {
-                Some(call.clone())
-            } else {
-                None
-            }
-        })
-        .unwrap();
+    let call = answered(
+        &mut r,
+        spec("v1", queue("skatteverket", "sv"), S),
+        "anna",
+        2 * S,
+    );
     let out = r
         .handle(
             Event::Transfer {
@@ -425,34 +381,7 @@ fn kiosk_gone_longer_than_grace_abandons_the_visit() {
 fn interpreter_invite_that_nobody_answers_is_reported() {
     let mut r = Router::new(RoutingConfig::default(), "t");
     online_available(&mut r, officer("anna", "csn", &["sv"]), 0);
-    let out = r
-        .handle(
-            Event::Enqueue {
-                spec: spec("v1", queue("csn", "sv"), 0),
-            },
-            0,
-        )
-        .unwrap();
-    let (offer, _) = offers_to(&out, "anna").remove(0);
-    let out = r
-        .handle(
-            Event::Accept {
-                staff: id("anna"),
-                offer,
-            },
-            S,
-        )
-        .unwrap();
-    let call = out
-        .iter()
-        .find_map(|c| {
-            if let Command::CallStarted { call, .. } = c {
-                Some(call.clone())
-            } else {
-                None
-            }
-        })
-        .unwrap();
+    let call = answered(&mut r, spec("v1", queue("csn", "sv"), 0), "anna", S);
     r.handle(
         Event::Invite {
             staff: id("anna"),

@@ -61,4 +61,27 @@ pub fn offers_to(commands: &[Command], staff: &str) -> Vec<(OfferId, VisitId)> {
         .collect()
 }
 
+/// Queues `visit` (it must be offered to `staff` at once) and has `staff` answer at `at`.
+pub fn answered(r: &mut Router, visit: VisitSpec, staff: &str, at: Millis) -> CallId {
+    let queued_at = visit.queued_at;
+    let out = r.handle(Event::Enqueue { spec: visit }, queued_at).unwrap();
+    let (offer, _) = offers_to(&out, staff).remove(0);
+    let out = r
+        .handle(
+            Event::Accept {
+                staff: id(staff),
+                offer,
+            },
+            at,
+        )
+        .unwrap();
+    out.iter()
+        .find_map(|c| match c {
+            Command::CallStarted { call, .. } => Some(call.clone()),
+            _ => None,
+        })
+        .expect("the answer starts a call")
+}
+
+use nara_protocol::CallId;
 use std::collections::BTreeSet;
