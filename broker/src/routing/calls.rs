@@ -356,6 +356,7 @@ impl Router {
                 (visit.segment.answered_at, Some(&visit.segment.queue.agency))
             {
                 self.handling.record(agency, now.saturating_sub(answered));
+                push_queues_changed(out, agency);
             }
         }
         for staff in &call.participants {
@@ -375,6 +376,7 @@ impl Router {
     /// front of its queue rather than being lost.
     pub(crate) fn staff_lost(&mut self, staff: &StaffId, now: Millis, out: &mut Vec<Command>) {
         let Some(call_id) = self.staff.get(staff).and_then(|s| s.call.clone()) else {
+            self.queues_changed_for_staff(staff, out);
             self.staff.remove(staff);
             return;
         };

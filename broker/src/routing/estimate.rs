@@ -40,6 +40,25 @@ impl HandlingTimes {
     }
 }
 
+/// Officers able to take a queue's visits right now, and how many of them are free.
+#[derive(Debug, Clone, Copy, Default)]
+struct QueueLoad {
+    able: u64,
+    free: u64,
+}
+
+impl QueueLoad {
+    fn count(&mut self, staff: &Staff) {
+        self.able += 1;
+        self.free += u64::from(staff.can_be_offered());
+    }
+}
+
+/// Whether someone counts towards a queue's estimate: online and not away.
+fn counts_towards_estimates(staff: &Staff) -> bool {
+    staff.online && staff.status != StaffStatus::Away
+}
+
 impl Router {
     /// Where `visit` stands and how long it will likely wait.
     pub fn estimate(&self, visit: &VisitId, now: Millis) -> WaitEstimate {
@@ -69,27 +88,82 @@ impl Router {
                 VisitState::InCall { .. } => false,
             })
             .count() as u64;
-        let position = ahead + 1;
-        let able: Vec<&Staff> = self
-            .staff
-            .values()
-            .filter(|s| s.online && s.status != StaffStatus::Away && s.profile.can_answer(&w.queue))
-            .collect();
-        if able.is_empty() {
+        let mut load = QueueLoad::default();
+        for staff in self.staff.values() {
+            if counts_towards_estimates(staff) && staff.profile.can_answer(&w.queue) {
+                load.count(staff);
+            }
+        }
+        self.estimate_from(ahead + 1, load, &w.queue.agency)
+    }
+
+    /// The estimate of every waiting visit whose kiosk is online, in the agencies `include`
+    /// picks. One pass over visits and staff: this runs after every routing event, and the
+    /// per-visit [`Router::estimate`] would cost visits × (visits + staff).
+    pub(crate) fn estimates_in(
+        &self,
+        include: impl Fn(&AgencyId) -> bool,
+        now: Millis,
+    ) -> Vec<(VisitId, WaitEstimate)> {
+        let mut queues: BTreeMap<&QueueKey, Vec<(offers::OrderKey, &Visit)>> = BTreeMap::new();
+        for visit in self.visits.values() {
+            if let VisitState::Waiting(w) = &visit.state {
+                if include(&w.queue.agency) {
+                    queues
+                        .entry(&w.queue)
+                        .or_default()
+                        .push((self.order_key(visit, w, now), visit));
+                }
+            }
+        }
+        let mut queues_of_agency: BTreeMap<&AgencyId, Vec<&QueueKey>> = BTreeMap::new();
+        for queue in queues.keys() {
+            queues_of_agency
+                .entry(&queue.agency)
+                .or_default()
+                .push(queue);
+        }
+        let mut loads: BTreeMap<&QueueKey, QueueLoad> = BTreeMap::new();
+        for staff in self.staff.values().filter(|s| counts_towards_estimates(s)) {
+            let Some(agency_queues) = staff.profile.agency().and_then(|a| queues_of_agency.get(a))
+            else {
+                continue;
+            };
+            for queue in agency_queues {
+                if staff.profile.can_answer(queue) {
+                    loads.entry(*queue).or_default().count(staff);
+                }
+            }
+        }
+        let mut estimates = Vec::new();
+        for (queue, mut waiting) in queues {
+            // Order keys are unique (they end in the enqueue sequence), so rank is position.
+            waiting.sort_unstable_by_key(|(key, _)| *key);
+            let load = loads.get(queue).copied().unwrap_or_default();
+            for (rank, (_, visit)) in waiting.into_iter().enumerate() {
+                if visit.kiosk_online {
+                    let estimate = self.estimate_from(rank as u64 + 1, load, &queue.agency);
+                    estimates.push((visit.id.clone(), estimate));
+                }
+            }
+        }
+        estimates
+    }
+
+    fn estimate_from(&self, position: u64, load: QueueLoad, agency: &AgencyId) -> WaitEstimate {
+        if load.able == 0 {
             return WaitEstimate {
                 position: position as u32,
                 wait: WaitRange::NoOfficerOnline,
             };
         }
-        let free_now = able.iter().filter(|s| s.can_be_offered()).count() as u64;
-        let officers = able.len() as u64;
-        let (q1, q3) = self.handling.quartiles(&w.queue.agency);
-        let low = if free_now >= position {
+        let (q1, q3) = self.handling.quartiles(agency);
+        let low = if load.free >= position {
             0
         } else {
-            (position - free_now.min(position)) * q1 / officers
+            (position - load.free) * q1 / load.able
         };
-        let high = position * q3 / officers + self.config.ring_timeout_ms;
+        let high = position * q3 / load.able + self.config.ring_timeout_ms;
         WaitEstimate {
             position: position as u32,
             wait: WaitRange::Seconds {

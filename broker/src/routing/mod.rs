@@ -35,6 +35,8 @@ pub struct Router {
     next_id: u64,
     /// Enqueue order breaks ties between visits with the same sort time.
     next_seq: u64,
+    /// When positions were last announced; booked visits that came due since then move up.
+    pub(crate) announced_at: Millis,
 }
 
 impl Router {
@@ -50,6 +52,7 @@ impl Router {
             id_prefix: id_prefix.to_string(),
             next_id: 0,
             next_seq: 0,
+            announced_at: 0,
         }
     }
 
@@ -112,10 +115,14 @@ impl Router {
             .calls
             .values()
             .flat_map(|c| c.invites.iter().map(|i| i.deadline));
-        let skips = self.visits.values().flat_map(|v| match &v.state {
-            VisitState::Waiting(w) => w.tried.values().copied().collect::<Vec<_>>(),
-            VisitState::InCall { .. } => Vec::new(),
-        });
+        let skips = self
+            .visits
+            .values()
+            .filter_map(|v| match &v.state {
+                VisitState::Waiting(w) => Some(w.tried.values().copied()),
+                VisitState::InCall { .. } => None,
+            })
+            .flatten();
         offers
             .chain(visits)
             .chain(staff)
@@ -159,7 +166,10 @@ impl Router {
             .get_mut(id)
             .ok_or_else(|| RoutingError::not_found("staff", id))?;
         staff.online = false;
-        if let Some(offer) = staff.offer.clone() {
+        let offer = staff.offer.clone();
+        // Whoever goes offline no longer counts towards the estimates of their queues.
+        self.queues_changed_for_staff(id, out);
+        if let Some(offer) = offer {
             self.withdraw_offer(&offer, OfferWithdrawnReason::VisitGone, now, out);
         }
         let staff = self.staff.get_mut(id).expect("checked above");

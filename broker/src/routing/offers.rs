@@ -20,7 +20,14 @@ impl Router {
     }
 
     /// Offers every waiting visit and open invitation to someone who can take it, if anyone can.
+    ///
+    /// Runs after every event, so it starts from the few people free right now rather than
+    /// from everyone online, and stops as soon as nobody is left to offer to.
     pub(crate) fn dispatch(&mut self, now: Millis, out: &mut Vec<Command>) {
+        let mut free = FreeStaff::new(self);
+        if free.is_empty() {
+            return;
+        }
         let mut order: Vec<(OrderKey, VisitId)> = self
             .visits
             .values()
@@ -31,20 +38,29 @@ impl Router {
                 _ => None,
             })
             .collect();
-        order.sort();
+        order.sort_unstable();
+        // Queues nobody free can answer: their later visits need not be tried again.
+        let mut unanswerable: BTreeSet<QueueKey> = BTreeSet::new();
         for (_, visit_id) in order {
+            if free.is_empty() {
+                return;
+            }
             let VisitState::Waiting(waiting) = &self.visits[&visit_id].state else {
                 continue;
             };
-            let queue = waiting.queue.clone();
-            let skip: BTreeSet<StaffId> = waiting
-                .tried
-                .iter()
-                .filter(|(_, until)| **until > now)
-                .map(|(s, _)| s.clone())
-                .collect();
-            if let Some(staff) = self.pick_staff(|s| s.profile.can_answer(&queue), &skip) {
-                self.make_offer(staff, visit_id, OfferKind::Answer, now, out);
+            let skip = active_skips(&waiting.tried, now);
+            if skip.is_empty() && unanswerable.contains(&waiting.queue) {
+                continue;
+            }
+            let queue = &waiting.queue;
+            match free.take(self, |s| s.profile.can_answer(queue), &skip) {
+                Some(staff) => {
+                    self.make_offer(staff, visit_id, OfferKind::Answer, now, out);
+                }
+                None if skip.is_empty() => {
+                    unanswerable.insert(queue.clone());
+                }
+                None => {}
             }
         }
 
@@ -60,14 +76,12 @@ impl Router {
             })
             .collect();
         for (call_id, index) in open_invites {
+            if free.is_empty() {
+                return;
+            }
             let call = &self.calls[&call_id];
             let invite = &call.invites[index];
-            let mut skip: BTreeSet<StaffId> = invite
-                .tried
-                .iter()
-                .filter(|(_, until)| **until > now)
-                .map(|(s, _)| s.clone())
-                .collect();
+            let mut skip = active_skips(&invite.tried, now);
             skip.extend(call.participants.iter().cloned());
             let target = invite.target.clone();
             let transfer_to = invite.transfer_to.clone();
@@ -79,7 +93,7 @@ impl Router {
                 }
                 (InviteTarget::Officer { agency }, None) => s.profile.agency() == Some(agency),
             };
-            if let Some(staff) = self.pick_staff(fits, &skip) {
+            if let Some(staff) = free.take(self, fits, &skip) {
                 let kind = OfferKind::Invite {
                     call: call_id.clone(),
                     invited_by: invite.invited_by.clone(),
@@ -92,19 +106,6 @@ impl Router {
                     Some(offer);
             }
         }
-    }
-
-    /// The available person idle longest who fits and is not skipped.
-    fn pick_staff(
-        &self,
-        fits: impl Fn(&Staff) -> bool,
-        skip: &BTreeSet<StaffId>,
-    ) -> Option<StaffId> {
-        self.staff
-            .values()
-            .filter(|s| s.can_be_offered() && fits(s) && !skip.contains(&s.profile.id))
-            .min_by(|a, b| (a.idle_since, &a.profile.id).cmp(&(b.idle_since, &b.profile.id)))
-            .map(|s| s.profile.id.clone())
     }
 
     fn make_offer(
@@ -287,28 +288,101 @@ impl Router {
     }
 
     /// Tells each waiting kiosk its position and estimate when they changed.
+    ///
+    /// Only agencies this event touched are recomputed: those whose queues changed, whose
+    /// staff changed status, where a kiosk awaits its first or renewed announcement, or where
+    /// a booked visit's time came since the last event and so moved ahead of the others.
     pub(crate) fn announce_positions(&mut self, now: Millis, out: &mut Vec<Command>) {
-        let waiting: Vec<VisitId> = self
-            .visits
-            .values()
-            .filter(|v| v.kiosk_online && matches!(v.state, VisitState::Waiting(_)))
-            .map(|v| v.id.clone())
-            .collect();
-        for id in waiting {
-            let estimate = self.estimate(&id, now);
-            let visit = self.visits.get_mut(&id).expect("listed above");
-            if visit.announced.as_ref() != Some(&estimate) {
-                visit.announced = Some(estimate.clone());
-                let VisitState::Waiting(w) = &visit.state else {
-                    continue;
-                };
-                out.push(Command::Queued {
-                    visit: id,
-                    queue: w.queue.clone(),
-                    booked: visit.booking.is_some(),
-                    estimate,
-                });
+        let mut touched: BTreeSet<AgencyId> = BTreeSet::new();
+        for command in out.iter() {
+            match command {
+                Command::QueuesChanged { agency } => {
+                    touched.insert(agency.clone());
+                }
+                Command::StaffStatus { staff, .. } => {
+                    if let Some(agency) = self.staff.get(staff).and_then(|s| s.profile.agency()) {
+                        touched.insert(agency.clone());
+                    }
+                }
+                _ => {}
             }
         }
+        let since = self.announced_at;
+        for visit in self.visits.values() {
+            let VisitState::Waiting(w) = &visit.state else {
+                continue;
+            };
+            let unannounced = visit.kiosk_online && visit.announced.is_none();
+            let came_due = !w.front
+                && visit.booking.is_some_and(|at| {
+                    let due = at.saturating_sub(self.config.booking_early_ms);
+                    since < due && due <= now
+                });
+            if unannounced || came_due {
+                touched.insert(w.queue.agency.clone());
+            }
+        }
+        self.announced_at = now;
+        if touched.is_empty() {
+            return;
+        }
+        for (id, estimate) in self.estimates_in(|agency| touched.contains(agency), now) {
+            let visit = self.visits.get_mut(&id).expect("listed by estimates_in");
+            if visit.announced.as_ref() == Some(&estimate) {
+                continue;
+            }
+            visit.announced = Some(estimate.clone());
+            let VisitState::Waiting(w) = &visit.state else {
+                continue;
+            };
+            out.push(Command::Queued {
+                visit: id,
+                queue: w.queue.clone(),
+                booked: visit.booking.is_some(),
+                estimate,
+            });
+        }
+    }
+}
+
+fn active_skips(tried: &BTreeMap<StaffId, Millis>, now: Millis) -> BTreeSet<StaffId> {
+    tried
+        .iter()
+        .filter(|(_, until)| **until > now)
+        .map(|(s, _)| s.clone())
+        .collect()
+}
+
+/// The people who can be offered something right now, longest idle first.
+struct FreeStaff(Vec<(Millis, StaffId)>);
+
+impl FreeStaff {
+    fn new(router: &Router) -> Self {
+        let mut free: Vec<(Millis, StaffId)> = router
+            .staff
+            .values()
+            .filter(|s| s.can_be_offered())
+            .map(|s| (s.idle_since, s.profile.id.clone()))
+            .collect();
+        free.sort_unstable();
+        FreeStaff(free)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The longest-idle person who fits and is not skipped, no longer free once taken.
+    fn take(
+        &mut self,
+        router: &Router,
+        fits: impl Fn(&Staff) -> bool,
+        skip: &BTreeSet<StaffId>,
+    ) -> Option<StaffId> {
+        let index = self
+            .0
+            .iter()
+            .position(|(_, id)| !skip.contains(id) && fits(&router.staff[id]))?;
+        Some(self.0.remove(index).1)
     }
 }

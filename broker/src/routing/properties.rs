@@ -14,7 +14,11 @@ enum Step {
     Online(usize),
     Offline(usize),
     Status(usize, u8),
-    Enqueue { queue: usize, booked: bool },
+    /// `booked`: the appointment this many ms after arrival; it comes due 5 min before.
+    Enqueue {
+        queue: usize,
+        booked: Option<u64>,
+    },
     KioskGone(usize),
     KioskBack(usize),
     CitizenLeaves(usize),
@@ -32,7 +36,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (0..8usize).prop_map(Step::Online),
         1 => (0..8usize).prop_map(Step::Offline),
         1 => (0..8usize, 0..3u8).prop_map(|(s, c)| Step::Status(s, c)),
-        3 => (0..4usize, any::<bool>()).prop_map(|(queue, booked)| Step::Enqueue { queue, booked }),
+        3 => (0..4usize, proptest::option::of(0..1_200_000u64)).prop_map(|(queue, booked)| Step::Enqueue { queue, booked }),
         1 => (0..12usize).prop_map(Step::KioskGone),
         1 => (0..12usize).prop_map(Step::KioskBack),
         1 => (0..12usize).prop_map(Step::CitizenLeaves),
@@ -99,7 +103,7 @@ fn apply(r: &mut Router, ledger: &mut Ledger, step: &Step, now: Millis) -> Vec<C
         Step::Enqueue { queue, booked } => {
             let id: VisitId = id(&format!("v{}", ledger.enqueued.len()));
             let mut s = spec(id.as_str(), queue_n(*queue), now);
-            s.booking = booked.then_some(now + 3 * 60_000);
+            s.booking = booked.map(|after| now + after);
             ledger.enqueued.push(id);
             Some(Event::Enqueue { spec: s })
         }
@@ -250,6 +254,19 @@ fn check_invariants_except_deadlines(
     for visit in r.visits.values() {
         if let VisitState::InCall { call } = &visit.state {
             assert!(r.calls.contains_key(call));
+        }
+    }
+
+    // Every waiting kiosk was last told what a fresh estimate says now: announcing only the
+    // agencies an event touched misses nothing.
+    for visit in r.visits.values() {
+        if visit.kiosk_online && matches!(visit.state, VisitState::Waiting(_)) {
+            assert_eq!(
+                visit.announced.as_ref(),
+                Some(&r.estimate(&visit.id, r.announced_at)),
+                "stale estimate for {}",
+                visit.id
+            );
         }
     }
 
