@@ -126,3 +126,13 @@ export type QueueView = { agency: AgencyId, language: LanguageCode, waiting: Arr
 export type Me = { card: StaffCard, languages: Array<LanguageCode>, region: RegionId | null, };
 
 export type BrokerToDesk = { "type": "welcome", protocolVersion: number, me: Me, status: StaffStatus, iceServers: Array<IceServer>, } | { "type": "statusChanged", status: StaffStatus, } | { "type": "queues", queues: Array<QueueView>, } | { "type": "offer", offer: OfferId, visit: VisitId, purpose: OfferPurpose, language: LanguageCode, siteName: ShortText, booked: boolean, ringSeconds: number, } | { "type": "offerWithdrawn", offer: OfferId, reason: OfferWithdrawnReason, } | { "type": "callStarted", call: CallId, visit: VisitId, kiosk: KioskId, siteName: ShortText, language: LanguageCode, participants: Array<StaffCard>, } | { "type": "participantJoined", call: CallId, participant: StaffCard, } | { "type": "participantLeft", call: CallId, staff: StaffId, } | { "type": "signal", call: CallId, from: Peer, payload: SignalPayload, } | { "type": "documentNoted", call: CallId, pages: number, bytes: bigint, } | { "type": "callEnded", call: CallId, outcome: Outcome, } | { "type": "inviteUnanswered", call: CallId, target: InviteTarget, } | { "type": "iceServers", iceServers: Array<IceServer>, } | { "type": "error" } & ErrorReply;
+
+export type Sha256Hex = string;
+
+export type PageMediaType = "image/jpeg" | "image/png";
+
+export type PageManifest = { bytes: number, sha256: Sha256Hex, mediaType: PageMediaType, widthPx: number, heightPx: number, };
+
+export type DocumentFailure = "cancelled" | "corrupted" | "protocolViolation" | "tooLarge" | "connectionLost";
+
+export type PeerMessage = { "type": "chat", id: number, text: LongText, } | { "type": "chatSeen", id: number, } | { "type": "documentOffered", document: number, pages: Array<PageManifest>, } | { "type": "pageReceived", document: number, page: number, } | { "type": "documentFailed", document: number, reason: DocumentFailure, };

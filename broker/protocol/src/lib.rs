@@ -7,6 +7,8 @@
 //! - [`ids`] and [`values`]: identifier newtypes and validated values; validation happens while
 //!   decoding, so a decoded message is a valid message.
 //! - [`hours`]: opening hours, parsed and shown.
+//! - [`peer`] and [`pages`]: what kiosk and desk say over their data channel (chat, documents),
+//!   never seen by the broker; pages travel as checked binary frames.
 //! - [`codec`]: `decode`/`encode` with size limits and errors that name what was wrong.
 //!
 //! Messages are JSON in WebSocket text frames, one enum per direction, tagged by `type`.
@@ -18,6 +20,8 @@ pub mod desk;
 pub mod hours;
 pub mod ids;
 pub mod kiosk;
+pub mod pages;
+pub mod peer;
 pub mod values;
 
 pub use codec::{decode, encode, DecodeError, MAX_MESSAGE_BYTES};

@@ -187,3 +187,23 @@ checked_string!(
     LongText,
     |v| check_len("text", v, MAX_LONG_TEXT_LEN)
 );
+
+checked_string!(
+    /// A SHA-256 digest as 64 lowercase hexadecimal digits.
+    Sha256Hex,
+    |v| {
+        if v.len() == 64 && v.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            Ok(())
+        } else {
+            Err("a SHA-256 digest is 64 hexadecimal digits (0-9, a-f)".to_string())
+        }
+    }
+);
+
+impl Sha256Hex {
+    /// The digest of `bytes`.
+    pub fn of(bytes: &[u8]) -> Self {
+        use sha2::Digest;
+        Sha256Hex(format!("{:x}", sha2::Sha256::digest(bytes)))
+    }
+}

@@ -4,6 +4,7 @@
 
 use nara_protocol::desk::*;
 use nara_protocol::kiosk::*;
+use nara_protocol::peer::*;
 use nara_protocol::*;
 use std::path::PathBuf;
 use ts_rs::TS;
@@ -62,6 +63,11 @@ fn generate() -> String {
         QueueView,
         Me,
         BrokerToDesk,
+        Sha256Hex,
+        PageMediaType,
+        PageManifest,
+        DocumentFailure,
+        PeerMessage,
     ];
     let mut out = String::from(
         "// Generated from broker/protocol by its `typescript` test. Do not edit by hand:\n\
