@@ -116,6 +116,9 @@ impl Router {
                 }
             }
         }
+        if queues.is_empty() {
+            return Vec::new();
+        }
         let mut queues_of_agency: BTreeMap<&AgencyId, Vec<&QueueKey>> = BTreeMap::new();
         for queue in queues.keys() {
             queues_of_agency

@@ -24,10 +24,10 @@ impl Router {
     /// Runs after every event, so it starts from the few people free right now rather than
     /// from everyone online, and stops as soon as nobody is left to offer to.
     pub(crate) fn dispatch(&mut self, now: Millis, out: &mut Vec<Command>) {
-        let mut free = FreeStaff::new(self);
-        if free.is_empty() {
-            return;
-        }
+        let has_open_invites = self
+            .calls
+            .values()
+            .any(|c| c.invites.iter().any(|i| i.offer.is_none()));
         let mut order: Vec<(OrderKey, VisitId)> = self
             .visits
             .values()
@@ -38,6 +38,10 @@ impl Router {
                 _ => None,
             })
             .collect();
+        if order.is_empty() && !has_open_invites {
+            return;
+        }
+        let mut free = FreeStaff::new(self);
         order.sort_unstable();
         // Queues nobody free can answer: their later visits need not be tried again.
         let mut unanswerable: BTreeSet<QueueKey> = BTreeSet::new();
