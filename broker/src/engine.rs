@@ -553,6 +553,15 @@ impl Engine {
         }
     }
 
+    /// The queues of `agency` to one person who asked for them (not to the whole agency: one
+    /// desk asking often must not flood its colleagues).
+    pub fn send_queues_to(&self, staff: &StaffId, agency: &AgencyId) {
+        let message = BrokerToDesk::Queues {
+            queues: self.queue_views(agency),
+        };
+        self.connections.to_desk(staff, &message);
+    }
+
     /// Relays signalling between two peers of the same call, or says why not.
     pub fn relay(
         &self,

@@ -127,6 +127,7 @@ pub async fn serve(
             let info = ConnInfo {
                 peer,
                 client_cert_hash,
+                slot: Some(Arc::new(slot)),
             };
             let service = hyper::service::service_fn(
                 move |mut request: hyper::Request<hyper::body::Incoming>| {

@@ -12,7 +12,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
@@ -45,19 +45,35 @@ pub enum Outgoing {
 pub struct Outbox {
     pub connection: u64,
     sender: mpsc::Sender<Outgoing>,
+    /// Signalled when the queue is full: the client stopped reading.
+    overflowed: Arc<Notify>,
 }
 
 impl Outbox {
-    /// Queues a message. A client too slow to keep its queue short is cut off rather than
-    /// letting the broker buffer without bound.
+    /// Queues a message. A client too slow to keep its queue short is cut off (see
+    /// [`Outbox::overflowed`]) rather than letting the broker buffer without bound.
     pub fn send<T: Serialize>(&self, message: &T) -> bool {
+        match self.sender.try_send(Outgoing::Text(encode(message))) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.overflowed.notify_one();
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+
+    /// Queues a last message and the close. False if the queue is full: the client is not
+    /// reading, and waiting for it to take the farewell is pointless.
+    pub fn close_with<T: Serialize>(&self, message: &T) -> bool {
         self.sender
-            .try_send(Outgoing::Text(encode(message)))
+            .try_send(Outgoing::Close(encode(message)))
             .is_ok()
     }
 
-    pub fn close_with<T: Serialize>(&self, message: &T) {
-        let _ = self.sender.try_send(Outgoing::Close(encode(message)));
+    /// Resolves once a message could not be queued because the client stopped reading.
+    pub async fn overflowed(&self) {
+        self.overflowed.notified().await
     }
 }
 
@@ -76,6 +92,7 @@ impl Connections {
             Outbox {
                 connection: self.next_id.fetch_add(1, Ordering::Relaxed) + 1,
                 sender,
+                overflowed: Arc::new(Notify::new()),
             },
             receiver,
         )

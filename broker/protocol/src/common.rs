@@ -172,6 +172,8 @@ pub enum ErrorCode {
     RateLimited,
     /// Nothing heard for several heartbeat periods; the connection is presumed dead.
     HeartbeatMissed,
+    /// The client stopped reading what the broker sends; it is cut off rather than buffered.
+    TooSlow,
     /// Not allowed for this role, agency or kiosk.
     Forbidden,
     /// The visit, call or offer does not exist (any more).

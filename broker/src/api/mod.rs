@@ -26,6 +26,9 @@ pub struct ConnInfo {
     pub peer: std::net::SocketAddr,
     /// SHA-256 (hex) of the client certificate, verified against the kiosk CA.
     pub client_cert_hash: Option<String>,
+    /// This connection's place under `limits.max_connections`. The HTTP connection holds it;
+    /// a WebSocket upgraded from it keeps a clone, so long-lived sockets count too.
+    pub slot: Option<std::sync::Arc<tokio::sync::OwnedSemaphorePermit>>,
 }
 
 /// Errors as HTTP responses with a JSON body `{ "error": "…" }` a person can act on.

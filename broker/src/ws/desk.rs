@@ -4,6 +4,7 @@ use super::session::{finish, receive_hello, serve_messages, Reply, Side};
 use super::{error_reply, writer, WS_FRAME_LIMIT};
 use crate::api::auth::{SessionStaff, StaffSession};
 use crate::api::ApiError;
+use crate::api::ConnInfo;
 use crate::routing::{Event, QueueKey, RoutingError, StaffKind, StaffProfile};
 use crate::state::{now_ms, AppState};
 use crate::storage::Role;
@@ -11,12 +12,14 @@ use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
+use axum::Extension;
 use futures_util::StreamExt;
 use nara_protocol::desk::{BrokerToDesk, DeskToBroker, Me, StaffStatus};
 use nara_protocol::*;
 
 pub async fn upgrade(
     State(state): State<AppState>,
+    conn: Option<Extension<ConnInfo>>,
     headers: HeaderMap,
     session: StaffSession,
     ws: WebSocketUpgrade,
@@ -37,7 +40,10 @@ pub async fn upgrade(
     Ok(ws
         .max_message_size(WS_FRAME_LIMIT)
         .max_frame_size(WS_FRAME_LIMIT)
-        .on_upgrade(move |socket| serve(state, session.0, socket)))
+        .on_upgrade(move |socket| async move {
+            let _slot = conn.and_then(|c| c.0.slot);
+            serve(state, session.0, socket).await
+        }))
 }
 
 fn profile(me: &SessionStaff) -> Option<StaffProfile> {
@@ -276,7 +282,11 @@ async fn handle(state: &AppState, me: &SessionStaff, routed: bool, message: Desk
         }
         DeskToBroker::RefreshQueues => {
             if let Some(agency) = me.card.agency.clone() {
-                state.engine.run(move |e| e.send_queues(&agency)).await;
+                let staff = me.card.staff.clone();
+                state
+                    .engine
+                    .run(move |e| e.send_queues_to(&staff, &agency))
+                    .await;
             }
             Ok(())
         }

@@ -55,7 +55,10 @@ pub async fn upgrade(
     Ok(ws
         .max_message_size(WS_FRAME_LIMIT)
         .max_frame_size(WS_FRAME_LIMIT)
-        .on_upgrade(move |socket| serve(state, kiosk, socket)))
+        .on_upgrade(move |socket| async move {
+            let _slot = conn.slot;
+            serve(state, kiosk, socket).await
+        }))
 }
 
 async fn serve(state: AppState, row: KioskRow, socket: WebSocket) {

@@ -103,19 +103,30 @@ where
 {
     let mut limit = RateLimit::new(state);
     loop {
-        let next = match silence_limit {
-            Some(limit) => match tokio::time::timeout(limit, stream.next()).await {
-                Ok(next) => next,
-                Err(_) => {
-                    state.metrics.protocol_error(ErrorCode::HeartbeatMissed);
-                    let message = format!(
-                        "nothing heard for {} s; closing so the kiosk reconnects",
-                        limit.as_secs()
-                    );
-                    return Some(error_reply(ErrorCode::HeartbeatMissed, message, true));
-                }
-            },
-            None => stream.next().await,
+        let silence = async {
+            match silence_limit {
+                Some(limit) => tokio::time::sleep(limit).await,
+                None => std::future::pending().await,
+            }
+        };
+        let next = tokio::select! {
+            next = stream.next() => next,
+            () = silence => {
+                state.metrics.protocol_error(ErrorCode::HeartbeatMissed);
+                let message = format!(
+                    "nothing heard for {} s; closing so the kiosk reconnects",
+                    silence_limit.unwrap_or_default().as_secs()
+                );
+                return Some(error_reply(ErrorCode::HeartbeatMissed, message, true));
+            }
+            () = outbox.overflowed() => {
+                state.metrics.protocol_error(ErrorCode::TooSlow);
+                return Some(error_reply(
+                    ErrorCode::TooSlow,
+                    "you stopped reading what the broker sends; disconnected",
+                    true,
+                ));
+            }
         };
         let Some(Ok(frame)) = next else {
             break;
@@ -175,21 +186,25 @@ where
 }
 
 /// Ends a connection: a farewell is delivered (the writer stops after the close frame);
-/// without one the client is already gone and the writer has nothing left to do.
+/// without one, or with a queue too full to take it, the writer is stopped at once.
 pub(crate) async fn finish<S: Side>(
     outbox: Outbox,
     writer: tokio::task::JoinHandle<()>,
     farewell: Option<ErrorReply>,
 ) {
-    match farewell {
-        Some(reply) => {
-            outbox.close_with(&S::error(reply));
-            drop(outbox);
-            let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
+    let delivering = farewell.is_some_and(|reply| outbox.close_with(&S::error(reply)));
+    drop(outbox);
+    if delivering {
+        // A client that takes the farewell but never lets the close frame through is not
+        // waited for any longer than this: the writer goes, and the socket with it.
+        let abort = writer.abort_handle();
+        if tokio::time::timeout(Duration::from_secs(5), writer)
+            .await
+            .is_err()
+        {
+            abort.abort();
         }
-        None => {
-            drop(outbox);
-            writer.abort();
-        }
+    } else {
+        writer.abort();
     }
 }
