@@ -110,6 +110,11 @@ pub struct EmbeddedTurnConfig {
     pub allowed_peers: Vec<IpNet>,
     /// TCP clients held at once.
     pub max_tcp_clients: usize,
+    /// Relays one credential may hold: a kiosk in a four-party meeting with UDP, TCP and TLS
+    /// candidates and an ICE restart under way needs about 20.
+    pub max_allocations_per_user: usize,
+    /// Relays the server holds at once, each a UDP port.
+    pub max_allocations: usize,
 }
 
 impl Default for EmbeddedTurnConfig {
@@ -120,6 +125,8 @@ impl Default for EmbeddedTurnConfig {
             relay_ip: None,
             allowed_peers: Vec::new(),
             max_tcp_clients: 1024,
+            max_allocations_per_user: 32,
+            max_allocations: 8000,
         }
     }
 }
@@ -203,19 +210,30 @@ impl Config {
         file: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Config, ConfigError> {
+        match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.into(),
+                    source,
+                })?;
+                Config::parse(Some(&text), path, env)
+            }
+            None => Config::parse(None, Path::new("(environment)"), env),
+        }
+    }
+
+    /// Defaults, then the TOML `text` (read from `origin`, named in errors), then `env`.
+    pub fn parse(
+        text: Option<&str>,
+        origin: &Path,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
         let mut table = toml::Table::new();
-        let origin = file
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| PathBuf::from("(environment)"));
-        if let Some(path) = file {
-            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-                path: path.into(),
-                source,
-            })?;
+        if let Some(text) = text {
             table = text
                 .parse::<toml::Table>()
                 .map_err(|e| ConfigError::Parse {
-                    path: path.into(),
+                    path: origin.into(),
                     message: e.to_string(),
                 })?;
         }
@@ -238,7 +256,7 @@ impl Config {
             toml::Value::Table(table)
                 .try_into()
                 .map_err(|e: toml::de::Error| ConfigError::Parse {
-                    path: origin,
+                    path: origin.into(),
                     message: e.to_string(),
                 })?;
         config.validate()?;

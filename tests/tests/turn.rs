@@ -29,7 +29,15 @@ const SECRET: &str = "turn-test-secret";
 
 /// The TURN server, username and password a desk is handed in its welcome.
 async fn handed_out(broker: &TestBroker, transport: &str) -> Result<(SocketAddr, String, String)> {
-    let officer = desk(broker, "anna.csn").await?;
+    handed_out_to(broker, "anna.csn", transport).await
+}
+
+async fn handed_out_to(
+    broker: &TestBroker,
+    login: &str,
+    transport: &str,
+) -> Result<(SocketAddr, String, String)> {
+    let officer = desk(broker, login).await?;
     let servers: Vec<IceServer> = officer
         .seen
         .iter()
@@ -248,6 +256,64 @@ async fn turn_over_tcp_allocates_and_refuses_internal_peers() -> Result<()> {
     let code = error_code(&refused)?;
     assert_eq!(code.code.0, 403);
     assert!(String::from_utf8(code.reason)?.contains("loopback"));
+    broker.broker.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_allocation_flood_with_one_credential_is_held_to_its_quota() -> Result<()> {
+    let broker = TestBroker::start_with(30_000, |config| {
+        with_secret(&[])(config);
+        config.turn.embedded.max_allocations_per_user = 5;
+    })
+    .await?;
+    let (server, username, password) = handed_out(&broker, "udp").await?;
+    // Ten clients (ten source ports) with the same credential, as one leaked credential
+    // replayed: five get relays, the rest are told why not.
+    let mut clients = Vec::new();
+    let mut refusals = Vec::new();
+    for _ in 0..10 {
+        let client = udp_client(server, &username, &password).await?;
+        match client.allocate().await {
+            Ok(relay) => clients.push((client, relay)),
+            Err(e) => {
+                refusals.push(e.to_string());
+                client.close().await?;
+            }
+        }
+    }
+    assert_eq!(clients.len(), 5, "refusals: {refusals:?}");
+    for refusal in &refusals {
+        assert!(refusal.contains("486"), "{refusal}");
+        assert!(refusal.contains("already holds 5 relays"), "{refusal}");
+    }
+
+    // Another credential is not affected.
+    let (_, other_user, other_password) = handed_out_to(&broker, "omar.csn", "udp").await?;
+    let other = udp_client(server, &other_user, &other_password).await?;
+    other
+        .allocate()
+        .await
+        .context("another credential allocates")?;
+
+    // A relay given back makes room again.
+    let (first, relay) = clients.pop().expect("five clients");
+    relay.close().await?;
+    first.close().await?;
+    let again = udp_client(server, &username, &password).await?;
+    let mut allocated = again.allocate().await;
+    // The server tells the quota of the closed relay as it removes it; allow it that moment.
+    for _ in 0..50 {
+        if allocated.is_ok() {
+            break;
+        }
+        tokio::task::yield_now().await;
+        allocated = again.allocate().await;
+    }
+    allocated.context("an allocation after one was given back")?;
+    for (client, _) in clients {
+        client.close().await?;
+    }
     broker.broker.shutdown().await;
     Ok(())
 }

@@ -8,17 +8,21 @@
 //! a person can act on. It does no I/O: [`GatedConn`] wraps a listening `Conn` with it.
 
 use super::peer_policy::PeerPolicy;
+use super::quota::AllocationQuota;
 use super::TurnCredentials;
 use async_trait::async_trait;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use stun::attributes::{ATTR_MESSAGE_INTEGRITY, ATTR_USERNAME, ATTR_XOR_PEER_ADDRESS};
-use stun::error_code::{ErrorCodeAttribute, CODE_FORBIDDEN, CODE_UNAUTHORIZED};
+use stun::error_code::{
+    ErrorCodeAttribute, CODE_ALLOC_QUOTA_REACHED, CODE_FORBIDDEN, CODE_INSUFFICIENT_CAPACITY,
+    CODE_UNAUTHORIZED,
+};
 use stun::integrity::MessageIntegrity;
 use stun::message::{
     is_message, Getter, Message, MessageType, Setter, CLASS_ERROR_RESPONSE, CLASS_INDICATION,
-    CLASS_REQUEST, METHOD_ALLOCATE, METHOD_CHANNEL_BIND, METHOD_CREATE_PERMISSION, METHOD_REFRESH,
-    METHOD_SEND,
+    CLASS_REQUEST, CLASS_SUCCESS_RESPONSE, METHOD_ALLOCATE, METHOD_CHANNEL_BIND,
+    METHOD_CREATE_PERMISSION, METHOD_REFRESH, METHOD_SEND,
 };
 use stun::textattrs::TextAttribute;
 use turn::proto::peeraddr::PeerAddress;
@@ -40,18 +44,45 @@ pub struct Gate {
     policy: PeerPolicy,
     secret: String,
     realm: String,
+    quota: Mutex<AllocationQuota>,
 }
 
 impl Gate {
-    pub fn new(policy: PeerPolicy, secret: String, realm: String) -> Self {
+    pub fn new(policy: PeerPolicy, secret: String, realm: String, quota: AllocationQuota) -> Self {
         Gate {
             policy,
             secret,
             realm,
+            quota: Mutex::new(quota),
         }
     }
 
-    pub fn inspect(&self, packet: &[u8], now_seconds: u64) -> Verdict {
+    /// A packet the server sends to `client`: the answer to an Allocate settles its quota.
+    pub fn outgoing(&self, packet: &[u8]) {
+        if !is_message(packet) {
+            return;
+        }
+        let mut message = Message::new();
+        if message.unmarshal_binary(packet).is_ok() && message.typ.method == METHOD_ALLOCATE {
+            let success = message.typ.class == CLASS_SUCCESS_RESPONSE;
+            if success || message.typ.class == CLASS_ERROR_RESPONSE {
+                self.quota().answered(message.transaction_id.0, success);
+            }
+        }
+    }
+
+    /// The server closed the allocation of `client`.
+    pub fn allocation_closed(&self, client: SocketAddr) {
+        self.quota().closed(client);
+    }
+
+    fn quota(&self) -> std::sync::MutexGuard<'_, AllocationQuota> {
+        self.quota
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn inspect(&self, packet: &[u8], from: SocketAddr, now_seconds: u64) -> Verdict {
         if !is_message(packet) {
             return Verdict::Pass; // ChannelData: only reaches channels the gate allowed.
         }
@@ -82,6 +113,16 @@ impl Gate {
         if let Some(name) = &username {
             if let Some(reason) = expired(name, now_seconds) {
                 return self.refuse(&message, CODE_UNAUTHORIZED, &reason, None);
+            }
+            if method == METHOD_ALLOCATE {
+                let asked = self.quota().request(from, name, message.transaction_id.0);
+                if let Err(refusal) = asked {
+                    let code = match refusal {
+                        super::quota::QuotaRefusal::PerUser { .. } => CODE_ALLOC_QUOTA_REACHED,
+                        super::quota::QuotaRefusal::Capacity { .. } => CODE_INSUFFICIENT_CAPACITY,
+                    };
+                    return self.refuse(&message, code, &refusal.reason(), Some(name));
+                }
             }
         }
 
@@ -204,7 +245,10 @@ impl Conn for GatedConn {
     async fn recv_from(&self, buf: &mut [u8]) -> webrtc_util::Result<(usize, SocketAddr)> {
         loop {
             let (n, from) = self.inner.recv_from(buf).await?;
-            match self.gate.inspect(&buf[..n], crate::state::now_ms() / 1000) {
+            match self
+                .gate
+                .inspect(&buf[..n], from, crate::state::now_ms() / 1000)
+            {
                 Verdict::Pass => return Ok((n, from)),
                 Verdict::Drop => {}
                 Verdict::Reply(response) => {
@@ -221,6 +265,7 @@ impl Conn for GatedConn {
     }
 
     async fn send_to(&self, buf: &[u8], target: SocketAddr) -> webrtc_util::Result<usize> {
+        self.gate.outgoing(buf);
         self.inner.send_to(buf, target).await
     }
 
@@ -251,8 +296,15 @@ mod tests {
 
     const NOW: u64 = 1_800_000_000;
 
+    const CLIENT: ([u8; 4], u16) = ([198, 51, 100, 7], 40000);
+
+    fn client() -> SocketAddr {
+        SocketAddr::from(CLIENT)
+    }
+
     fn gate() -> Gate {
-        Gate::new(PeerPolicy::default(), "s3cret".into(), "nara".into())
+        let quota = AllocationQuota::new(2, 100);
+        Gate::new(PeerPolicy::default(), "s3cret".into(), "nara".into(), quota)
     }
 
     fn request(method: stun::message::Method, username: &str, peers: &[&str]) -> Vec<u8> {
@@ -295,7 +347,11 @@ mod tests {
     fn permissions_to_internal_peers_are_forbidden_with_a_reason() {
         let user = format!("{}:k-1", NOW + 60);
         for peer in ["127.0.0.1:9", "10.0.0.1:9", "[::ffff:127.0.0.1]:9"] {
-            let verdict = gate().inspect(&request(METHOD_CREATE_PERMISSION, &user, &[peer]), NOW);
+            let verdict = gate().inspect(
+                &request(METHOD_CREATE_PERMISSION, &user, &[peer]),
+                client(),
+                NOW,
+            );
             let (code, reason) = error_of(verdict);
             assert_eq!(code, 403, "{peer}");
             assert!(reason.contains("does not relay to"), "{reason}");
@@ -310,14 +366,14 @@ mod tests {
             &user,
             &["8.8.8.8:9", "192.168.0.10:9"],
         );
-        assert_eq!(error_of(gate().inspect(&packet, NOW)).0, 403);
+        assert_eq!(error_of(gate().inspect(&packet, client(), NOW)).0, 403);
     }
 
     #[test]
     fn channels_and_sends_to_internal_peers_are_refused_too() {
         let user = format!("{}:k-1", NOW + 60);
         let bind = request(METHOD_CHANNEL_BIND, &user, &["169.254.169.254:80"]);
-        assert_eq!(error_of(gate().inspect(&bind, NOW)).0, 403);
+        assert_eq!(error_of(gate().inspect(&bind, client(), NOW)).0, 403);
 
         let mut send = Message::new();
         send.build(&[
@@ -329,21 +385,21 @@ mod tests {
             }),
         ])
         .unwrap();
-        assert_eq!(gate().inspect(&send.raw, NOW), Verdict::Drop);
+        assert_eq!(gate().inspect(&send.raw, client(), NOW), Verdict::Drop);
     }
 
     #[test]
     fn public_peers_and_other_traffic_pass() {
         let user = format!("{}:k-1", NOW + 60);
         let packet = request(METHOD_CREATE_PERMISSION, &user, &["8.8.8.8:3478"]);
-        assert_eq!(gate().inspect(&packet, NOW), Verdict::Pass);
+        assert_eq!(gate().inspect(&packet, client(), NOW), Verdict::Pass);
 
         let mut binding = Message::new();
         binding
             .build(&[Box::new(TransactionId::new()), Box::new(BINDING_REQUEST)])
             .unwrap();
         assert_eq!(binding.typ.method, METHOD_BINDING);
-        assert_eq!(gate().inspect(&binding.raw, NOW), Verdict::Pass);
+        assert_eq!(gate().inspect(&binding.raw, client(), NOW), Verdict::Pass);
 
         let mut data = ChannelData {
             number: ChannelNumber(0x4000),
@@ -351,18 +407,44 @@ mod tests {
             raw: Vec::new(),
         };
         data.encode();
-        assert_eq!(gate().inspect(&data.raw, NOW), Verdict::Pass);
-        assert_eq!(gate().inspect(b"garbage", NOW), Verdict::Pass);
+        assert_eq!(gate().inspect(&data.raw, client(), NOW), Verdict::Pass);
+        assert_eq!(gate().inspect(b"garbage", client(), NOW), Verdict::Pass);
     }
 
     #[test]
     fn an_expired_credential_is_refused_with_a_reason() {
         let user = format!("{}:k-1", NOW - 30);
-        let (code, reason) = error_of(gate().inspect(&request(METHOD_ALLOCATE, &user, &[]), NOW));
+        let (code, reason) =
+            error_of(gate().inspect(&request(METHOD_ALLOCATE, &user, &[]), client(), NOW));
         assert_eq!(code, 401);
         assert!(reason.contains("expired 30 s ago"), "{reason}");
 
-        let (code, _) = error_of(gate().inspect(&request(METHOD_ALLOCATE, "alice", &[]), NOW));
+        let (code, _) =
+            error_of(gate().inspect(&request(METHOD_ALLOCATE, "alice", &[]), client(), NOW));
         assert_eq!(code, 401);
+    }
+
+    #[test]
+    fn a_credential_past_its_relay_quota_gets_486_until_one_closes() {
+        let gate = gate();
+        let user = format!("{}:k-1", NOW + 600);
+        let from = |port: u16| SocketAddr::from(([198, 51, 100, 7], port));
+        for port in [1, 2] {
+            let allocate = request(METHOD_ALLOCATE, &user, &[]);
+            assert_eq!(gate.inspect(&allocate, from(port), NOW), Verdict::Pass);
+            let mut granted = Message::new();
+            granted.unmarshal_binary(&allocate).unwrap();
+            granted.typ = MessageType::new(METHOD_ALLOCATE, CLASS_SUCCESS_RESPONSE);
+            granted.write_header();
+            gate.outgoing(&granted.raw);
+        }
+        let third = gate.inspect(&request(METHOD_ALLOCATE, &user, &[]), from(3), NOW);
+        let (code, reason) = error_of(third);
+        assert_eq!(code, 486);
+        assert!(reason.contains("already holds 2 relays"), "{reason}");
+
+        gate.allocation_closed(from(1));
+        let again = gate.inspect(&request(METHOD_ALLOCATE, &user, &[]), from(3), NOW);
+        assert_eq!(again, Verdict::Pass);
     }
 }

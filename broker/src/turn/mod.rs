@@ -9,6 +9,7 @@
 
 pub mod gate;
 pub mod peer_policy;
+pub mod quota;
 pub mod server;
 pub mod tcp;
 

@@ -4,6 +4,7 @@
 
 use super::gate::{Gate, GatedConn};
 use super::peer_policy::PeerPolicy;
+use super::quota::AllocationQuota;
 use super::TurnCredentials;
 use crate::config::EmbeddedTurnConfig;
 use anyhow::Context;
@@ -11,6 +12,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::net::{TcpListener, UdpSocket};
+use turn::allocation::AllocationInfo;
 use turn::auth::{generate_auth_key, AuthHandler};
 use turn::relay::relay_static::RelayAddressGeneratorStatic;
 use turn::server::config::{ConnConfig, ServerConfig};
@@ -61,7 +63,16 @@ impl EmbeddedTurn {
             PeerPolicy::new(config.allowed_peers.clone()),
             secret.to_string(),
             REALM.to_string(),
+            AllocationQuota::new(config.max_allocations_per_user, config.max_allocations),
         ));
+        // The quota learns of every allocation the server closes, expired or deleted.
+        let (closed_tx, mut closed_rx) = tokio::sync::mpsc::channel::<AllocationInfo>(1024);
+        let quota_gate = Arc::clone(&gate);
+        tokio::spawn(async move {
+            while let Some(info) = closed_rx.recv().await {
+                quota_gate.allocation_closed(info.five_tuple.src_addr);
+            }
+        });
         let relays = |listen_ip: IpAddr| -> Box<RelayAddressGeneratorStatic> {
             Box::new(RelayAddressGeneratorStatic {
                 relay_address: relay_ip,
@@ -89,7 +100,7 @@ impl EmbeddedTurn {
                 secret: secret.to_string(),
             }),
             channel_bind_timeout: Duration::from_secs(0),
-            alloc_close_notify: None,
+            alloc_close_notify: Some(closed_tx),
         })
         .await?;
         tracing::info!(%udp_addr, %tcp_addr, %relay_ip, "embedded TURN server listening");
