@@ -367,6 +367,14 @@ fn parse_env_value(value: &str) -> toml::Value {
     if let Ok(n) = value.parse::<i64>() {
         return toml::Value::Integer(n);
     }
+    // A list, written as in TOML: NARA_TURN__EMBEDDED__ALLOWED_PEERS='["10.20.0.0/16"]'.
+    if value.trim_start().starts_with('[') {
+        if let Ok(mut table) = format!("value = {value}").parse::<toml::Table>() {
+            if let Some(list) = table.remove("value") {
+                return list;
+            }
+        }
+    }
     match value {
         "true" => toml::Value::Boolean(true),
         "false" => toml::Value::Boolean(false),
@@ -430,11 +438,16 @@ mod tests {
             env(&[
                 ("NARA_DATA_DIR", "/srv/nara"),
                 ("NARA_TURN__SHARED_SECRET", "s3cret"),
+                ("NARA_TURN__EMBEDDED__ALLOWED_PEERS", "[\"10.20.0.0/16\"]"),
                 ("PATH", "/bin"),
             ]),
         )
         .unwrap();
         assert_eq!(c.listen.port(), 9000);
+        assert_eq!(
+            c.turn.embedded.allowed_peers,
+            vec!["10.20.0.0/16".parse::<IpNet>().unwrap()]
+        );
         assert_eq!(c.data_dir, PathBuf::from("/srv/nara"));
         assert_eq!(c.turn.credential_ttl_seconds, 60);
         assert_eq!(c.turn_secret().unwrap().as_deref(), Some("s3cret"));

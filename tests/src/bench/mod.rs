@@ -2,6 +2,7 @@
 //! per figure). Benchmarks print figures; they never pass or fail a test run.
 
 pub mod routing;
+pub mod turn;
 
 /// The closing lines: `NAME.FIGURE ours=<v><unit> peer=<v><unit> ratio=<ours/peer>`, or
 /// `target=` where no peer exists.
@@ -12,11 +13,18 @@ pub struct Figures {
 
 impl Figures {
     pub fn against_peer(&mut self, name: &str, ours: f64, peer: f64, unit: &str) {
+        // Two zeros (no loss on either side) are equal, not a division by zero.
+        let ratio = if peer != 0.0 {
+            format!("{:.2}", ours / peer)
+        } else if ours == 0.0 {
+            "1.00".to_string()
+        } else {
+            "inf".to_string()
+        };
         self.lines.push(format!(
-            "{name} ours={}{unit} peer={}{unit} ratio={:.2}",
+            "{name} ours={}{unit} peer={}{unit} ratio={ratio}",
             round(ours),
             round(peer),
-            ours / peer
         ));
     }
 
@@ -43,5 +51,19 @@ fn round(value: f64) -> String {
         format!("{value:.1}")
     } else {
         format!("{value:.3}")
+    }
+}
+
+/// The median of several rounds: what a noisy machine can quote.
+pub fn median(mut values: Vec<f64>) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        (values[mid - 1] + values[mid]) / 2.0
     }
 }

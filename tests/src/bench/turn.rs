@@ -1,0 +1,377 @@
+//! `tests/bench turn`: coturn's own load client, `turnutils_uclient`, against the broker's
+//! embedded TURN server and against coturn (`turnserver`) with the same parameters, in the
+//! same run, alternating, several rounds. Each server runs alone on core 0 (`taskset`), the
+//! client and its echo peer (`turnutils_peer`) on core 1. Both authenticate with TURN REST
+//! credentials from one shared secret and relay to the peer on loopback (allowed for the run).
+//!
+//! Figures per server: packets delivered back, loss, CPU seconds the server spent (from
+//! /proc), and memory per allocation (peak resident size during the run over the idle size).
+
+use super::{median, Figures};
+use anyhow::{anyhow, bail, Context, Result};
+use std::io::{BufRead, BufReader};
+use std::net::{TcpListener, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+pub struct TurnBench {
+    pub allocations: u32,
+    pub packets_per_allocation: u32,
+    pub packet_bytes: u32,
+    /// Milliseconds between one client's packets (11 ms ≈ 90 packets/s).
+    pub interval_ms: u32,
+    pub rounds: usize,
+}
+
+impl Default for TurnBench {
+    fn default() -> Self {
+        TurnBench {
+            allocations: 200,
+            packets_per_allocation: 500,
+            packet_bytes: 960,
+            interval_ms: 11,
+            rounds: 3,
+        }
+    }
+}
+
+const SECRET: &str = "turn-bench-secret";
+
+/// One server's figures from one round.
+#[derive(Debug, Clone, Copy)]
+struct Round {
+    delivered: f64,
+    loss_percent: f64,
+    cpu_seconds: f64,
+    bytes_per_allocation: f64,
+}
+
+/// A server process on core 0, killed when dropped.
+struct Server {
+    child: Child,
+    port: u16,
+    _data: Option<tempfile::TempDir>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port free for both UDP and TCP right now.
+fn free_port() -> Result<u16> {
+    for _ in 0..32 {
+        let udp = UdpSocket::bind("127.0.0.1:0")?;
+        let port = udp.local_addr()?.port();
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    bail!("no port free for both UDP and TCP")
+}
+
+fn pinned(core: u32, program: &str) -> Command {
+    let mut command = Command::new("taskset");
+    command.args(["-c", &core.to_string(), program]);
+    command
+}
+
+fn start_ours(broker: &Path) -> Result<Server> {
+    let data = tempfile::tempdir()?;
+    let port = free_port()?;
+    let mut command = pinned(0, &broker.to_string_lossy());
+    for (name, _) in std::env::vars() {
+        if name.starts_with("NARA_") {
+            command.env_remove(name);
+        }
+    }
+    let mut child = command
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data.path())
+        .env("NARA_LOG", "warn")
+        .env("NARA_TURN__SHARED_SECRET", SECRET)
+        .env("NARA_TURN__EMBEDDED__LISTEN", format!("127.0.0.1:{port}"))
+        .env("NARA_TURN__EMBEDDED__ALLOWED_PEERS", "[\"127.0.0.0/8\"]")
+        .env("NARA_TURN__EMBEDDED__MAX_ALLOCATIONS_PER_USER", "100000")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("cannot run {}", broker.display()))?;
+    let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
+    let mut lines = BufReader::new(stdout).lines();
+    loop {
+        match lines.next() {
+            Some(Ok(line)) if line == "READY" => break,
+            Some(Ok(_)) => {}
+            _ => bail!("the broker exited before READY"),
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    let server = Server {
+        child,
+        port,
+        _data: Some(data),
+    };
+    wait_for_listener(port)?;
+    Ok(server)
+}
+
+fn start_coturn() -> Result<Server> {
+    let port = free_port()?;
+    let child = pinned(0, "turnserver")
+        .args([
+            "-n",
+            "--listening-ip=127.0.0.1",
+            &format!("--listening-port={port}"),
+            "--relay-ip=127.0.0.1",
+            "--use-auth-secret",
+            &format!("--static-auth-secret={SECRET}"),
+            "--realm=nara",
+            "--no-tls",
+            "--no-dtls",
+            "--no-cli",
+            "--allow-loopback-peers",
+            "--relay-threads=1",
+            "--min-port=49152",
+            "--max-port=65535",
+            "--log-file=stdout",
+            "--simple-log",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("cannot run turnserver (Debian package coturn)")?;
+    let server = Server {
+        child,
+        port,
+        _data: None,
+    };
+    wait_for_listener(port)?;
+    Ok(server)
+}
+
+/// coturn prints nothing reliable when ready (and opens TCP before UDP): it is ready when a
+/// STUN Binding request over UDP is answered.
+fn wait_for_listener(port: u16) -> Result<()> {
+    let socket = UdpSocket::bind("127.0.0.1:0")?;
+    socket.set_read_timeout(Some(Duration::from_millis(100)))?;
+    let mut request = vec![0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42];
+    request.extend_from_slice(b"nara-bench-1");
+    let started = Instant::now();
+    let mut answer = [0u8; 512];
+    while started.elapsed() < Duration::from_secs(10) {
+        socket.send_to(&request, ("127.0.0.1", port))?;
+        if let Ok((n, _)) = socket.recv_from(&mut answer) {
+            if n >= 20 && answer[..2] == [0x01, 0x01] {
+                return Ok(());
+            }
+        }
+    }
+    bail!("the TURN server on {port} did not answer a STUN Binding request within 10 s")
+}
+
+/// Process CPU time (user + system) in seconds, from /proc/PID/stat.
+fn cpu_seconds(pid: u32) -> Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let after_name = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .ok_or_else(|| anyhow!("odd /proc/{pid}/stat"))?;
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // Fields 14 and 15 of stat (utime, stime), counted after the ")" from field 3.
+    let ticks: f64 = fields[11].parse::<f64>()? + fields[12].parse::<f64>()?;
+    Ok(ticks / 100.0)
+}
+
+fn resident_bytes(pid: u32) -> Result<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kb = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse::<f64>().ok())
+        .ok_or_else(|| anyhow!("no VmRSS for {pid}"))?;
+    Ok(kb * 1024.0)
+}
+
+/// The server pid behind `taskset` (taskset execs the program, so it is the child itself).
+fn pid_of(server: &Server) -> u32 {
+    server.child.id()
+}
+
+fn run_client(bench: &TurnBench, server: &Server, peer_port: u16) -> Result<Round> {
+    let pid = pid_of(server);
+    let idle = resident_bytes(pid)?;
+    let cpu_before = cpu_seconds(pid)?;
+    let mut client = pinned(1, "turnutils_uclient")
+        .args([
+            "-W",
+            SECRET,
+            "-u",
+            "bench",
+            "-m",
+            &bench.allocations.to_string(),
+            "-n",
+            &bench.packets_per_allocation.to_string(),
+            "-l",
+            &bench.packet_bytes.to_string(),
+            "-z",
+            &bench.interval_ms.to_string(),
+            "-e",
+            "127.0.0.1",
+            "-r",
+            &peer_port.to_string(),
+            "-p",
+            &server.port.to_string(),
+            "127.0.0.1",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("cannot run turnutils_uclient (Debian package coturn)")?;
+    let mut peak = idle;
+    let output = loop {
+        if let Some(status) = client.try_wait()? {
+            let output = client.wait_with_output()?;
+            if !status.success() {
+                bail!(
+                    "turnutils_uclient failed: {}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
+            }
+            break output;
+        }
+        peak = peak.max(resident_bytes(pid)?);
+        std::thread::sleep(Duration::from_millis(50)); // sampling memory, not waiting for it
+    };
+    let cpu = cpu_seconds(pid)? - cpu_before;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let delivered = number_after(&text, "tot_recv_msgs=")
+        .ok_or_else(|| anyhow!("no tot_recv_msgs in the client's report:\n{text}"))?;
+    let loss = text
+        .lines()
+        .find(|l| l.contains("Total lost packets"))
+        .and_then(|l| l.split('(').nth(1))
+        .and_then(|l| l.split('%').next())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .ok_or_else(|| anyhow!("no loss line in the client's report:\n{text}"))?;
+    Ok(Round {
+        delivered,
+        loss_percent: loss,
+        cpu_seconds: cpu,
+        bytes_per_allocation: (peak - idle).max(0.0) / f64::from(bench.allocations),
+    })
+}
+
+/// The last number after `key` in `text` (the client prints running totals, then the sum).
+fn number_after(text: &str, key: &str) -> Option<f64> {
+    text.match_indices(key)
+        .filter_map(|(at, _)| {
+            let rest = &text[at + key.len()..];
+            let end = rest
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len());
+            rest[..end].parse::<f64>().ok()
+        })
+        .last()
+}
+
+fn broker_binary() -> Result<PathBuf> {
+    let here = std::env::current_exe()?;
+    let binary = here.with_file_name("broker-process");
+    if binary.exists() {
+        Ok(binary)
+    } else {
+        bail!("{} is missing; tests/bench builds it", binary.display())
+    }
+}
+
+pub fn run(bench: &TurnBench) -> Result<Figures> {
+    let broker = broker_binary()?;
+    let peer_port = free_port()?;
+    let mut peer = pinned(1, "turnutils_peer")
+        .args(["-L", "127.0.0.1", "-p", &peer_port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("cannot run turnutils_peer (Debian package coturn)")?;
+    let mut ours = Vec::new();
+    let mut theirs = Vec::new();
+    for round in 0..bench.rounds {
+        // A fresh server each round, in alternating order, so neither always runs second.
+        let order = if round % 2 == 0 {
+            [true, false]
+        } else {
+            [false, true]
+        };
+        for embedded in order {
+            let server = if embedded {
+                start_ours(&broker)?
+            } else {
+                start_coturn()?
+            };
+            let result = run_client(bench, &server, peer_port)?;
+            println!(
+                "turn round {}: {:<8} delivered {:>7.0} loss {:.3}% cpu {:.2} s {:.0} B/allocation",
+                round + 1,
+                if embedded { "embedded" } else { "coturn" },
+                result.delivered,
+                result.loss_percent,
+                result.cpu_seconds,
+                result.bytes_per_allocation
+            );
+            if embedded {
+                ours.push(result);
+            } else {
+                theirs.push(result);
+            }
+        }
+    }
+    let _ = peer.kill();
+    let _ = peer.wait();
+
+    let pick = |rounds: &[Round], f: fn(&Round) -> f64| median(rounds.iter().map(f).collect());
+    println!(
+        "turn: {} allocations × {} packets of {} bytes every {} ms, {} rounds, medians; \
+         server on core 0, client and peer on core 1",
+        bench.allocations,
+        bench.packets_per_allocation,
+        bench.packet_bytes,
+        bench.interval_ms,
+        bench.rounds
+    );
+    let mut figures = Figures::default();
+    figures.against_peer(
+        "turn.delivered",
+        pick(&ours, |r| r.delivered),
+        pick(&theirs, |r| r.delivered),
+        "",
+    );
+    figures.against_peer(
+        "turn.loss",
+        pick(&ours, |r| r.loss_percent),
+        pick(&theirs, |r| r.loss_percent),
+        "%",
+    );
+    figures.against_peer(
+        "turn.cpu-seconds",
+        pick(&ours, |r| r.cpu_seconds),
+        pick(&theirs, |r| r.cpu_seconds),
+        "s",
+    );
+    figures.against_peer(
+        "turn.memory-per-allocation",
+        pick(&ours, |r| r.bytes_per_allocation) / 1024.0,
+        pick(&theirs, |r| r.bytes_per_allocation) / 1024.0,
+        "KiB",
+    );
+    Ok(figures)
+}
