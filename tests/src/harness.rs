@@ -486,6 +486,25 @@ impl Kiosk {
 }
 
 impl Desk {
+    /// Says "available" and waits until the broker confirms it.
+    pub async fn go_available(&mut self) -> Result<()> {
+        use nara_protocol::desk::{AvailabilityChoice, StaffStatus};
+        self.send(&DeskToBroker::SetStatus {
+            status: AvailabilityChoice::Available,
+        })
+        .await?;
+        self.expect("available", |m| {
+            matches!(
+                m,
+                BrokerToDesk::StatusChanged {
+                    status: StaffStatus::Available
+                }
+            )
+            .then_some(())
+        })
+        .await
+    }
+
     /// Waits for the broker's next error reply.
     pub async fn error(&mut self) -> Result<nara_protocol::ErrorReply> {
         self.expect("an error", |m| match m {

@@ -6,7 +6,7 @@
 //! floods and relays to reserved addresses in `turn.rs`.)
 
 use futures_util::SinkExt;
-use nara_protocol::desk::{AvailabilityChoice, BrokerToDesk, DeskToBroker, StaffStatus};
+use nara_protocol::desk::{BrokerToDesk, DeskToBroker};
 use nara_protocol::kiosk::BrokerToKiosk;
 use nara_tests::harness::{
     admin, desk, enrol_kiosk, get_text, http, kiosk, login, tls_client, BrokerEndpoint, Desk,
@@ -74,27 +74,9 @@ impl NormalVisit {
             slowest,
             rounds,
         } = self;
-        within(slowest, "going available", async {
-            officer
-                .send(&DeskToBroker::SetStatus {
-                    status: AvailabilityChoice::Available,
-                })
-                .await
-                .unwrap();
-            officer
-                .expect("available", |m| {
-                    matches!(
-                        m,
-                        BrokerToDesk::StatusChanged {
-                            status: StaffStatus::Available
-                        }
-                    )
-                    .then_some(())
-                })
-                .await
-                .unwrap();
-        })
-        .await;
+        within(slowest, "going available", officer.go_available())
+            .await
+            .unwrap();
         within(slowest, "queueing", async {
             kiosk.start_visit("csn", "sv").await.unwrap();
             kiosk.queued().await.unwrap()

@@ -19,22 +19,7 @@ fn sdp(kind: &str) -> Sdp {
 }
 
 async fn available(desk: &mut Desk) {
-    desk.send(&DeskToBroker::SetStatus {
-        status: AvailabilityChoice::Available,
-    })
-    .await
-    .unwrap();
-    desk.expect("available", |m| {
-        matches!(
-            m,
-            BrokerToDesk::StatusChanged {
-                status: StaffStatus::Available
-            }
-        )
-        .then_some(())
-    })
-    .await
-    .unwrap();
+    desk.go_available().await.unwrap();
 }
 
 async fn offer(desk: &mut Desk) -> (OfferId, OfferPurpose) {
