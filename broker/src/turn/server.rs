@@ -127,6 +127,8 @@ impl EmbeddedTurn {
     }
 }
 
+const LISTENER_BUFFER_BYTES: usize = 4 * 1024 * 1024;
+
 /// UDP and TCP on the same port; with port 0, the first port free for both.
 async fn bind_pair(listen: SocketAddr) -> std::io::Result<(UdpSocket, TcpListener)> {
     let mut last_error = None;
@@ -135,7 +137,15 @@ async fn bind_pair(listen: SocketAddr) -> std::io::Result<(UdpSocket, TcpListene
         let mut tcp_addr = listen;
         tcp_addr.set_port(udp.local_addr()?.port());
         match TcpListener::bind(tcp_addr).await {
-            Ok(tcp) => return Ok((udp, tcp)),
+            Ok(tcp) => {
+                // Every client's packets arrive on this one socket: the default 208 KiB
+                // buffer overflows in bursts from a few hundred relays (coturn enlarges its
+                // own too). The kernel caps the size at net.core.rmem_max.
+                let socket = socket2::SockRef::from(&udp);
+                let _ = socket.set_recv_buffer_size(LISTENER_BUFFER_BYTES);
+                let _ = socket.set_send_buffer_size(LISTENER_BUFFER_BYTES);
+                return Ok((udp, tcp));
+            }
             Err(e) if listen.port() == 0 => last_error = Some(e),
             Err(e) => return Err(e),
         }
