@@ -222,7 +222,7 @@ async fn slowloris_and_half_open_handshakes_are_cut_off_while_a_visit_goes_on() 
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
                 let rest = closed_within(&mut stream, Duration::from_secs(5)).await;
-                ("slowloris", rest.map(|r| started.elapsed() - r + r))
+                ("slowloris", rest.map(|_| started.elapsed()))
             });
         }
         // Half-open handshakes: the first bytes of a ClientHello, then nothing.
