@@ -24,19 +24,24 @@ pub struct EngineHandle {
 
 impl EngineHandle {
     /// Runs `f` on the engine's task and returns its result.
-    pub async fn run<R: Send + 'static>(
+    ///
+    /// `f` is boxed before the returned future exists, so that future stays small whatever
+    /// `f` captures: it is part of every connection task that awaits it.
+    pub fn run<R: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Engine) -> R + Send + 'static,
-    ) -> R {
+    ) -> impl std::future::Future<Output = R> + Send + '_ {
         let (tx, rx) = oneshot::channel();
         let job: Job = Box::new(move |engine| {
             let _ = tx.send(f(engine));
         });
-        self.jobs
-            .send(job)
-            .await
-            .expect("the engine runs as long as the broker");
-        rx.await.expect("the engine answers every job")
+        async move {
+            self.jobs
+                .send(job)
+                .await
+                .expect("the engine runs as long as the broker");
+            rx.await.expect("the engine answers every job")
+        }
     }
 }
 
@@ -66,6 +71,10 @@ pub struct Engine {
     kiosk_visit: HashMap<KioskId, VisitId>,
     /// Visits ended in the last hours, so the kiosk may still send the survey.
     recently_ended: HashMap<VisitId, (KioskId, Millis)>,
+    /// The queues each agency's officers were last sent. A change that leaves them as they
+    /// were (an officer coming online as away) is not broadcast again: with thousands of
+    /// officers connecting each morning, those repeats grew as the square of their number.
+    queues_sent: HashMap<AgencyId, Vec<desk::QueueView>>,
     store_ops: Vec<StoreOp>,
 }
 
@@ -84,6 +93,7 @@ pub fn spawn(
         kiosks: HashMap::new(),
         kiosk_visit: HashMap::new(),
         recently_ended: HashMap::new(),
+        queues_sent: HashMap::new(),
         store_ops: Vec::new(),
     };
     for visit in engine.router.visits() {
@@ -539,10 +549,13 @@ impl Engine {
         views
     }
 
-    pub fn send_queues(&self, agency: &AgencyId) {
-        let message = BrokerToDesk::Queues {
-            queues: self.queue_views(agency),
-        };
+    pub fn send_queues(&mut self, agency: &AgencyId) {
+        let queues = self.queue_views(agency);
+        if self.queues_sent.get(agency) == Some(&queues) {
+            return;
+        }
+        self.queues_sent.insert(agency.clone(), queues.clone());
+        let message = BrokerToDesk::Queues { queues };
         let officers: Vec<StaffId> = self
             .router
             .staff_of_agency(agency)

@@ -209,7 +209,7 @@ pub async fn login(client: &reqwest::Client, addr: SocketAddr, username: &str) -
     Ok(cookie.split(';').next().unwrap_or_default().to_string())
 }
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Opens a WebSocket; on refusal returns the HTTP status and body.
 pub async fn websocket(
@@ -263,6 +263,11 @@ impl<Out: serde::Serialize, In: DeserializeOwned + std::fmt::Debug + Clone> Clie
             seen: Vec::new(),
             _out: std::marker::PhantomData,
         }
+    }
+
+    /// The WebSocket itself, for a benchmark that takes over after the protocol's steps.
+    pub fn into_socket(self) -> Socket {
+        self.socket
     }
 
     pub async fn send(&mut self, message: &Out) -> Result<()> {

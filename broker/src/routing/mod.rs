@@ -20,13 +20,17 @@ pub use types::*;
 use nara_protocol::desk::{AvailabilityChoice, OfferWithdrawnReason, StaffStatus};
 use nara_protocol::kiosk::VisitEndReason;
 use nara_protocol::{AgencyId, CallId, OfferId, Outcome, StaffId, VisitId};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The whole routing state. Cheap to clone for tests.
 #[derive(Debug, Clone)]
 pub struct Router {
     pub(crate) config: RoutingConfig,
     pub(crate) staff: BTreeMap<StaffId, Staff>,
+    /// Everyone given an offline or wrap-up deadline since the last timeouts fired (a
+    /// superset of those who have one now). Deadlines are looked for after every event;
+    /// walking all staff for them cost each event time in proportion to everyone logged in.
+    pub(crate) staff_timed: BTreeSet<StaffId>,
     pub(crate) visits: BTreeMap<VisitId, Visit>,
     pub(crate) offers: BTreeMap<OfferId, Offer>,
     pub(crate) calls: BTreeMap<CallId, Call>,
@@ -45,6 +49,7 @@ impl Router {
         Router {
             config,
             staff: BTreeMap::new(),
+            staff_timed: BTreeSet::new(),
             visits: BTreeMap::new(),
             offers: BTreeMap::new(),
             calls: BTreeMap::new(),
@@ -106,11 +111,15 @@ impl Router {
     pub fn next_deadline(&self) -> Option<Millis> {
         let offers = self.offers.values().map(|o| o.deadline);
         let visits = self.visits.values().filter_map(|v| v.gone_deadline);
-        let staff = self.staff.values().flat_map(|s| {
-            [s.offline_deadline, s.wrap_up_deadline]
-                .into_iter()
-                .flatten()
-        });
+        let staff = self
+            .staff_timed
+            .iter()
+            .filter_map(|id| self.staff.get(id))
+            .flat_map(|s| {
+                [s.offline_deadline, s.wrap_up_deadline]
+                    .into_iter()
+                    .flatten()
+            });
         let invites = self
             .calls
             .values()
@@ -175,6 +184,7 @@ impl Router {
         let staff = self.staff.get_mut(id).expect("checked above");
         if staff.call.is_some() {
             staff.offline_deadline = Some(now + grace);
+            self.staff_timed.insert(id.clone());
         } else {
             self.staff.remove(id);
         }
@@ -244,6 +254,9 @@ impl Router {
                     StaffStatus::WrapUp => Some(now + self.config.wrap_up_ms),
                     _ => None,
                 };
+                if staff.wrap_up_deadline.is_some() {
+                    self.staff_timed.insert(id.clone());
+                }
                 out.push(Command::StaffStatus {
                     staff: id.clone(),
                     status,
@@ -436,25 +449,40 @@ impl Router {
             }
             self.finish_visit(&visit, outcome, VisitEndReason::ConnectionLost, now, out);
         }
-        let staff_gone: Vec<StaffId> = self
-            .staff
-            .values()
+        let timed: Vec<&Staff> = self
+            .staff_timed
+            .iter()
+            .filter_map(|id| self.staff.get(id))
+            .collect();
+        let staff_gone: Vec<StaffId> = timed
+            .iter()
             .filter(|s| s.offline_deadline.is_some_and(|d| d <= now))
+            .map(|s| s.profile.id.clone())
+            .collect();
+        let wrapped: Vec<StaffId> = timed
+            .iter()
+            .filter(|s| s.wrap_up_deadline.is_some_and(|d| d <= now))
             .map(|s| s.profile.id.clone())
             .collect();
         for staff in staff_gone {
             self.staff_lost(&staff, now, out);
         }
-        let wrapped: Vec<StaffId> = self
-            .staff
-            .values()
-            .filter(|s| s.wrap_up_deadline.is_some_and(|d| d <= now))
-            .map(|s| s.profile.id.clone())
-            .collect();
         for staff in wrapped {
-            self.set_staff_status(&staff, StaffStatus::Available, now, out);
-            self.queues_changed_for_staff(&staff, out);
+            if self
+                .staff
+                .get(&staff)
+                .is_some_and(|s| s.wrap_up_deadline.is_some_and(|d| d <= now))
+            {
+                self.set_staff_status(&staff, StaffStatus::Available, now, out);
+                self.queues_changed_for_staff(&staff, out);
+            }
         }
+        let staff = &self.staff;
+        self.staff_timed.retain(|id| {
+            staff
+                .get(id)
+                .is_some_and(|s| s.offline_deadline.is_some() || s.wrap_up_deadline.is_some())
+        });
         self.expire_invites(now, out);
         // Skips that ran out make those people eligible again at the next dispatch.
         for visit in self.visits.values_mut() {

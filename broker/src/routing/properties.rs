@@ -184,6 +184,16 @@ fn apply(r: &mut Router, ledger: &mut Ledger, step: &Step, now: Millis) -> Vec<C
 
 fn check_invariants(r: &Router, ledger: &Ledger, now: Millis, old_offers: &BTreeSet<OfferId>) {
     check_invariants_except_deadlines(r, ledger, now, old_offers);
+    // Every deadline is where next_deadline looks for it.
+    for staff in r.staff.values() {
+        if staff.offline_deadline.is_some() || staff.wrap_up_deadline.is_some() {
+            assert!(
+                r.staff_timed.contains(&staff.profile.id),
+                "{} has a deadline nobody will look at",
+                staff.profile.id
+            );
+        }
+    }
     // Every timeout fires: after a tick at `now` nothing is still due.
     if let Some(deadline) = r.next_deadline() {
         assert!(

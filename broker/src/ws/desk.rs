@@ -1,7 +1,7 @@
 //! `/ws/desk`: officers, interpreters and administrators, by session cookie, from an allowed Origin.
 
 use super::session::{finish, receive_hello, serve_messages, Reply, Side};
-use super::{error_reply, writer, WS_FRAME_LIMIT};
+use super::{error_reply, limited, writer};
 use crate::api::auth::{SessionStaff, StaffSession};
 use crate::api::ApiError;
 use crate::api::ConnInfo;
@@ -37,13 +37,10 @@ pub async fn upgrade(
         state.metrics.refused("desk-origin");
         return Err(ApiError::Forbidden(format!("WebSocket from origin {origin:?} is not allowed; open the desk from the broker's own address")));
     }
-    Ok(ws
-        .max_message_size(WS_FRAME_LIMIT)
-        .max_frame_size(WS_FRAME_LIMIT)
-        .on_upgrade(move |socket| async move {
-            let _slot = conn.and_then(|c| c.0.slot);
-            serve(state, session.0, socket).await
-        }))
+    Ok(limited(ws).on_upgrade(move |socket| async move {
+        let _slot = conn.and_then(|c| c.0.slot);
+        serve(state, session.0, socket).await
+    }))
 }
 
 fn profile(me: &SessionStaff) -> Option<StaffProfile> {
@@ -73,7 +70,7 @@ async fn serve(state: AppState, me: SessionStaff, socket: WebSocket) {
     let writer = tokio::spawn(writer(sink, receiver));
     let staff = me.card.staff.clone();
 
-    if receive_hello::<DeskSide>(&state, &mut stream, &outbox)
+    if Box::pin(receive_hello::<DeskSide>(&state, &mut stream, &outbox))
         .await
         .is_none()
     {
@@ -160,7 +157,7 @@ async fn serve(state: AppState, me: SessionStaff, socket: WebSocket) {
                 .ok();
         }
     }
-    finish::<DeskSide>(outbox, writer, farewell).await;
+    Box::pin(finish::<DeskSide>(outbox, writer, farewell)).await;
     tracing::info!(staff = %staff, "desk disconnected");
 }
 

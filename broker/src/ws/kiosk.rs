@@ -1,7 +1,7 @@
 //! `/ws/kiosk`: a kiosk authenticated by its client certificate.
 
 use super::session::{finish, receive_hello, serve_messages, Reply, Side};
-use super::{error_reply, writer, WS_FRAME_LIMIT};
+use super::{error_reply, limited, writer};
 use crate::api::{ApiError, ConnInfo};
 use crate::engine::KioskInfo;
 use crate::routing::{Event, QueueKey, RoutingError, VisitSpec};
@@ -52,13 +52,10 @@ pub async fn upgrade(
             ));
         }
     };
-    Ok(ws
-        .max_message_size(WS_FRAME_LIMIT)
-        .max_frame_size(WS_FRAME_LIMIT)
-        .on_upgrade(move |socket| async move {
-            let _slot = conn.slot;
-            serve(state, kiosk, socket).await
-        }))
+    Ok(limited(ws).on_upgrade(move |socket| async move {
+        let _slot = conn.slot;
+        serve(state, kiosk, socket).await
+    }))
 }
 
 async fn serve(state: AppState, row: KioskRow, socket: WebSocket) {
@@ -73,7 +70,7 @@ async fn serve(state: AppState, row: KioskRow, socket: WebSocket) {
         }
     };
 
-    let resume = match receive_hello::<KioskSide>(&state, &mut stream, &outbox).await {
+    let resume = match Box::pin(receive_hello::<KioskSide>(&state, &mut stream, &outbox)).await {
         Some(KioskToBroker::Hello { resume_visit, .. }) => resume_visit,
         _ => {
             let _ = writer.await;
@@ -166,7 +163,7 @@ async fn serve(state: AppState, row: KioskRow, socket: WebSocket) {
             })
             .await;
     }
-    finish::<KioskSide>(outbox, writer, farewell).await;
+    Box::pin(finish::<KioskSide>(outbox, writer, farewell)).await;
     tracing::info!(kiosk = %kiosk, "kiosk disconnected");
 }
 

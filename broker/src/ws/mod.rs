@@ -7,7 +7,7 @@ pub mod kiosk;
 mod session;
 
 use crate::state::{AppState, Outgoing};
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use futures_util::stream::SplitSink;
 use futures_util::SinkExt;
 use nara_protocol::{ErrorCode, ErrorReply, MAX_MESSAGE_BYTES};
@@ -17,6 +17,19 @@ use tokio::sync::mpsc;
 /// Frames above this are closed by the WebSocket layer (code 1009); between
 /// [`MAX_MESSAGE_BYTES`] and this they get a `tooLarge` error reply and the connection stays.
 pub const WS_FRAME_LIMIT: usize = MAX_MESSAGE_BYTES * 2;
+
+/// Bytes the WebSocket layer reads at a time. Its buffer is filled to this size on the first
+/// read and kept for the connection's life, so on tens of thousands of mostly idle
+/// connections it is most of their memory (tungstenite's default is 128 KiB); larger frames
+/// still grow it as they come.
+const READ_CHUNK: usize = 2048;
+
+/// A WebSocket upgrade with the broker's frame limits and buffer sizes.
+pub(crate) fn limited(ws: WebSocketUpgrade) -> WebSocketUpgrade {
+    ws.max_message_size(WS_FRAME_LIMIT)
+        .max_frame_size(WS_FRAME_LIMIT)
+        .read_buffer_size(READ_CHUNK)
+}
 
 /// Writes queued messages to the socket until the queue closes or a `Close` comes.
 pub(crate) async fn writer(

@@ -172,7 +172,9 @@ where
                 ErrorCode::Conflict,
                 "hello was already received".to_string(),
             )),
-            Ok(message) => handle(message).await,
+            // Boxed: a handler's future is large and lives only while it runs, so it is not
+            // carried in every idle connection's task.
+            Ok(message) => Box::pin(handle(message)).await,
             Err(e) => Err((e.code(), e.to_string())),
         };
         if let Err((code, message)) = reply {

@@ -1,7 +1,9 @@
 //! The benchmark harnesses behind `tests/bench` (DESIGN.md: one entry point, one closing line
 //! per figure). Benchmarks print figures; they never pass or fail a test run.
 
+pub mod process;
 pub mod routing;
+pub mod signalling;
 pub mod turn;
 
 /// The closing lines: `NAME.FIGURE ours=<v><unit> peer=<v><unit> ratio=<ours/peer>`, or

@@ -7,12 +7,15 @@
 //! Figures per server: packets delivered back, loss, CPU seconds the server spent (from
 //! /proc), and memory per allocation (peak resident size during the run over the idle size).
 
+use super::process::{
+    broker_binary, broker_command, cpu_seconds, free_port, pinned, resident_bytes, wait_for_broker,
+    Server,
+};
 use super::{median, Figures};
 use anyhow::{anyhow, bail, Context, Result};
-use std::io::{BufRead, BufReader};
-use std::net::{TcpListener, UdpSocket};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::net::UdpSocket;
+use std::path::Path;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone)]
@@ -48,74 +51,35 @@ struct Round {
     bytes_per_allocation: f64,
 }
 
-/// A server process on core 0, killed when dropped.
-struct Server {
-    child: Child,
-    port: u16,
-    _data: Option<tempfile::TempDir>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A port free for both UDP and TCP right now.
-fn free_port() -> Result<u16> {
-    for _ in 0..32 {
-        let udp = UdpSocket::bind("127.0.0.1:0")?;
-        let port = udp.local_addr()?.port();
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return Ok(port);
-        }
-    }
-    bail!("no port free for both UDP and TCP")
-}
-
-fn pinned(core: u32, program: &str) -> Command {
-    let mut command = Command::new("taskset");
-    command.args(["-c", &core.to_string(), program]);
-    command
-}
-
 fn start_ours(broker: &Path) -> Result<Server> {
     let data = tempfile::tempdir()?;
     let port = free_port()?;
-    let mut command = pinned(0, &broker.to_string_lossy());
-    for (name, _) in std::env::vars() {
-        if name.starts_with("NARA_") {
-            command.env_remove(name);
-        }
-    }
-    let mut child = command
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data.path())
-        .env("NARA_LOG", "warn")
-        .env("NARA_TURN__SHARED_SECRET", SECRET)
-        .env("NARA_TURN__EMBEDDED__LISTEN", format!("127.0.0.1:{port}"))
-        .env("NARA_TURN__EMBEDDED__ALLOWED_PEERS", "[\"127.0.0.0/8\"]")
-        .env("NARA_TURN__EMBEDDED__MAX_ALLOCATIONS_PER_USER", "100000")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .with_context(|| format!("cannot run {}", broker.display()))?;
-    let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
-    let mut lines = BufReader::new(stdout).lines();
-    loop {
-        match lines.next() {
-            Some(Ok(line)) if line == "READY" => break,
-            Some(Ok(_)) => {}
-            _ => bail!("the broker exited before READY"),
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
+    let mut child = broker_command(
+        broker,
+        0,
+        data.path(),
+        &[
+            ("NARA_TURN__SHARED_SECRET", SECRET.to_string()),
+            ("NARA_TURN__EMBEDDED__LISTEN", format!("127.0.0.1:{port}")),
+            (
+                "NARA_TURN__EMBEDDED__ALLOWED_PEERS",
+                "[\"127.0.0.0/8\"]".to_string(),
+            ),
+            (
+                "NARA_TURN__EMBEDDED__MAX_ALLOCATIONS_PER_USER",
+                "100000".to_string(),
+            ),
+        ],
+    )
+    .spawn()
+    .with_context(|| format!("cannot run {}", broker.display()))?;
+    let ready = wait_for_broker(&mut child);
     let server = Server {
         child,
         port,
-        _data: Some(data),
+        data: Some(data),
     };
+    ready?;
     wait_for_listener(port)?;
     Ok(server)
 }
@@ -148,7 +112,7 @@ fn start_coturn() -> Result<Server> {
     let server = Server {
         child,
         port,
-        _data: None,
+        data: None,
     };
     wait_for_listener(port)?;
     Ok(server)
@@ -174,37 +138,8 @@ fn wait_for_listener(port: u16) -> Result<()> {
     bail!("the TURN server on {port} did not answer a STUN Binding request within 10 s")
 }
 
-/// Process CPU time (user + system) in seconds, from /proc/PID/stat.
-fn cpu_seconds(pid: u32) -> Result<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    let after_name = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest)
-        .ok_or_else(|| anyhow!("odd /proc/{pid}/stat"))?;
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    // Fields 14 and 15 of stat (utime, stime), counted after the ")" from field 3.
-    let ticks: f64 = fields[11].parse::<f64>()? + fields[12].parse::<f64>()?;
-    Ok(ticks / 100.0)
-}
-
-fn resident_bytes(pid: u32) -> Result<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let kb = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse::<f64>().ok())
-        .ok_or_else(|| anyhow!("no VmRSS for {pid}"))?;
-    Ok(kb * 1024.0)
-}
-
-/// The server pid behind `taskset` (taskset execs the program, so it is the child itself).
-fn pid_of(server: &Server) -> u32 {
-    server.child.id()
-}
-
 fn run_client(bench: &TurnBench, server: &Server, peer_port: u16) -> Result<Round> {
-    let pid = pid_of(server);
+    let pid = server.pid();
     let idle = resident_bytes(pid)?;
     let cpu_before = cpu_seconds(pid)?;
     let mut client = pinned(1, "turnutils_uclient")
@@ -282,16 +217,6 @@ fn number_after(text: &str, key: &str) -> Option<f64> {
             rest[..end].parse::<f64>().ok()
         })
         .last()
-}
-
-fn broker_binary() -> Result<PathBuf> {
-    let here = std::env::current_exe()?;
-    let binary = here.with_file_name("broker-process");
-    if binary.exists() {
-        Ok(binary)
-    } else {
-        bail!("{} is missing; tests/bench builds it", binary.display())
-    }
 }
 
 pub fn run(bench: &TurnBench) -> Result<Figures> {

@@ -1,13 +1,17 @@
 //! `tests/bench`: the benchmarks (DESIGN.md, "How we test"). `--list` names them; `NAME` runs
 //! one and ends with one line per figure.
 
-use nara_tests::bench::{routing, turn, Figures};
+use nara_tests::bench::{routing, signalling, turn, Figures};
 use std::process::ExitCode;
 
 const BENCHMARKS: &[(&str, &str)] = &[
     (
         "routing",
         "the routing state machine: 5 000 officers, 500 queues, a day's visits at 100x",
+    ),
+    (
+        "signalling",
+        "the broker's TLS WebSockets against the PeerJS server: idle memory, connections, relay latency",
     ),
     (
         "turn",
@@ -17,6 +21,7 @@ const BENCHMARKS: &[(&str, &str)] = &[
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let quick = args.iter().any(|a| a == "--quick");
     match args.first().map(String::as_str) {
         None | Some("--list") => {
             for (name, what) in BENCHMARKS {
@@ -27,55 +32,71 @@ fn main() -> ExitCode {
         Some("routing") => {
             let mut bench = routing::RoutingBench::default();
             // `--quick` replays the day at 10 000x; `--officers N` and `--visits N` scale it.
-            if args.iter().any(|a| a == "--quick") {
+            if quick {
                 bench.speed = 10_000;
             }
-            let value = |flag: &str| {
-                args.iter()
-                    .position(|a| a == flag)
-                    .and_then(|i| args.get(i + 1))
-                    .and_then(|v| v.parse::<usize>().ok())
-            };
-            if let Some(n) = value("--officers") {
+            if let Some(n) = flag_value(&args, "--officers") {
                 bench.officers = n;
             }
-            if let Some(n) = value("--visits") {
+            if let Some(n) = flag_value(&args, "--visits") {
                 bench.visits = n;
             }
-            let figures: Figures = routing::run(&bench);
-            figures.print();
-            ExitCode::SUCCESS
+            report(Ok(routing::run(&bench)), "routing")
+        }
+        Some("signalling") => {
+            let mut bench = signalling::SignallingBench::default();
+            // `--quick`: one short round of 2 000 connections; `--ceiling N` sets how many
+            // idle connections to hold, `--rounds N` how many rounds.
+            if quick {
+                bench.ceiling = 2_000;
+                bench.rounds = 1;
+                bench.relay_duration = std::time::Duration::from_secs(4);
+            }
+            if let Some(n) = flag_value(&args, "--ceiling") {
+                bench.ceiling = n;
+            }
+            if let Some(n) = flag_value(&args, "--rounds") {
+                bench.rounds = n;
+            }
+            report(signalling::run(&bench), "signalling")
         }
         Some("turn") => {
             let mut bench = turn::TurnBench::default();
             // `--quick`: one round of 50 allocations; `--allocations N` scales it.
-            if args.iter().any(|a| a == "--quick") {
+            if quick {
                 bench.allocations = 50;
                 bench.packets_per_allocation = 200;
                 bench.rounds = 1;
             }
-            if let Some(n) = args
-                .iter()
-                .position(|a| a == "--allocations")
-                .and_then(|i| args.get(i + 1))
-                .and_then(|v| v.parse().ok())
-            {
+            if let Some(n) = flag_value(&args, "--allocations") {
                 bench.allocations = n;
             }
-            match turn::run(&bench) {
-                Ok(figures) => {
-                    figures.print();
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("turn benchmark: {e:#}");
-                    ExitCode::FAILURE
-                }
-            }
+            report(turn::run(&bench), "turn")
         }
         Some(other) => {
             eprintln!("no benchmark {other:?}; `tests/bench --list` names them");
             ExitCode::from(2)
+        }
+    }
+}
+
+/// The number after `flag`, if given.
+fn flag_value<T: std::str::FromStr>(args: &[String], flag: &str) -> Option<T> {
+    args.iter()
+        .position(|a| a == flag)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+}
+
+fn report(result: anyhow::Result<Figures>, name: &str) -> ExitCode {
+    match result {
+        Ok(figures) => {
+            figures.print();
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{name} benchmark: {e:#}");
+            ExitCode::FAILURE
         }
     }
 }
