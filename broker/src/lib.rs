@@ -5,7 +5,8 @@
 //! - [`routing`]: the I/O-free routing engine (queues, offers, calls, transfers, estimates).
 //! - [`engine`]: the task that owns the router and carries out its commands.
 //! - [`ws`]: the kiosk and desk WebSockets; [`api`]: the REST API and `app()`.
-//! - [`server`]: TLS, limits and graceful shutdown; [`pki`]: certificates and the kiosk CA.
+//! - [`server`]: TLS, limits and graceful shutdown; [`pki`]: certificates and the kiosk CA;
+//!   [`descriptors`]: how many connections the open-files limit allows.
 //! - [`storage`]: the `Store` trait over SQLite and PostgreSQL.
 //! - [`config`]: the typed configuration; [`demo`]: demo data; [`agencies`]: open or closed.
 //! - [`turn`]: TURN credentials and the embedded TURN server.
@@ -17,6 +18,7 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod descriptors;
 pub mod engine;
 pub mod metrics;
 pub mod pki;
@@ -162,11 +164,17 @@ pub async fn start(config: Config) -> anyhow::Result<RunningBroker> {
         state.clone(),
         shutdown_rx.clone(),
     ));
+    // Before anything is accepted, and logged before READY, so an operator sees it at start.
+    let budget = descriptors::raise_and_budget(&state.config);
+    if let Some(why) = &budget.shortfall {
+        tracing::warn!("{why}");
+    }
     let task = tokio::spawn(server::serve(
         listener,
         tls,
         app,
         state.clone(),
+        budget.connections,
         shutdown_rx,
     ));
     Ok(RunningBroker {

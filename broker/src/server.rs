@@ -58,17 +58,22 @@ async fn refuse_plain_http(mut tcp: tokio::net::TcpStream) {
     let _ = tcp.shutdown().await;
 }
 
-/// Serves `app` on `listener` until `shutdown` turns true, then lets connections finish.
+/// How long to wait after a failed `accept` before the next.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Serves `app` on `listener`, at most `max_connections` at once, until `shutdown` turns
+/// true, then lets connections finish.
 pub async fn serve(
     listener: TcpListener,
     tls: rustls::ServerConfig,
     app: Router,
     state: AppState,
+    max_connections: usize,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let acceptor = TlsAcceptor::from(Arc::new(tls));
     let limits = state.config.limits.clone();
-    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let slots = Arc::new(Semaphore::new(max_connections));
     let handshake_timeout = Duration::from_secs(limits.handshake_timeout_seconds);
     let mut tasks = tokio::task::JoinSet::new();
     loop {
@@ -76,8 +81,14 @@ pub async fn serve(
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
                 Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    continue;
+                    // Out of descriptors, most likely: the connection stays in the backlog,
+                    // so accepting again at once would spin. Wait for something to close.
+                    state.metrics.refused("accept-failed");
+                    tracing::warn!(error = %e, "accept failed; pausing before the next");
+                    tokio::select! {
+                        () = tokio::time::sleep(ACCEPT_BACKOFF) => continue,
+                        _ = shutdown.changed() => break,
+                    }
                 }
             },
             _ = shutdown.changed() => break,

@@ -72,13 +72,34 @@ pub struct BrokerProcess {
     child: tokio::process::Child,
     addr: SocketAddr,
     cert_path: PathBuf,
+    /// Everything it has written so far (its log and its banner), and a signal per line.
+    log: Arc<std::sync::Mutex<String>>,
+    logged: Arc<tokio::sync::Notify>,
 }
 
 impl BrokerProcess {
     /// Starts `broker serve --demo` on port 0 with `data_dir`, and waits for READY.
     pub async fn start(binary: &Path, data_dir: &Path) -> Result<BrokerProcess> {
+        Self::start_with(binary, data_dir, &[], None).await
+    }
+
+    /// As [`BrokerProcess::start`], with `env` added and, if given, the open-files limit set
+    /// to `open_files` (through util-linux's `prlimit`).
+    pub async fn start_with(
+        binary: &Path,
+        data_dir: &Path,
+        env: &[(&str, &str)],
+        open_files: Option<u64>,
+    ) -> Result<BrokerProcess> {
         use tokio::io::{AsyncBufReadExt, BufReader};
-        let mut command = tokio::process::Command::new(binary);
+        let mut command = match open_files {
+            Some(n) => {
+                let mut c = tokio::process::Command::new("prlimit");
+                c.arg(format!("--nofile={n}:{n}")).arg("--").arg(binary);
+                c
+            }
+            None => tokio::process::Command::new(binary),
+        };
         // The broker refuses NARA_ variables it does not know, such as the test suite's own.
         for (name, _) in std::env::vars() {
             if name.starts_with("NARA_") {
@@ -90,24 +111,41 @@ impl BrokerProcess {
             .arg(data_dir)
             .env("NARA_TURN__EMBEDDED__LISTEN", "127.0.0.1:0")
             .env("NARA_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .with_context(|| format!("cannot run {}", binary.display()))?;
-        let mut stderr = child.stderr.take().ok_or_else(|| anyhow!("no stderr"))?;
-        let complaints = tokio::spawn(async move {
-            use tokio::io::AsyncReadExt;
-            let mut text = String::new();
-            let _ = stderr.read_to_string(&mut text).await;
-            text
-        });
+        let stderr = child.stderr.take().ok_or_else(|| anyhow!("no stderr"))?;
+        let log = Arc::new(std::sync::Mutex::new(String::new()));
+        let logged = Arc::new(tokio::sync::Notify::new());
+        let append = {
+            let log = log.clone();
+            let logged = logged.clone();
+            move |line: &str| {
+                let mut log = log.lock().expect("not poisoned");
+                log.push_str(line);
+                log.push('\n');
+                logged.notify_waiters();
+            }
+        };
+        let logging = {
+            let append = append.clone();
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(stderr).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    append(&line);
+                }
+            })
+        };
         let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
         let mut lines = BufReader::new(stdout).lines();
         let mut addr = None;
         let mut cert_path = None;
         let ready = tokio::time::timeout(PATIENCE, async {
             while let Some(line) = lines.next_line().await? {
+                append(&line);
                 if let Some(rest) = line.strip_prefix("Nära broker listening on https://") {
                     addr = Some(rest.trim().parse::<SocketAddr>()?);
                 }
@@ -124,16 +162,43 @@ impl BrokerProcess {
         .context("the broker did not print READY in time")?;
         if let Err(e) = ready {
             let _ = child.kill().await;
-            let stderr = complaints.await.unwrap_or_default();
+            let _ = tokio::time::timeout(PATIENCE, logging).await;
+            let stderr = log.lock().expect("not poisoned").clone();
             bail!("{e}: {stderr}");
         }
-        // Keep reading so the broker never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        // Keep reading (its log goes to stdout) so the broker never blocks on a full pipe.
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                append(&line);
+            }
+        });
         Ok(BrokerProcess {
             child,
             addr: addr.ok_or_else(|| anyhow!("the broker printed no address"))?,
             cert_path: cert_path.ok_or_else(|| anyhow!("the broker printed no certificate"))?,
+            log,
+            logged,
         })
+    }
+
+    /// What the broker has logged so far.
+    pub fn log(&self) -> String {
+        self.log.lock().expect("not poisoned").clone()
+    }
+
+    /// Waits until the broker has logged a line containing `needle`; the log so far.
+    pub async fn logged(&self, needle: &str) -> Result<String> {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let next_line = self.logged.notified();
+            let log = self.log();
+            if log.contains(needle) {
+                return Ok(log);
+            }
+            if tokio::time::timeout_at(deadline, next_line).await.is_err() {
+                bail!("the broker never logged {needle:?}; its log:\n{log}");
+            }
+        }
     }
 
     /// SIGKILL: no shutdown, no flushing, as a power cut or the OOM killer.

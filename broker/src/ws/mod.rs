@@ -20,9 +20,9 @@ pub const WS_FRAME_LIMIT: usize = MAX_MESSAGE_BYTES * 2;
 
 /// Bytes the WebSocket layer reads at a time. Its buffer is filled to this size on the first
 /// read and kept for the connection's life, so on tens of thousands of mostly idle
-/// connections it is most of their memory (tungstenite's default is 128 KiB); larger frames
-/// still grow it as they come.
-const READ_CHUNK: usize = 2048;
+/// connections it counts (tungstenite's default of 128 KiB was most of their memory). A
+/// hello or a heartbeat fits; a larger frame grows the buffer to its size as it comes.
+const READ_CHUNK: usize = 512;
 
 /// A WebSocket upgrade with the broker's frame limits and buffer sizes.
 pub(crate) fn limited(ws: WebSocketUpgrade) -> WebSocketUpgrade {
