@@ -154,6 +154,8 @@ impl Fixture {
                 // The pairs' kiosks send offers, not heartbeats.
                 ("NARA_FLEET__HEARTBEAT_SECONDS", "3600".to_string()),
                 ("NARA_TURN__EMBEDDED__LISTEN", "127.0.0.1:0".to_string()),
+                // No relays in this benchmark: their descriptors go to connections instead.
+                ("NARA_TURN__EMBEDDED__MAX_ALLOCATIONS", "100".to_string()),
             ],
         )
         .spawn()
