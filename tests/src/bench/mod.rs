@@ -6,6 +6,9 @@ pub mod routing;
 pub mod signalling;
 pub mod turn;
 
+/// A figure both sides have: its closing-line name, how to read it from a round, its unit.
+pub type Compared<R> = (&'static str, fn(&R) -> f64, &'static str);
+
 /// The closing lines: `NAME.FIGURE ours=<v><unit> peer=<v><unit> ratio=<ours/peer>`, or
 /// `target=` where no peer exists.
 #[derive(Debug, Default)]
@@ -28,6 +31,19 @@ impl Figures {
             round(ours),
             round(peer),
         ));
+    }
+
+    /// `name` over several rounds of each side: the median of `figure` for each, and the ratio.
+    pub fn median_against_peer<R>(
+        &mut self,
+        name: &str,
+        ours: &[R],
+        peer: &[R],
+        figure: fn(&R) -> f64,
+        unit: &str,
+    ) {
+        let median_of = |rounds: &[R]| median(rounds.iter().map(figure).collect());
+        self.against_peer(name, median_of(ours), median_of(peer), unit);
     }
 
     pub fn against_target(&mut self, name: &str, ours: f64, target: f64, unit: &str) {

@@ -11,7 +11,7 @@ use super::process::{
     broker_binary, broker_command, cpu_seconds, free_port, pinned, resident_bytes, wait_for_broker,
     Server,
 };
-use super::{median, Figures};
+use super::{Compared, Figures};
 use anyhow::{anyhow, bail, Context, Result};
 use std::net::UdpSocket;
 use std::path::Path;
@@ -263,7 +263,6 @@ pub fn run(bench: &TurnBench) -> Result<Figures> {
     let _ = peer.kill();
     let _ = peer.wait();
 
-    let pick = |rounds: &[Round], f: fn(&Round) -> f64| median(rounds.iter().map(f).collect());
     println!(
         "turn: {} allocations × {} packets of {} bytes every {} ms, {} rounds, medians; \
          server on core 0, client and peer on core 1",
@@ -274,29 +273,18 @@ pub fn run(bench: &TurnBench) -> Result<Figures> {
         bench.rounds
     );
     let mut figures = Figures::default();
-    figures.against_peer(
-        "turn.delivered",
-        pick(&ours, |r| r.delivered),
-        pick(&theirs, |r| r.delivered),
-        "",
-    );
-    figures.against_peer(
-        "turn.loss",
-        pick(&ours, |r| r.loss_percent),
-        pick(&theirs, |r| r.loss_percent),
-        "%",
-    );
-    figures.against_peer(
-        "turn.cpu-seconds",
-        pick(&ours, |r| r.cpu_seconds),
-        pick(&theirs, |r| r.cpu_seconds),
-        "s",
-    );
-    figures.against_peer(
-        "turn.memory-per-allocation",
-        pick(&ours, |r| r.bytes_per_allocation) / 1024.0,
-        pick(&theirs, |r| r.bytes_per_allocation) / 1024.0,
-        "KiB",
-    );
+    let compared: [Compared<Round>; 4] = [
+        ("turn.delivered", |r| r.delivered, ""),
+        ("turn.loss", |r| r.loss_percent, "%"),
+        ("turn.cpu-seconds", |r| r.cpu_seconds, "s"),
+        (
+            "turn.memory-per-allocation",
+            |r| r.bytes_per_allocation / 1024.0,
+            "KiB",
+        ),
+    ];
+    for (name, figure, unit) in compared {
+        figures.median_against_peer(name, &ours, &theirs, figure, unit);
+    }
     Ok(figures)
 }

@@ -20,7 +20,7 @@ mod load;
 mod ours;
 mod peerjs;
 
-use super::{median, process::pin_self, Figures};
+use super::{median, process::pin_self, Compared, Figures};
 use anyhow::Result;
 use load::RoundFigures;
 use std::time::Duration;
@@ -128,43 +128,28 @@ async fn run_rounds(bench: &SignallingBench) -> Result<Figures> {
         bench.relay_duration.as_secs(),
         bench.rounds
     );
-    let pick = |rounds: &[RoundFigures], f: fn(&RoundFigures) -> f64| {
-        median(rounds.iter().map(f).collect())
-    };
     let mut figures = Figures::default();
-    figures.against_peer(
-        "signalling.memory-per-idle-connection",
-        pick(&ours_rounds, |r| r.bytes_per_idle) / 1024.0,
-        pick(&theirs_rounds, |r| r.bytes_per_idle) / 1024.0,
-        "KiB",
-    );
-    figures.against_peer(
-        "signalling.connections-held",
-        pick(&ours_rounds, |r| r.held as f64),
-        pick(&theirs_rounds, |r| r.held as f64),
-        "",
-    );
-    figures.against_peer(
-        "signalling.connects-per-second",
-        pick(&ours_rounds, |r| r.connects_per_second),
-        pick(&theirs_rounds, |r| r.connects_per_second),
-        "/s",
-    );
-    figures.against_peer(
-        "signalling.relay-p50",
-        pick(&ours_rounds, |r| r.relay_p50_ms),
-        pick(&theirs_rounds, |r| r.relay_p50_ms),
-        "ms",
-    );
-    figures.against_peer(
-        "signalling.relay-p99",
-        pick(&ours_rounds, |r| r.relay_p99_ms),
-        pick(&theirs_rounds, |r| r.relay_p99_ms),
-        "ms",
-    );
+    let compared: [Compared<RoundFigures>; 5] = [
+        (
+            "signalling.memory-per-idle-connection",
+            |r| r.bytes_per_idle / 1024.0,
+            "KiB",
+        ),
+        ("signalling.connections-held", |r| r.held as f64, ""),
+        (
+            "signalling.connects-per-second",
+            |r| r.connects_per_second,
+            "/s",
+        ),
+        ("signalling.relay-p50", |r| r.relay_p50_ms, "ms"),
+        ("signalling.relay-p99", |r| r.relay_p99_ms, "ms"),
+    ];
+    for (name, figure, unit) in compared {
+        figures.median_against_peer(name, &ours_rounds, &theirs_rounds, figure, unit);
+    }
     figures.against_target(
         "signalling.idle-connections-per-core",
-        pick(&ours_rounds, |r| r.held as f64),
+        median(ours_rounds.iter().map(|r| r.held as f64).collect()),
         20_000.0,
         "",
     );
