@@ -4,7 +4,9 @@
 //! [`harness`] starts a real broker on port 0 (in this process, or as the `broker` binary)
 //! and drives it through real TLS WebSockets as a kiosk (enrolled, mutual TLS) and as desks
 //! (session cookie, Origin) would. Test clients are the only stand-ins: they speak the wire
-//! protocol exactly as the kiosk and the desk page do. [`bench`] holds what `tests/bench` runs.
+//! protocol exactly as the kiosk and the desk page do. [`e2e`] runs the kiosk binary and an
+//! officer in headless Chromium. [`bench`] holds what `tests/bench` runs.
 
 pub mod bench;
+pub mod e2e;
 pub mod harness;

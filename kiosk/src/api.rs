@@ -1,0 +1,155 @@
+//! The local control API, on loopback only: how the touch UI's tests, the end-to-end tests and
+//! the demo's simulated kiosks drive a headless kiosk. It speaks for the citizen: start a
+//! visit, chat, leave, answer the survey.
+
+use crate::controller::{Handle, Request};
+use crate::status::Status;
+use crate::visit::CitizenAction;
+use axum::extract::{rejection::JsonRejection, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use nara_protocol::{AgencyId, BookingCode, LanguageCode, SelfTestReport};
+use serde::Deserialize;
+
+pub fn app(kiosk: Handle) -> Router {
+    Router::new()
+        .route("/status", get(status))
+        .route("/visit", post(start_visit))
+        .route("/visit/leave", post(leave))
+        .route("/visit/survey", post(survey))
+        .route("/visit/reset", post(reset))
+        .route("/chat", post(chat))
+        .route("/self-test", post(self_test))
+        .with_state(kiosk)
+}
+
+/// Errors as the API's callers see them: a status and a sentence.
+#[derive(Debug)]
+pub enum ApiError {
+    BadRequest(String),
+    Refused(String),
+    Stopping,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, message) = match self {
+            ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
+            ApiError::Refused(m) => (StatusCode::CONFLICT, m),
+            ApiError::Stopping => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the kiosk is stopping".to_string(),
+            ),
+        };
+        (status, Json(serde_json::json!({ "error": message }))).into_response()
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        ApiError::BadRequest(rejection.body_text())
+    }
+}
+
+async fn status(State(kiosk): State<Handle>) -> Result<Json<Status>, ApiError> {
+    kiosk
+        .ask(Request::Status)
+        .await
+        .map(Json)
+        .ok_or(ApiError::Stopping)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct StartVisit {
+    language: Option<LanguageCode>,
+    agency: Option<AgencyId>,
+    booking_code: Option<String>,
+}
+
+async fn citizen(kiosk: &Handle, action: CitizenAction) -> Result<StatusCode, ApiError> {
+    match kiosk.ask(|reply| Request::Citizen(action, reply)).await {
+        Some(Ok(())) => Ok(StatusCode::NO_CONTENT),
+        Some(Err(why)) => Err(ApiError::Refused(why)),
+        None => Err(ApiError::Stopping),
+    }
+}
+
+async fn start_visit(
+    State(kiosk): State<Handle>,
+    body: Result<Json<StartVisit>, JsonRejection>,
+) -> Result<StatusCode, ApiError> {
+    let Json(body) = body?;
+    let action = match body {
+        StartVisit {
+            booking_code: Some(code),
+            ..
+        } => {
+            let code = code.trim().to_ascii_uppercase().replace(['-', ' '], "");
+            CitizenAction::CheckIn {
+                code: BookingCode::new(code).map_err(ApiError::BadRequest)?,
+            }
+        }
+        StartVisit {
+            language: Some(language),
+            agency: Some(agency),
+            ..
+        } => CitizenAction::StartVisit { language, agency },
+        _ => {
+            return Err(ApiError::BadRequest(
+                "give either a bookingCode, or a language and an agency".into(),
+            ))
+        }
+    };
+    citizen(&kiosk, action).await
+}
+
+async fn leave(State(kiosk): State<Handle>) -> Result<StatusCode, ApiError> {
+    citizen(&kiosk, CitizenAction::Leave).await
+}
+
+async fn reset(State(kiosk): State<Handle>) -> Result<StatusCode, ApiError> {
+    citizen(&kiosk, CitizenAction::Reset).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Survey {
+    score: u8,
+}
+
+async fn survey(
+    State(kiosk): State<Handle>,
+    body: Result<Json<Survey>, JsonRejection>,
+) -> Result<StatusCode, ApiError> {
+    let Json(Survey { score }) = body?;
+    citizen(&kiosk, CitizenAction::Survey { score }).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Chat {
+    text: String,
+}
+
+async fn chat(
+    State(kiosk): State<Handle>,
+    body: Result<Json<Chat>, JsonRejection>,
+) -> Result<StatusCode, ApiError> {
+    let Json(Chat { text }) = body?;
+    match kiosk.ask(|reply| Request::Chat(text, reply)).await {
+        Some(Ok(())) => Ok(StatusCode::NO_CONTENT),
+        Some(Err(why)) => Err(ApiError::Refused(why)),
+        None => Err(ApiError::Stopping),
+    }
+}
+
+async fn self_test(State(kiosk): State<Handle>) -> Result<Json<SelfTestReport>, ApiError> {
+    kiosk
+        .ask(Request::SelfTest)
+        .await
+        .map(Json)
+        .ok_or(ApiError::Stopping)
+}

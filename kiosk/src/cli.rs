@@ -1,0 +1,181 @@
+//! The kiosk's command line: `kiosk enrol` once, then `kiosk run`.
+
+use crate::config::Config;
+use crate::media::{Media, Source};
+use crate::peer::PeerSettings;
+use crate::{api, controller, identity};
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Parser, Debug)]
+#[command(name = "kiosk", version, about = "Nära kiosk: a kundarbetsplats")]
+struct Cli {
+    #[command(subcommand)]
+    command: Commands,
+}
+
+#[derive(Subcommand, Debug)]
+enum Commands {
+    /// Enrol this kiosk with the one-time code an administrator made for it.
+    Enrol {
+        /// The broker's address, e.g. https://broker.example:8443
+        #[arg(long)]
+        broker: String,
+        #[arg(long)]
+        code: String,
+        /// The broker's certificate, when it is not signed by a known authority.
+        #[arg(long)]
+        broker_ca: Option<PathBuf>,
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Run the kiosk.
+    Run {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// No window, no speaker; controlled through the local API.
+        #[arg(long)]
+        headless: bool,
+        /// GStreamer's test pattern and tone instead of the camera and microphone.
+        #[arg(long)]
+        test_sources: bool,
+        /// The local control API's address (loopback).
+        #[arg(long)]
+        api: Option<SocketAddr>,
+        /// Media only through TURN relays.
+        #[arg(long)]
+        relay_only: bool,
+        /// Offer loopback candidates and bind media there (tests on one machine).
+        #[arg(long)]
+        loopback: bool,
+    },
+}
+
+/// Runs the command line and returns the process's exit status.
+pub fn main() -> std::process::ExitCode {
+    match run_cli() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("kiosk: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_cli() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,webrtc=warn,rtc=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Commands::Enrol {
+                broker,
+                code,
+                broker_ca,
+                config,
+                data_dir,
+            } => {
+                let mut settings = Config::load(config.as_deref())?;
+                if let Some(dir) = data_dir {
+                    settings.data_dir = dir;
+                }
+                let identity =
+                    identity::enrol(&settings.data_dir, &broker, &code, broker_ca.as_deref())
+                        .await?;
+                println!(
+                    "Enrolled as kiosk {} at {}. Start it with `kiosk run`.",
+                    identity.enrolment.kiosk, identity.enrolment.broker
+                );
+                Ok(())
+            }
+            Commands::Run {
+                config,
+                data_dir,
+                headless,
+                test_sources,
+                api,
+                relay_only,
+                loopback,
+            } => {
+                let mut settings = Config::load(config.as_deref())?;
+                if let Some(dir) = data_dir {
+                    settings.data_dir = dir;
+                }
+                settings.headless |= headless;
+                settings.network.relay_only |= relay_only;
+                if test_sources {
+                    settings.media.source = Source::Test;
+                }
+                if let Some(api) = api {
+                    settings.api_listen = api;
+                }
+                if loopback {
+                    settings.network.loopback = true;
+                    settings.network.mdns = false;
+                    settings.network.bind = vec!["127.0.0.1:0".parse()?];
+                }
+                run(settings).await
+            }
+        }
+    })
+}
+
+async fn run(mut config: Config) -> Result<()> {
+    let identity = identity::load(&config.data_dir)?;
+    config.media.headless = config.headless;
+    let media = Arc::new(Media::start(&config.media)?);
+    let settings = PeerSettings {
+        ice_servers: Vec::new(),
+        relay_only: config.network.relay_only,
+        bind: config.network.bind.clone(),
+        loopback: config.network.loopback,
+        mdns: config.network.mdns,
+    };
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let kiosk_id = identity.enrolment.kiosk.clone();
+    let (handle, kiosk) = controller::start(identity, media, settings, shutdown.clone());
+    let listener = tokio::net::TcpListener::bind(config.api_listen)
+        .await
+        .with_context(|| format!("cannot listen for the local API on {}", config.api_listen))?;
+    let address = listener.local_addr()?;
+    // Tests and the demo wait for this line.
+    println!("READY kiosk={kiosk_id} api=http://{address}");
+    let mut api_shutdown = shutdown.clone();
+    let server = axum::serve(listener, api::app(handle)).with_graceful_shutdown(async move {
+        let _ = api_shutdown.changed().await;
+    });
+    let server = tokio::spawn(async move { server.await });
+    wait_for_signal().await;
+    tracing::info!("stopping");
+    let _ = stop.send(true);
+    let _ = kiosk.await;
+    let _ = server.await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let mut terminate =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async {
+            match terminate.as_mut() {
+                Some(t) => { t.recv().await; }
+                None => std::future::pending::<()>().await,
+            }
+        } => {}
+    }
+}

@@ -1,0 +1,471 @@
+//! The kiosk's async shell: it feeds the [`crate::visit`] state machine with the broker's
+//! messages and the citizen's actions, and carries out its commands on the peer connections,
+//! the media and the broker link. Everything of a visit (peers, chat) lives here in memory
+//! and is dropped when the visit ends.
+
+use crate::health;
+use crate::link::{self, LinkEvent};
+use crate::media::rate::RateController;
+use crate::media::{CaptureHealth, Media};
+use crate::peer::{FromPeer, PeerEvent, PeerLink, PeerSettings};
+use crate::status::{ChatLine, PeerStatus, Status};
+use crate::visit::{CitizenAction, Command, Visit};
+use crate::Identity;
+use nara_protocol::kiosk::{AgencyChoice, BrokerToKiosk, KioskToBroker};
+use nara_protocol::peer::PeerMessage;
+use nara_protocol::{
+    decode, encode, CallId, KioskActivity, LongText, NetworkQuality, SelfTestReport, StaffCard,
+    StaffId, VisitId,
+};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// What the local API (or the touch UI) asks of the kiosk.
+#[derive(Debug)]
+pub enum Request {
+    Status(oneshot::Sender<Status>),
+    Citizen(CitizenAction, oneshot::Sender<Result<(), String>>),
+    Chat(String, oneshot::Sender<Result<(), String>>),
+    SelfTest(oneshot::Sender<SelfTestReport>),
+}
+
+/// The way into a running kiosk.
+#[derive(Clone, Debug)]
+pub struct Handle {
+    requests: mpsc::Sender<Request>,
+}
+
+impl Handle {
+    pub async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Request) -> Option<T> {
+        let (reply, answer) = oneshot::channel();
+        self.requests.send(make(reply)).await.ok()?;
+        answer.await.ok()
+    }
+}
+
+struct Peer {
+    card: StaffCard,
+    link: PeerLink,
+    connected: bool,
+    channel_open: bool,
+    estimate_kbps: Option<u32>,
+    last_restart: Option<Instant>,
+}
+
+struct Kiosk {
+    identity: Identity,
+    media: Arc<Media>,
+    settings: PeerSettings,
+    visit: Visit,
+    visit_watch: watch::Sender<Option<VisitId>>,
+    outbox: mpsc::UnboundedSender<KioskToBroker>,
+    peer_events: mpsc::UnboundedSender<FromPeer>,
+    peers: BTreeMap<StaffId, Peer>,
+    chat: Vec<ChatLine>,
+    chat_sent: u32,
+    document_requested_by: Option<StaffId>,
+    connected: bool,
+    site_name: String,
+    agencies: Vec<AgencyChoice>,
+    last_error: Option<String>,
+    rate: RateController,
+    last_quality: Option<NetworkQuality>,
+    heartbeat_every: Duration,
+    last_capture: CaptureHealth,
+    self_tests: mpsc::UnboundedSender<(Option<nara_protocol::RequestId>, SelfTestReport)>,
+    self_test_waiting: Vec<oneshot::Sender<SelfTestReport>>,
+    self_test_running: bool,
+}
+
+/// Starts the kiosk: the broker link and the loop that serves the visit. Returns the handle
+/// the API talks to; the kiosk stops when `shutdown` turns true.
+pub fn start(
+    identity: Identity,
+    media: Arc<Media>,
+    settings: PeerSettings,
+    shutdown: watch::Receiver<bool>,
+) -> (Handle, tokio::task::JoinHandle<()>) {
+    let (requests_tx, requests) = mpsc::channel(64);
+    let (outbox, outbox_rx) = mpsc::unbounded_channel();
+    let (link_tx, link_events) = mpsc::unbounded_channel();
+    let (visit_watch, visit_rx) = watch::channel(None);
+    let (peer_events, peer_rx) = mpsc::unbounded_channel();
+    let (self_tests, self_test_rx) = mpsc::unbounded_channel();
+    tokio::spawn(link::run(
+        identity.clone(),
+        env!("CARGO_PKG_VERSION").to_string(),
+        visit_rx,
+        outbox_rx,
+        link_tx,
+        shutdown.clone(),
+    ));
+    let last_capture = media.capture_health();
+    let kiosk = Kiosk {
+        identity,
+        media,
+        settings,
+        visit: Visit::new(),
+        visit_watch,
+        outbox,
+        peer_events,
+        peers: BTreeMap::new(),
+        chat: Vec::new(),
+        chat_sent: 0,
+        document_requested_by: None,
+        connected: false,
+        site_name: String::new(),
+        agencies: Vec::new(),
+        last_error: None,
+        rate: RateController::new(),
+        last_quality: None,
+        heartbeat_every: Duration::from_secs(30),
+        last_capture,
+        self_tests,
+        self_test_waiting: Vec::new(),
+        self_test_running: false,
+    };
+    let task = tokio::spawn(kiosk.serve(requests, link_events, peer_rx, self_test_rx, shutdown));
+    (
+        Handle {
+            requests: requests_tx,
+        },
+        task,
+    )
+}
+
+impl Kiosk {
+    async fn serve(
+        mut self,
+        mut requests: mpsc::Receiver<Request>,
+        mut link_events: mpsc::UnboundedReceiver<LinkEvent>,
+        mut peer_events: mpsc::UnboundedReceiver<FromPeer>,
+        mut self_tests: mpsc::UnboundedReceiver<(Option<nara_protocol::RequestId>, SelfTestReport)>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let mut heartbeat = tokio::time::interval(self.heartbeat_every);
+        loop {
+            tokio::select! {
+                Some(event) = link_events.recv() => match event {
+                    LinkEvent::Up => self.connected = true,
+                    LinkEvent::Down(reason) => {
+                        self.connected = false;
+                        self.last_error = Some(reason);
+                    }
+                    LinkEvent::Message(message) => {
+                        if let BrokerToKiosk::Welcome { heartbeat_seconds, .. } = &message {
+                            let every = Duration::from_secs((*heartbeat_seconds).max(1) as u64);
+                            if every != self.heartbeat_every {
+                                self.heartbeat_every = every;
+                                heartbeat = tokio::time::interval(every);
+                            }
+                        }
+                        self.on_broker(message).await;
+                    }
+                },
+                Some(from) = peer_events.recv() => self.on_peer(from).await,
+                Some(request) = requests.recv() => self.on_request(request).await,
+                Some((request, report)) = self_tests.recv() => {
+                    self.self_test_running = false;
+                    if let Some(request) = request {
+                        self.send(KioskToBroker::SelfTestResult { request, report: report.clone() });
+                    }
+                    for waiting in self.self_test_waiting.drain(..) {
+                        let _ = waiting.send(report.clone());
+                    }
+                }
+                _ = heartbeat.tick() => self.heartbeat().await,
+                _ = shutdown.changed() => {
+                    self.drop_visit().await;
+                    return;
+                }
+            }
+        }
+    }
+
+    fn send(&self, message: KioskToBroker) {
+        let _ = self.outbox.send(message);
+    }
+
+    async fn on_broker(&mut self, message: BrokerToKiosk) {
+        match &message {
+            BrokerToKiosk::Welcome {
+                site_name,
+                agencies,
+                ice_servers,
+                ..
+            } => {
+                self.site_name = site_name.to_string();
+                self.agencies = agencies.clone();
+                self.settings.ice_servers = ice_servers.clone();
+                self.last_error = None;
+            }
+            BrokerToKiosk::Agencies { agencies } => self.agencies = agencies.clone(),
+            BrokerToKiosk::IceServers { ice_servers } => {
+                self.settings.ice_servers = ice_servers.clone()
+            }
+            BrokerToKiosk::RunSelfTest { request } => self.start_self_test(Some(request.clone())),
+            BrokerToKiosk::Error(error) => {
+                self.last_error = Some(error.message.clone());
+                self.visit.request_refused();
+            }
+            _ => {}
+        }
+        let commands = self.visit.broker(message);
+        self.carry_out(commands).await;
+    }
+
+    async fn carry_out(&mut self, commands: Vec<Command>) {
+        for command in commands {
+            match command {
+                Command::Send(message) => self.send(message),
+                Command::OpenPeer { call, staff } => self.open_peer(call, staff).await,
+                Command::ClosePeer { staff } => {
+                    if let Some(peer) = self.peers.remove(&staff) {
+                        peer.link.close().await;
+                    }
+                }
+                Command::DropVisit => self.drop_visit().await,
+                Command::DeliverSignal { from, payload } => {
+                    if let Some(peer) = self.peers.get(&from) {
+                        if let Err(error) = peer.link.apply(payload).await {
+                            tracing::warn!(staff = %from, %error, "signalling from a desk was not taken");
+                        }
+                    }
+                }
+                Command::PromptDocument { by } => self.document_requested_by = Some(by),
+            }
+        }
+        self.visit_watch.send_replace(self.visit.resumable());
+    }
+
+    async fn open_peer(&mut self, call: CallId, card: StaffCard) {
+        // After a broker restart the call is announced again; a connection that still carries
+        // media is kept rather than renegotiated.
+        if let Some(peer) = self.peers.get(&card.staff) {
+            if peer.connected {
+                return;
+            }
+        }
+        if let Some(old) = self.peers.remove(&card.staff) {
+            old.link.close().await;
+        }
+        match PeerLink::open(
+            card.staff.clone(),
+            &self.settings,
+            self.media.clone(),
+            self.peer_events.clone(),
+        )
+        .await
+        {
+            Ok(link) => {
+                tracing::info!(call = %call, staff = %card.staff, "offering to a desk");
+                self.peers.insert(
+                    card.staff.clone(),
+                    Peer {
+                        card,
+                        link,
+                        connected: false,
+                        channel_open: false,
+                        estimate_kbps: None,
+                        last_restart: None,
+                    },
+                );
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot make a peer connection");
+                self.last_error = Some(format!("cannot connect to the officer: {error:#}"));
+            }
+        }
+    }
+
+    /// Everything held for the visit goes: connections, chat, the document prompt.
+    async fn drop_visit(&mut self) {
+        for (_, peer) in std::mem::take(&mut self.peers) {
+            peer.link.close().await;
+        }
+        self.chat = Vec::new();
+        self.chat_sent = 0;
+        self.document_requested_by = None;
+        self.rate = RateController::new();
+        self.media.apply_rate(self.rate.current());
+    }
+
+    async fn on_peer(&mut self, from: FromPeer) {
+        let FromPeer { staff, event } = from;
+        let Some(call) = self.visit.call().cloned() else {
+            return;
+        };
+        let Some(peer) = self.peers.get_mut(&staff) else {
+            return;
+        };
+        match event {
+            PeerEvent::Signal(payload) => self.send(KioskToBroker::Signal {
+                call,
+                to: staff,
+                payload,
+            }),
+            PeerEvent::Connected => {
+                peer.connected = true;
+                self.media.request_keyframe();
+            }
+            PeerEvent::Disconnected => {
+                peer.connected = false;
+                let recently = peer
+                    .last_restart
+                    .is_some_and(|t| t.elapsed() < Duration::from_secs(5));
+                if !recently {
+                    peer.last_restart = Some(Instant::now());
+                    tracing::info!(%staff, "the path to a desk broke; restarting ICE");
+                    if let Err(error) = peer.link.restart_ice().await {
+                        tracing::warn!(%error, "ICE restart failed");
+                    }
+                }
+            }
+            PeerEvent::ChannelOpen => peer.channel_open = true,
+            PeerEvent::Text(text) => match decode::<PeerMessage>(&text) {
+                Ok(PeerMessage::Chat { id, text }) => {
+                    self.chat.push(ChatLine {
+                        from: Some(staff.clone()),
+                        text: text.to_string(),
+                    });
+                    let seen = encode(&PeerMessage::ChatSeen { id });
+                    let _ = peer.link.send_text(&seen).await;
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::warn!(%staff, %error, "a desk sent a message the kiosk does not understand")
+                }
+            },
+            PeerEvent::KeyframeWanted => self.media.request_keyframe(),
+            PeerEvent::Estimate(kbps) => {
+                peer.estimate_kbps = Some(kbps);
+                let lowest = self.peers.values().filter_map(|p| p.estimate_kbps).min();
+                if let Some(decision) = lowest.and_then(|kbps| self.rate.update(kbps)) {
+                    self.media.apply_rate(decision);
+                }
+            }
+        }
+    }
+
+    async fn on_request(&mut self, request: Request) {
+        match request {
+            Request::Status(reply) => {
+                let _ = reply.send(self.status());
+            }
+            Request::Citizen(action, reply) => {
+                let result = self.visit.citizen(action).map_err(|r| r.to_string());
+                if let Ok(commands) = &result {
+                    self.carry_out(commands.clone()).await;
+                }
+                let _ = reply.send(result.map(|_| ()));
+            }
+            Request::Chat(text, reply) => {
+                let _ = reply.send(self.chat_to_all(text).await);
+            }
+            Request::SelfTest(reply) => {
+                self.self_test_waiting.push(reply);
+                self.start_self_test(None);
+            }
+        }
+    }
+
+    async fn chat_to_all(&mut self, text: String) -> Result<(), String> {
+        let text =
+            LongText::new(text.trim()).map_err(|e| format!("the message is not valid: {e}"))?;
+        let open: Vec<&Peer> = self.peers.values().filter(|p| p.channel_open).collect();
+        if open.is_empty() {
+            return Err("nobody to chat with: no officer is connected".into());
+        }
+        self.chat_sent += 1;
+        let message = encode(&PeerMessage::Chat {
+            id: self.chat_sent,
+            text: text.clone(),
+        });
+        for peer in open {
+            if let Err(error) = peer.link.send_text(&message).await {
+                return Err(format!(
+                    "the message did not reach {}: {error}",
+                    peer.card.display_name
+                ));
+            }
+        }
+        self.chat.push(ChatLine {
+            from: None,
+            text: text.to_string(),
+        });
+        Ok(())
+    }
+
+    fn start_self_test(&mut self, request: Option<nara_protocol::RequestId>) {
+        if self.self_test_running && request.is_none() {
+            return;
+        }
+        self.self_test_running = true;
+        let media = self.media.clone();
+        let settings = self.settings.clone();
+        let done = self.self_tests.clone();
+        tokio::spawn(async move {
+            let report = health::self_test(&media, &settings).await;
+            let _ = done.send((request, report));
+        });
+    }
+
+    async fn heartbeat(&mut self) {
+        if !self.connected {
+            return;
+        }
+        let now = self.media.capture_health();
+        let devices =
+            health::device_states(&self.last_capture, &now, self.heartbeat_every.as_secs());
+        self.last_capture = now;
+        for peer in self.peers.values() {
+            if let Some(quality) = peer.link.quality().await {
+                self.last_quality = Some(quality);
+            }
+        }
+        let activity = match self.visit.phase() {
+            crate::visit::Phase::Waiting { .. } | crate::visit::Phase::Asking { .. } => {
+                KioskActivity::Waiting
+            }
+            crate::visit::Phase::InCall { .. } => KioskActivity::InCall,
+            crate::visit::Phase::OutOfService { .. } => KioskActivity::OutOfService,
+            _ if self.self_test_running => KioskActivity::SelfTest,
+            _ => KioskActivity::Idle,
+        };
+        self.send(KioskToBroker::Heartbeat {
+            devices,
+            network: self.last_quality.clone(),
+            load_x100: health::load_x100(),
+            disk_free_megabytes: health::disk_free_megabytes(&std::env::temp_dir()),
+            activity,
+        });
+    }
+
+    fn status(&self) -> Status {
+        Status {
+            kiosk: self.identity.enrolment.kiosk.clone(),
+            connected: self.connected,
+            site_name: self.site_name.clone(),
+            agencies: self.agencies.clone(),
+            visit: self.visit.phase().clone(),
+            peers: self
+                .peers
+                .values()
+                .map(|p| PeerStatus {
+                    staff: p.card.staff.clone(),
+                    display_name: p.card.display_name.to_string(),
+                    agency_name: p.card.agency_name.as_ref().map(|a| a.to_string()),
+                    connected: p.connected,
+                    channel_open: p.channel_open,
+                    received: p.link.received(),
+                })
+                .collect(),
+            chat: self.chat.clone(),
+            document_requested_by: self.document_requested_by.clone(),
+            capture: self.media.capture_health(),
+            last_error: self.last_error.clone(),
+        }
+    }
+}

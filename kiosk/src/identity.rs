@@ -1,0 +1,219 @@
+//! The kiosk's identity: enrolment with a one-time code, and the key, certificate and trusted
+//! broker certificate kept in the data directory afterwards.
+//!
+//! The private key is made here and never leaves the machine: only a certificate request goes
+//! to the broker. The key file is readable by the kiosk's user alone.
+
+use anyhow::{anyhow, bail, Context, Result};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+const KEY_FILE: &str = "kiosk-key.pem";
+const CERT_FILE: &str = "kiosk-cert.pem";
+const TRUST_FILE: &str = "broker-ca.pem";
+const ENROLMENT_FILE: &str = "enrolment.json";
+
+/// What enrolment left in the data directory.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Enrolment {
+    pub kiosk: String,
+    /// The broker's base address, e.g. `https://broker.example:8443`.
+    pub broker: String,
+}
+
+#[derive(Clone)]
+pub struct Identity {
+    pub enrolment: Enrolment,
+    chain: Vec<CertificateDer<'static>>,
+    key_pem: String,
+    /// The broker certificate to trust; none means the system's certificate authorities.
+    trust_pem: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Identity")
+            .field("enrolment", &self.enrolment)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Enrols this kiosk at `broker` with the administrator's one-time `code`.
+///
+/// `broker_ca` names a PEM file with the broker's certificate (the embedded default signs its
+/// own); without it the system's certificate authorities are trusted.
+pub async fn enrol(
+    data_dir: &Path,
+    broker: &str,
+    code: &str,
+    broker_ca: Option<&Path>,
+) -> Result<Identity> {
+    let broker = broker.trim_end_matches('/').to_string();
+    if !broker.starts_with("https://") {
+        bail!("the broker address must start with https:// (got {broker:?})");
+    }
+    if data_dir.join(CERT_FILE).exists() {
+        bail!(
+            "{} already holds an enrolled kiosk; remove the directory to enrol again",
+            data_dir.display()
+        );
+    }
+    let trust_pem =
+        match broker_ca {
+            Some(path) => Some(std::fs::read(path).with_context(|| {
+                format!("cannot read the broker certificate {}", path.display())
+            })?),
+            None => None,
+        };
+    let key = rcgen::KeyPair::generate()?;
+    let csr = rcgen::CertificateParams::new(Vec::<String>::new())?
+        .serialize_request(&key)?
+        .pem()?;
+
+    let mut client = reqwest::Client::builder().use_rustls_tls();
+    client = match &trust_pem {
+        Some(pem) => client
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(reqwest::Certificate::from_pem(pem)?),
+        None => client.tls_built_in_native_certs(true),
+    };
+    let response = client
+        .build()?
+        .post(format!("{broker}/api/kiosk/enrol"))
+        .json(&serde_json::json!({ "code": code, "csrPem": csr }))
+        .send()
+        .await
+        .with_context(|| format!("cannot reach the broker at {broker}"))?;
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    if !status.is_success() {
+        let why = body["error"].as_str().unwrap_or("no reason given");
+        bail!("the broker refused the enrolment ({status}): {why}");
+    }
+    let kiosk = body["kiosk"]
+        .as_str()
+        .ok_or_else(|| anyhow!("the broker's answer names no kiosk"))?
+        .to_string();
+    let cert_pem = body["certificatePem"]
+        .as_str()
+        .ok_or_else(|| anyhow!("the broker's answer has no certificate"))?;
+
+    create_private_dir(data_dir)?;
+    write_file(
+        &data_dir.join(KEY_FILE),
+        key.serialize_pem().as_bytes(),
+        0o600,
+    )?;
+    write_file(&data_dir.join(CERT_FILE), cert_pem.as_bytes(), 0o644)?;
+    if let Some(pem) = &trust_pem {
+        write_file(&data_dir.join(TRUST_FILE), pem, 0o644)?;
+    }
+    let enrolment = Enrolment { kiosk, broker };
+    write_file(
+        &data_dir.join(ENROLMENT_FILE),
+        serde_json::to_string_pretty(&enrolment)?.as_bytes(),
+        0o644,
+    )?;
+    load(data_dir)
+}
+
+/// Reads the identity enrolment left in `data_dir`.
+pub fn load(data_dir: &Path) -> Result<Identity> {
+    let read = |name: &str| -> Result<Vec<u8>> {
+        std::fs::read(data_dir.join(name)).with_context(|| {
+            format!(
+                "{} has no {name}: enrol this kiosk first (`kiosk enrol --broker URL --code CODE`)",
+                data_dir.display()
+            )
+        })
+    };
+    let key_path = data_dir.join(KEY_FILE);
+    let mode = std::fs::metadata(&key_path)
+        .with_context(|| format!("no key at {}: enrol this kiosk first", key_path.display()))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        bail!(
+            "{} is readable by others (mode {:o}); run `chmod 600` on it",
+            key_path.display(),
+            mode & 0o777
+        );
+    }
+    let enrolment: Enrolment = serde_json::from_slice(&read(ENROLMENT_FILE)?)
+        .context("the enrolment record is damaged; enrol again")?;
+    let chain = rustls_pemfile::certs(&mut read(CERT_FILE)?.as_slice())
+        .collect::<Result<Vec<_>, _>>()
+        .context("the kiosk certificate is damaged; enrol again")?;
+    let key_pem = String::from_utf8(read(KEY_FILE)?).context("the key file is damaged")?;
+    let trust_pem = std::fs::read(data_dir.join(TRUST_FILE)).ok();
+    Ok(Identity {
+        enrolment,
+        chain,
+        key_pem,
+        trust_pem,
+    })
+}
+
+impl Identity {
+    /// TLS for the kiosk's WebSocket: trusts the broker, presents the kiosk's certificate.
+    pub fn tls_config(&self) -> Result<rustls::ClientConfig> {
+        let mut roots = rustls::RootCertStore::empty();
+        match &self.trust_pem {
+            Some(pem) => {
+                for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+                    roots.add(cert?)?;
+                }
+            }
+            None => {
+                let found = rustls_native_certs::load_native_certs();
+                for cert in found.certs {
+                    let _ = roots.add(cert);
+                }
+            }
+        }
+        let key: PrivateKeyDer<'static> =
+            rustls_pemfile::private_key(&mut self.key_pem.as_bytes())?
+                .ok_or_else(|| anyhow!("the key file holds no private key"))?;
+        Ok(rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_client_auth_cert(self.chain.clone(), key)?)
+    }
+
+    /// The kiosk WebSocket's address, from the broker's base address.
+    pub fn websocket_url(&self) -> String {
+        format!(
+            "{}/ws/kiosk",
+            self.enrolment.broker.replacen("https://", "wss://", 1)
+        )
+    }
+}
+
+fn create_private_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    Ok(())
+}
+
+fn write_file(path: &PathBuf, bytes: &[u8], mode: u32) -> Result<()> {
+    let partial = path.with_extension("partial");
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(&partial)
+        .with_context(|| format!("cannot write {}", partial.display()))?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&partial, path)?;
+    Ok(())
+}

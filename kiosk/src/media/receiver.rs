@@ -1,0 +1,195 @@
+//! One remote track inside the kiosk's pipeline: RTP pushed in from the peer connection,
+//! decoded, and counted so that health reports and tests can say "the officer is seen/heard".
+
+use super::graph;
+use super::Codec;
+use anyhow::{anyhow, Context, Result};
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_app as gst_app;
+use serde::Serialize;
+use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Video,
+    Audio,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    packets: AtomicU64,
+    decoded: AtomicU64,
+    width: AtomicU32,
+    height: AtomicU32,
+    peak_x10: AtomicI32,
+}
+
+/// What a person would notice of a remote track.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReceiverStats {
+    pub packets: u64,
+    /// Video frames or audio buffers decoded.
+    pub decoded: u64,
+    pub width: u32,
+    pub height: u32,
+    /// Loudest sample of the last audio buffer, dBFS ×10.
+    pub peak_decibels_x10: Option<i16>,
+}
+
+/// A receiver bin; dropping it takes the bin out of the pipeline.
+pub struct Receiver {
+    pipeline: gst::Pipeline,
+    bin: gst::Bin,
+    source: gst_app::AppSrc,
+    mixer_pad: Option<(gst::Element, gst::Pad)>,
+    counters: Arc<Counters>,
+    kind: Kind,
+}
+
+impl std::fmt::Debug for Receiver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Receiver")
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Receiver {
+    pub(super) fn attach(
+        pipeline: &gst::Pipeline,
+        mixer: &gst::Element,
+        kind: Kind,
+        codec: Codec,
+        payload_type: u8,
+    ) -> Result<Receiver> {
+        let description = match kind {
+            Kind::Video => graph::video_receiver(codec, payload_type),
+            Kind::Audio => graph::audio_receiver(payload_type),
+        };
+        let bin = gst::parse::bin_from_description(&description, true)
+            .with_context(|| format!("cannot build a receiver: {description}"))?;
+        let source = bin
+            .by_name("rtp_in")
+            .and_then(|e| e.dynamic_cast::<gst_app::AppSrc>().ok())
+            .ok_or_else(|| anyhow!("the receiver has no app source"))?;
+        source.set_property("max-bytes", 2_000_000u64);
+        let counters = Arc::new(Counters::default());
+        match kind {
+            Kind::Video => {
+                let sink = bin
+                    .by_name("frames")
+                    .and_then(|e| e.dynamic_cast::<gst_app::AppSink>().ok())
+                    .ok_or_else(|| anyhow!("the video receiver has no frame sink"))?;
+                let c = counters.clone();
+                sink.set_callbacks(
+                    gst_app::AppSinkCallbacks::builder()
+                        .new_sample(move |sink| {
+                            let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                            if let Some(caps) = sample.caps() {
+                                if let Some(s) = caps.structure(0) {
+                                    let w = s.get::<i32>("width").unwrap_or(0);
+                                    let h = s.get::<i32>("height").unwrap_or(0);
+                                    c.width.store(w.max(0) as u32, Ordering::Relaxed);
+                                    c.height.store(h.max(0) as u32, Ordering::Relaxed);
+                                }
+                            }
+                            c.decoded.fetch_add(1, Ordering::Relaxed);
+                            Ok(gst::FlowSuccess::Ok)
+                        })
+                        .build(),
+                );
+            }
+            Kind::Audio => {
+                let tap = bin
+                    .by_name("voice_tap")
+                    .and_then(|e| e.static_pad("src"))
+                    .ok_or_else(|| anyhow!("the audio receiver has no tap"))?;
+                let c = counters.clone();
+                c.peak_x10.store(i16::MIN as i32, Ordering::Relaxed);
+                tap.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+                    if let Some(buffer) = info.buffer() {
+                        c.decoded.fetch_add(1, Ordering::Relaxed);
+                        if let Some(peak) = peak_decibels_x10(buffer) {
+                            c.peak_x10.store(peak as i32, Ordering::Relaxed);
+                        }
+                    }
+                    gst::PadProbeReturn::Ok
+                });
+            }
+        }
+        pipeline.add(&bin)?;
+        let mixer_pad = match kind {
+            Kind::Audio => {
+                let pad = mixer
+                    .request_pad_simple("sink_%u")
+                    .ok_or_else(|| anyhow!("the speaker mix takes no more voices"))?;
+                let src = bin
+                    .static_pad("src")
+                    .ok_or_else(|| anyhow!("the audio receiver has no output"))?;
+                src.link(&pad)?;
+                Some((mixer.clone(), pad))
+            }
+            Kind::Video => None,
+        };
+        bin.sync_state_with_parent()?;
+        Ok(Receiver {
+            pipeline: pipeline.clone(),
+            bin,
+            source,
+            mixer_pad,
+            counters,
+            kind,
+        })
+    }
+
+    /// One RTP packet as received from the peer (already decrypted).
+    pub fn push(&self, rtp: &[u8]) {
+        self.counters.packets.fetch_add(1, Ordering::Relaxed);
+        let buffer = gst::Buffer::from_slice(rtp.to_vec());
+        if let Err(error) = self.source.push_buffer(buffer) {
+            tracing::debug!(?error, "a receiver refused a packet");
+        }
+    }
+
+    pub fn stats(&self) -> ReceiverStats {
+        let c = &self.counters;
+        let peak = c.peak_x10.load(Ordering::Relaxed);
+        ReceiverStats {
+            packets: c.packets.load(Ordering::Relaxed),
+            decoded: c.decoded.load(Ordering::Relaxed),
+            width: c.width.load(Ordering::Relaxed),
+            height: c.height.load(Ordering::Relaxed),
+            peak_decibels_x10: (self.kind == Kind::Audio && peak > i16::MIN as i32)
+                .then_some(peak as i16),
+        }
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let _ = self.source.end_of_stream();
+        let _ = self.bin.set_state(gst::State::Null);
+        if let Some((mixer, pad)) = self.mixer_pad.take() {
+            mixer.release_request_pad(&pad);
+        }
+        let _ = self.pipeline.remove(&self.bin);
+    }
+}
+
+/// The loudest sample of a mono S16LE buffer in dBFS ×10; none for silence or other formats.
+pub fn peak_decibels_x10(buffer: &gst::BufferRef) -> Option<i16> {
+    let map = buffer.map_readable().ok()?;
+    let peak = map
+        .as_slice()
+        .chunks_exact(2)
+        .map(|s| i16::from_le_bytes([s[0], s[1]]).unsigned_abs())
+        .max()?;
+    if peak == 0 {
+        return None;
+    }
+    let db = 20.0 * (peak as f64 / 32768.0).log10();
+    Some((db * 10.0).round() as i16)
+}

@@ -1,0 +1,525 @@
+//! One peer connection with the `webrtc` crate: the kiosk's camera and microphone out, the
+//! desk's video and voice in, a data channel for chat and documents. The kiosk always makes
+//! the offer (so it is the DTLS server, the fast side), trickles its candidates, and creates
+//! the data channel before negotiating (one made later never opens).
+
+use super::feedback::{Feedback, FeedbackToApplication};
+use super::{FromPeer, PeerEvent, PeerSettings};
+use crate::media::graph::{H264_PAYLOAD, OPUS_PAYLOAD, VP8_PAYLOAD};
+use crate::media::receiver::Kind;
+use crate::media::{Codec, Media, Receiver, ReceiverStats};
+use anyhow::{anyhow, Context, Result};
+use bytes::{Bytes, BytesMut};
+use nara_protocol::{CandidateLine, NetworkQuality, Sdp, ShortText, SignalPayload, StaffId};
+use rtc::interceptor::{Registry, Slot};
+use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::configuration::interceptor_registry::{
+    configure_nack, configure_rtcp_reports,
+};
+use rtc::peer_connection::configuration::media_engine::{
+    MediaEngine, MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8,
+};
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters,
+    RTCRtpEncodingParameters, RtpCodecKind,
+};
+use rtc::shared::marshal::{Marshal, Unmarshal};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use tokio::sync::{broadcast, mpsc};
+use tokio::task::JoinHandle;
+use webrtc::data_channel::{DataChannel, DataChannelEvent};
+use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
+use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
+use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
+use webrtc::peer_connection::{
+    PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCConfigurationBuilder,
+    RTCIceCandidateInit, RTCIceServer, RTCIceTransportPolicy, RTCPeerConnectionIceEvent,
+    RTCPeerConnectionState, RTCSessionDescription, RTCStatsReportEntry, SettingEngineBuilder,
+    StatsSelector,
+};
+
+/// The data channel's label; the desk answers on the same one.
+pub const CHANNEL_LABEL: &str = "nara";
+
+pub struct PeerLink {
+    staff: StaffId,
+    connection: Arc<dyn PeerConnection>,
+    channel: Arc<dyn DataChannel>,
+    receivers: Arc<Mutex<Vec<Receiver>>>,
+    channel_open: Arc<AtomicBool>,
+    events: Events,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for PeerLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PeerLink")
+            .field("staff", &self.staff)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone)]
+struct Events {
+    staff: StaffId,
+    to: mpsc::UnboundedSender<FromPeer>,
+}
+
+impl Events {
+    fn send(&self, event: PeerEvent) {
+        let _ = self.to.send(FromPeer {
+            staff: self.staff.clone(),
+            event,
+        });
+    }
+}
+
+struct Handler {
+    events: Events,
+    media: Arc<Media>,
+    receivers: Arc<Mutex<Vec<Receiver>>>,
+}
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for Handler {
+    async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
+        let Ok(init) = event.candidate.to_json() else {
+            return;
+        };
+        let Ok(candidate) = CandidateLine::new(init.candidate) else {
+            tracing::warn!("a local candidate was too long to signal");
+            return;
+        };
+        self.events
+            .send(PeerEvent::Signal(SignalPayload::Candidate {
+                candidate,
+                sdp_mid: init.sdp_mid.and_then(|m| ShortText::new(m).ok()),
+                sdp_m_line_index: init.sdp_mline_index,
+            }));
+    }
+
+    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        tracing::info!(staff = %self.events.staff, %state, "peer connection state");
+        match state {
+            RTCPeerConnectionState::Connected => self.events.send(PeerEvent::Connected),
+            RTCPeerConnectionState::Disconnected | RTCPeerConnectionState::Failed => {
+                self.events.send(PeerEvent::Disconnected)
+            }
+            _ => {}
+        }
+    }
+
+    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
+        let Some(ssrc) = track.ssrcs().await.first().copied() else {
+            return;
+        };
+        let Some(codec) = track.codec(ssrc).await else {
+            return;
+        };
+        let mime = codec.mime_type.to_ascii_lowercase();
+        let (kind, codec_kind, payload) = if mime == MIME_TYPE_OPUS.to_ascii_lowercase() {
+            (Kind::Audio, Codec::Vp8, OPUS_PAYLOAD)
+        } else if mime == MIME_TYPE_H264.to_ascii_lowercase() {
+            (Kind::Video, Codec::H264, H264_PAYLOAD)
+        } else if mime == MIME_TYPE_VP8.to_ascii_lowercase() {
+            (Kind::Video, Codec::Vp8, VP8_PAYLOAD)
+        } else {
+            tracing::warn!(%mime, "a track in a codec the kiosk cannot play");
+            return;
+        };
+        let receiver = match self.media.add_receiver(kind, codec_kind, payload) {
+            Ok(receiver) => receiver,
+            Err(error) => {
+                tracing::warn!(%error, "cannot play a remote track");
+                return;
+            }
+        };
+        let index = {
+            let mut receivers = self.receivers.lock().expect("not poisoned");
+            receivers.push(receiver);
+            receivers.len() - 1
+        };
+        let receivers = self.receivers.clone();
+        tokio::spawn(async move {
+            while let Some(event) = track.poll().await {
+                if let TrackRemoteEvent::OnRtpPacket(mut packet) = event {
+                    // The receiver's caps name one payload type per codec.
+                    packet.header.payload_type = payload;
+                    let Ok(buffer) = packet.marshal() else {
+                        continue;
+                    };
+                    let receivers = receivers.lock().expect("not poisoned");
+                    if let Some(receiver) = receivers.get(index) {
+                        receiver.push(&buffer);
+                    }
+                }
+            }
+        });
+    }
+}
+
+impl PeerLink {
+    /// Makes the connection, starts sending the kiosk's media, and signals the offer.
+    pub async fn open(
+        staff: StaffId,
+        settings: &PeerSettings,
+        media: Arc<Media>,
+        events: mpsc::UnboundedSender<FromPeer>,
+    ) -> Result<PeerLink> {
+        let events = Events {
+            staff: staff.clone(),
+            to: events,
+        };
+        let outgoing = media.outgoing().clone();
+        let mut engine = MediaEngine::default();
+        let video_codecs = match outgoing.codec {
+            Codec::Vp8 => [(Codec::Vp8, VP8_PAYLOAD), (Codec::H264, H264_PAYLOAD)],
+            Codec::H264 => [(Codec::H264, H264_PAYLOAD), (Codec::Vp8, VP8_PAYLOAD)],
+        };
+        for (codec, payload_type) in video_codecs {
+            engine.register_codec(
+                RTCRtpCodecParameters {
+                    rtp_codec: video_codec(codec),
+                    payload_type,
+                },
+                RtpCodecKind::Video,
+            )?;
+        }
+        engine.register_codec(
+            RTCRtpCodecParameters {
+                rtp_codec: opus_codec(),
+                payload_type: OPUS_PAYLOAD,
+            },
+            RtpCodecKind::Audio,
+        )?;
+        let registry = configure_rtcp_reports(configure_nack(Registry::new(), &mut engine))
+            .with(Slot::from(14_000), FeedbackToApplication::default());
+
+        let mdns = if settings.mdns {
+            rtc::ice::mdns::MulticastDnsMode::QueryOnly
+        } else {
+            rtc::ice::mdns::MulticastDnsMode::Disabled
+        };
+        let setting_engine = SettingEngineBuilder::new()
+            .with_include_loopback_candidate(settings.loopback)
+            .with_multicast_dns_mode(mdns)
+            .build();
+        let configuration = RTCConfigurationBuilder::new()
+            .with_ice_servers(
+                settings
+                    .ice_servers
+                    .iter()
+                    .map(|s| RTCIceServer {
+                        urls: s.urls.clone(),
+                        username: s.username.clone().unwrap_or_default(),
+                        credential: s.credential.clone().unwrap_or_default(),
+                    })
+                    .collect(),
+            )
+            .with_ice_transport_policy(if settings.relay_only {
+                RTCIceTransportPolicy::Relay
+            } else {
+                RTCIceTransportPolicy::All
+            })
+            .build();
+        let receivers = Arc::new(Mutex::new(Vec::new()));
+        let connection: Arc<dyn PeerConnection> = Arc::new(
+            PeerConnectionBuilder::new()
+                .with_configuration(configuration)
+                .with_media_engine(engine)
+                .with_setting_engine(setting_engine)
+                .with_interceptor_registry(registry)
+                .with_handler(Arc::new(Handler {
+                    events: events.clone(),
+                    media: media.clone(),
+                    receivers: receivers.clone(),
+                }))
+                .with_udp_addrs(settings.bind.clone())
+                .build()
+                .await
+                .context("cannot make a peer connection")?,
+        );
+
+        let mut tasks = Vec::new();
+        let video_ssrc = rand::random::<u32>();
+        let video = local_track(
+            "video",
+            RtpCodecKind::Video,
+            video_codec(outgoing.codec),
+            video_ssrc,
+        );
+        connection
+            .add_track(video.clone() as Arc<dyn TrackLocal>)
+            .await?;
+        let audio_ssrc = rand::random::<u32>();
+        let audio = local_track("audio", RtpCodecKind::Audio, opus_codec(), audio_ssrc);
+        connection
+            .add_track(audio.clone() as Arc<dyn TrackLocal>)
+            .await?;
+
+        tasks.push(tokio::spawn(send_rtp(
+            outgoing.video.subscribe(),
+            video.clone(),
+            video_ssrc,
+            outgoing.video_payload,
+        )));
+        tasks.push(tokio::spawn(send_rtp(
+            outgoing.audio.subscribe(),
+            audio,
+            audio_ssrc,
+            OPUS_PAYLOAD,
+        )));
+        tasks.push(tokio::spawn(read_feedback(video, events.clone())));
+
+        let channel = connection
+            .create_data_channel(CHANNEL_LABEL, None)
+            .await
+            .context("cannot make the data channel")?;
+        let channel_open = Arc::new(AtomicBool::new(false));
+        tasks.push(tokio::spawn(read_channel(
+            channel.clone(),
+            channel_open.clone(),
+            events.clone(),
+        )));
+
+        let link = PeerLink {
+            staff,
+            connection,
+            channel,
+            receivers,
+            channel_open,
+            events,
+            tasks,
+        };
+        link.offer().await?;
+        Ok(link)
+    }
+
+    async fn offer(&self) -> Result<()> {
+        let offer = self.connection.create_offer(None).await?;
+        self.connection.set_local_description(offer.clone()).await?;
+        let sdp = Sdp::new(offer.sdp).map_err(|e| anyhow!("our own offer is not valid: {e}"))?;
+        self.events
+            .send(PeerEvent::Signal(SignalPayload::Offer { sdp }));
+        Ok(())
+    }
+
+    /// Signalling from the desk: its answer or one of its candidates.
+    pub async fn apply(&self, payload: SignalPayload) -> Result<()> {
+        match payload {
+            SignalPayload::Answer { sdp } => {
+                let answer = RTCSessionDescription::answer(sdp.as_str().to_string())?;
+                self.connection.set_remote_description(answer).await?;
+            }
+            SignalPayload::Candidate {
+                candidate,
+                sdp_mid,
+                sdp_m_line_index,
+            } => {
+                self.connection
+                    .add_ice_candidate(RTCIceCandidateInit {
+                        candidate: candidate.as_str().to_string(),
+                        sdp_mid: sdp_mid.map(|m| m.as_str().to_string()),
+                        sdp_mline_index: sdp_m_line_index,
+                        ..Default::default()
+                    })
+                    .await?;
+            }
+            SignalPayload::Offer { .. } => {
+                anyhow::bail!("the kiosk makes the offers; a desk's offer is not taken")
+            }
+        }
+        Ok(())
+    }
+
+    /// The path broke: gather anew and offer again with fresh ICE credentials.
+    pub async fn restart_ice(&self) -> Result<()> {
+        self.connection.restart_ice().await?;
+        self.offer().await
+    }
+
+    pub async fn send_text(&self, text: &str) -> Result<()> {
+        if !self.channel_open.load(Ordering::Relaxed) {
+            anyhow::bail!("the data channel to {} is not open yet", self.staff);
+        }
+        self.channel.send_text(text).await?;
+        Ok(())
+    }
+
+    pub async fn send_binary(&self, bytes: Bytes) -> Result<()> {
+        self.channel.send(BytesMut::from(&bytes[..])).await?;
+        Ok(())
+    }
+
+    pub fn received(&self) -> Vec<ReceiverStats> {
+        self.receivers
+            .lock()
+            .expect("not poisoned")
+            .iter()
+            .map(|r| r.stats())
+            .collect()
+    }
+
+    /// Round-trip time, loss and sending bitrate of the selected path.
+    pub async fn quality(&self) -> Option<NetworkQuality> {
+        let report = self
+            .connection
+            .get_stats(Instant::now(), StatsSelector::None)
+            .await;
+        let mut rtt = None;
+        let mut bitrate = 0.0;
+        let mut lost = 0.0;
+        let mut samples = 0.0;
+        for entry in report.iter() {
+            match entry {
+                RTCStatsReportEntry::IceCandidatePair(pair) if pair.nominated => {
+                    rtt = Some(pair.current_round_trip_time * 1000.0);
+                    bitrate = pair.available_outgoing_bitrate;
+                }
+                RTCStatsReportEntry::RemoteInboundRtp(remote) => {
+                    lost += remote.fraction_lost;
+                    samples += 1.0;
+                }
+                _ => {}
+            }
+        }
+        let loss = if samples > 0.0 { lost / samples } else { 0.0 };
+        rtt.map(|rtt| super::quality(rtt, loss, bitrate))
+    }
+
+    pub async fn close(self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        let _ = self.channel.close().await;
+        let _ = self.connection.close().await;
+        // Dropping the receivers takes their bins out of the pipeline.
+        self.receivers.lock().expect("not poisoned").clear();
+    }
+}
+
+fn video_codec(codec: Codec) -> RTCRtpCodec {
+    let feedback = ["goog-remb", "ccm", "nack", "nack"]
+        .iter()
+        .zip(["", "fir", "", "pli"])
+        .map(|(typ, parameter)| RTCPFeedback {
+            typ: typ.to_string(),
+            parameter: parameter.to_string(),
+        })
+        .collect();
+    match codec {
+        Codec::Vp8 => RTCRtpCodec {
+            mime_type: MIME_TYPE_VP8.to_owned(),
+            clock_rate: 90_000,
+            channels: 0,
+            sdp_fmtp_line: String::new(),
+            rtcp_feedback: feedback,
+        },
+        Codec::H264 => RTCRtpCodec {
+            mime_type: MIME_TYPE_H264.to_owned(),
+            clock_rate: 90_000,
+            channels: 0,
+            sdp_fmtp_line: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
+                .to_owned(),
+            rtcp_feedback: feedback,
+        },
+    }
+}
+
+fn opus_codec() -> RTCRtpCodec {
+    RTCRtpCodec {
+        mime_type: MIME_TYPE_OPUS.to_owned(),
+        clock_rate: 48_000,
+        channels: 2,
+        sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+        rtcp_feedback: vec![],
+    }
+}
+
+fn local_track(
+    name: &str,
+    kind: RtpCodecKind,
+    codec: RTCRtpCodec,
+    ssrc: u32,
+) -> Arc<TrackLocalStaticRTP> {
+    Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
+        "kiosk".to_string(),
+        format!("kiosk-{name}"),
+        format!("kiosk {name}"),
+        kind,
+        vec![RTCRtpEncodingParameters {
+            rtp_coding_parameters: RTCRtpCodingParameters {
+                ssrc: Some(ssrc),
+                ..Default::default()
+            },
+            codec,
+            ..Default::default()
+        }],
+    )))
+}
+
+/// Sends the shared encoder's packets on this connection under its own SSRC. A peer that
+/// falls behind skips packets (the receiver asks for a key frame) rather than holding the
+/// encoder back for everyone.
+async fn send_rtp(
+    mut packets: broadcast::Receiver<Bytes>,
+    track: Arc<TrackLocalStaticRTP>,
+    ssrc: u32,
+    payload_type: u8,
+) {
+    loop {
+        let bytes = match packets.recv().await {
+            Ok(bytes) => bytes,
+            Err(broadcast::error::RecvError::Lagged(skipped)) => {
+                tracing::debug!(skipped, "a peer fell behind the encoder");
+                continue;
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        let Ok(mut packet) = rtc::rtp::Packet::unmarshal(&mut bytes.clone()) else {
+            continue;
+        };
+        packet.header.ssrc = ssrc;
+        packet.header.payload_type = payload_type;
+        // Before negotiation the track is not bound yet; those packets have nowhere to go.
+        let _ = track.write_rtp(packet).await;
+    }
+}
+
+async fn read_feedback(track: Arc<TrackLocalStaticRTP>, events: Events) {
+    while let Some(event) = track.poll().await {
+        if let TrackLocalEvent::OnRtcpPacket(packets) = event {
+            let feedback = Feedback::from_packets(&packets);
+            if feedback.keyframe_wanted {
+                events.send(PeerEvent::KeyframeWanted);
+            }
+            if let Some(bps) = feedback.estimate_bps {
+                events.send(PeerEvent::Estimate((bps / 1000.0) as u32));
+            }
+        }
+    }
+}
+
+async fn read_channel(channel: Arc<dyn DataChannel>, open: Arc<AtomicBool>, events: Events) {
+    while let Some(event) = channel.poll().await {
+        match event {
+            DataChannelEvent::OnOpen => {
+                open.store(true, Ordering::Relaxed);
+                events.send(PeerEvent::ChannelOpen);
+            }
+            DataChannelEvent::OnMessage(message) if message.is_string => {
+                match String::from_utf8(message.data.to_vec()) {
+                    Ok(text) => events.send(PeerEvent::Text(text)),
+                    Err(_) => tracing::warn!("the desk sent text that is not UTF-8"),
+                }
+            }
+            DataChannelEvent::OnClose => {
+                open.store(false, Ordering::Relaxed);
+                return;
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! Peer connections: one per person at a desk in the meeting (a mesh), so that a document can
+//! go to exactly one of them.
+//!
+//! The rest of the kiosk sees only this module's small interface at the RTP boundary: RTP
+//! packets go in from [`crate::media::Outgoing`], remote RTP comes out into
+//! [`crate::media::Receiver`]s, signalling and data-channel text come out as [`PeerEvent`]s.
+//! [`connection`] implements it with the `webrtc` crate; [`feedback`] lifts keyframe requests
+//! and bandwidth estimates out of its RTCP.
+
+pub mod connection;
+pub mod feedback;
+
+use nara_protocol::{IceServer, NetworkQuality, SignalPayload, StaffId};
+use std::net::SocketAddr;
+
+pub use connection::PeerLink;
+
+/// Something the kiosk must act on, from the peer connection with `staff`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PeerEvent {
+    /// An offer or a candidate to send through the broker.
+    Signal(SignalPayload),
+    Connected,
+    /// ICE failed or the connection broke; an ICE restart may bring it back.
+    Disconnected,
+    /// The data channel is open: chat and documents can flow.
+    ChannelOpen,
+    /// Text from the desk over the data channel.
+    Text(String),
+    /// The desk's browser lost the picture (PLI/FIR).
+    KeyframeWanted,
+    /// The desk's receive-side bandwidth estimate (REMB), in kbit/s.
+    Estimate(u32),
+}
+
+/// A peer event and whose connection it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FromPeer {
+    pub staff: StaffId,
+    pub event: PeerEvent,
+}
+
+/// How peer connections are made on this kiosk.
+#[derive(Debug, Clone)]
+pub struct PeerSettings {
+    pub ice_servers: Vec<IceServer>,
+    /// Only TURN relays, never a direct path (agencies whose firewalls insist; tests).
+    pub relay_only: bool,
+    /// Local addresses to gather from; `0.0.0.0:0` for every interface.
+    pub bind: Vec<SocketAddr>,
+    /// Offer loopback candidates (tests on one machine).
+    pub loopback: bool,
+    /// Resolve `.local` names of browsers that hide their addresses (keep on in the field).
+    pub mdns: bool,
+}
+
+/// The network quality of a call as the health report carries it.
+pub fn quality(rtt_ms: f64, loss_fraction: f64, bitrate_bps: f64) -> NetworkQuality {
+    NetworkQuality {
+        rtt_ms: rtt_ms.max(0.0).round() as u32,
+        loss_permille: (loss_fraction.clamp(0.0, 1.0) * 1000.0).round() as u16,
+        bitrate_kbps: (bitrate_bps.max(0.0) / 1000.0).round() as u32,
+    }
+}

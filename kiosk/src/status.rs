@@ -1,0 +1,45 @@
+//! What the kiosk shows of itself to the local API and the UI: the visit, the people in the
+//! meeting and whether their picture and voice arrive, the chat.
+
+use crate::media::{CaptureHealth, ReceiverStats};
+use crate::visit::Phase;
+use nara_protocol::kiosk::AgencyChoice;
+use nara_protocol::StaffId;
+use serde::Serialize;
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    pub kiosk: String,
+    /// Connected to the broker now.
+    pub connected: bool,
+    pub site_name: String,
+    pub agencies: Vec<AgencyChoice>,
+    pub visit: Phase,
+    pub peers: Vec<PeerStatus>,
+    pub chat: Vec<ChatLine>,
+    pub document_requested_by: Option<StaffId>,
+    pub capture: CaptureHealth,
+    /// The last thing that went wrong, in words, until it is put right.
+    pub last_error: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PeerStatus {
+    pub staff: StaffId,
+    pub display_name: String,
+    pub agency_name: Option<String>,
+    pub connected: bool,
+    pub channel_open: bool,
+    /// One entry per remote track: its packets and what was decoded of them.
+    pub received: Vec<ReceiverStats>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatLine {
+    /// Who wrote it; none for the citizen.
+    pub from: Option<StaffId>,
+    pub text: String,
+}

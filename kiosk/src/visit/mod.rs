@@ -1,0 +1,391 @@
+//! The citizen's visit as the kiosk sees it: a state machine fed the broker's messages, the
+//! citizen's actions and the link going up or down, returning what to do. No I/O here, so
+//! every path (a drop mid-call, a resume, an officer leaving) is tested without sockets.
+
+use nara_protocol::kiosk::{BrokerToKiosk, KioskToBroker, VisitEndReason};
+use nara_protocol::{
+    AgencyId, BookingCode, CallId, LanguageCode, LongText, SignalPayload, StaffCard, StaffId,
+    VisitId, WaitEstimate,
+};
+use serde::Serialize;
+
+/// Where the visit stands, as the screen (or the headless API) shows it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "phase", rename_all = "camelCase")]
+pub enum Phase {
+    /// Nobody is using the kiosk.
+    Idle,
+    /// The citizen asked for a meeting; the broker has not placed it yet.
+    #[serde(rename_all = "camelCase")]
+    Asking { language: LanguageCode },
+    #[serde(rename_all = "camelCase")]
+    Waiting {
+        visit: VisitId,
+        agency: AgencyId,
+        language: LanguageCode,
+        estimate: WaitEstimate,
+        booked: bool,
+    },
+    #[serde(rename_all = "camelCase")]
+    InCall {
+        visit: VisitId,
+        call: CallId,
+        participants: Vec<StaffCard>,
+    },
+    /// The meeting is over; the kiosk asks for the survey.
+    #[serde(rename_all = "camelCase")]
+    Ended {
+        visit: VisitId,
+        reason: VisitEndReason,
+        survey_answered: bool,
+    },
+    #[serde(rename_all = "camelCase")]
+    OutOfService { message: LongText },
+}
+
+/// What the citizen did at the screen (or a test through the local API).
+#[derive(Clone, Debug, PartialEq)]
+pub enum CitizenAction {
+    StartVisit {
+        language: LanguageCode,
+        agency: AgencyId,
+    },
+    CheckIn {
+        code: BookingCode,
+    },
+    /// Leave the queue or end the meeting.
+    Leave,
+    Survey {
+        score: u8,
+    },
+    /// Back to the attract screen (after goodbye or the idle timeout).
+    Reset,
+}
+
+/// What the shell must do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    Send(KioskToBroker),
+    /// Make a peer connection to this person and offer to them.
+    OpenPeer {
+        call: CallId,
+        staff: StaffCard,
+    },
+    ClosePeer {
+        staff: StaffId,
+    },
+    /// The visit is over: close every peer and drop everything held for it.
+    DropVisit,
+    /// Hand signalling from the broker to the peer connection with `from`.
+    DeliverSignal {
+        from: StaffId,
+        payload: SignalPayload,
+    },
+    /// The officer asked for a document; the screen prompts the citizen.
+    PromptDocument {
+        by: StaffId,
+    },
+}
+
+/// Why the citizen's action was not taken, said so that the screen can explain it.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum Refusal {
+    #[error("the kiosk is out of service: {0}")]
+    OutOfService(String),
+    #[error("a visit is already in progress")]
+    Busy,
+    #[error("there is no visit to {0}")]
+    NoVisit(&'static str),
+    #[error("the survey score must be between 1 and 5, got {0}")]
+    BadScore(u8),
+}
+
+#[derive(Debug)]
+pub struct Visit {
+    phase: Phase,
+    /// An administrator's out-of-service notice that arrived mid-visit: it waits for the
+    /// visit to end rather than cutting the citizen off.
+    pending_out_of_service: Option<LongText>,
+}
+
+impl Default for Visit {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Visit {
+    pub fn new() -> Self {
+        Visit {
+            phase: Phase::Idle,
+            pending_out_of_service: None,
+        }
+    }
+
+    pub fn phase(&self) -> &Phase {
+        &self.phase
+    }
+
+    /// The visit to name in `hello` after a reconnect, so the broker resumes it.
+    pub fn resumable(&self) -> Option<VisitId> {
+        match &self.phase {
+            Phase::Waiting { visit, .. } | Phase::InCall { visit, .. } => Some(visit.clone()),
+            _ => None,
+        }
+    }
+
+    pub fn call(&self) -> Option<&CallId> {
+        match &self.phase {
+            Phase::InCall { call, .. } => Some(call),
+            _ => None,
+        }
+    }
+
+    pub fn citizen(&mut self, action: CitizenAction) -> Result<Vec<Command>, Refusal> {
+        if let Phase::OutOfService { message } = &self.phase {
+            return Err(Refusal::OutOfService(message.to_string()));
+        }
+        match action {
+            CitizenAction::StartVisit { language, agency } => {
+                self.must_be_free()?;
+                self.phase = Phase::Asking {
+                    language: language.clone(),
+                };
+                Ok(vec![Command::Send(KioskToBroker::StartVisit {
+                    language,
+                    agency,
+                    topic: None,
+                })])
+            }
+            CitizenAction::CheckIn { code } => {
+                self.must_be_free()?;
+                // The booking names the language; until the broker answers, show Swedish.
+                self.phase = Phase::Asking {
+                    language: LanguageCode::new("sv").expect("a valid code"),
+                };
+                Ok(vec![Command::Send(KioskToBroker::CheckIn {
+                    booking_code: code,
+                })])
+            }
+            CitizenAction::Leave => match &self.phase {
+                Phase::Waiting { visit, .. } | Phase::InCall { visit, .. } => {
+                    let visit = visit.clone();
+                    self.phase = Phase::Ended {
+                        visit: visit.clone(),
+                        reason: VisitEndReason::Completed,
+                        survey_answered: false,
+                    };
+                    Ok(vec![
+                        Command::DropVisit,
+                        Command::Send(KioskToBroker::EndVisit { visit }),
+                    ])
+                }
+                Phase::Asking { .. } => {
+                    self.phase = Phase::Idle;
+                    Ok(vec![])
+                }
+                _ => Err(Refusal::NoVisit("leave")),
+            },
+            CitizenAction::Survey { score } => {
+                if !(1..=5).contains(&score) {
+                    return Err(Refusal::BadScore(score));
+                }
+                match &mut self.phase {
+                    Phase::Ended {
+                        visit,
+                        survey_answered,
+                        ..
+                    } if !*survey_answered => {
+                        *survey_answered = true;
+                        Ok(vec![Command::Send(KioskToBroker::Survey {
+                            visit: visit.clone(),
+                            score,
+                        })])
+                    }
+                    _ => Err(Refusal::NoVisit("rate")),
+                }
+            }
+            CitizenAction::Reset => {
+                let was_active = self.resumable();
+                self.phase = match self.pending_out_of_service.take() {
+                    Some(message) => Phase::OutOfService { message },
+                    None => Phase::Idle,
+                };
+                Ok(match was_active {
+                    Some(visit) => vec![
+                        Command::DropVisit,
+                        Command::Send(KioskToBroker::EndVisit { visit }),
+                    ],
+                    None => vec![Command::DropVisit],
+                })
+            }
+        }
+    }
+
+    fn must_be_free(&self) -> Result<(), Refusal> {
+        match self.phase {
+            Phase::Idle | Phase::Ended { .. } => Ok(()),
+            _ => Err(Refusal::Busy),
+        }
+    }
+
+    pub fn broker(&mut self, message: BrokerToKiosk) -> Vec<Command> {
+        match message {
+            BrokerToKiosk::Welcome { out_of_service, .. } => match out_of_service {
+                Some(message) => self.out_of_service(message),
+                None => self.back_in_service(),
+            },
+            BrokerToKiosk::Queued {
+                visit,
+                agency,
+                language,
+                estimate,
+                booked,
+            } => {
+                // A transferred call comes back to the queue: its peers are gone.
+                let out = match &self.phase {
+                    Phase::InCall { .. } => vec![Command::DropVisit],
+                    _ => vec![],
+                };
+                self.phase = Phase::Waiting {
+                    visit,
+                    agency,
+                    language,
+                    estimate,
+                    booked,
+                };
+                out
+            }
+            BrokerToKiosk::CallStarted {
+                visit,
+                call,
+                officer,
+            } => {
+                let mut out = Vec::new();
+                match &mut self.phase {
+                    // A resume after a reconnect: the peers that still run stay.
+                    Phase::InCall {
+                        call: current,
+                        participants,
+                        ..
+                    } if *current == call => {
+                        if !participants.iter().any(|p| p.staff == officer.staff) {
+                            participants.push(officer.clone());
+                        }
+                        out.push(Command::OpenPeer {
+                            call,
+                            staff: officer,
+                        });
+                        return out;
+                    }
+                    Phase::InCall { .. } => out.push(Command::DropVisit),
+                    _ => {}
+                }
+                self.phase = Phase::InCall {
+                    visit,
+                    call: call.clone(),
+                    participants: vec![officer.clone()],
+                };
+                out.push(Command::OpenPeer {
+                    call,
+                    staff: officer,
+                });
+                out
+            }
+            BrokerToKiosk::ParticipantJoined { call, participant } => match &mut self.phase {
+                Phase::InCall {
+                    call: current,
+                    participants,
+                    ..
+                } if *current == call => {
+                    if !participants.iter().any(|p| p.staff == participant.staff) {
+                        participants.push(participant.clone());
+                    }
+                    vec![Command::OpenPeer {
+                        call,
+                        staff: participant,
+                    }]
+                }
+                _ => vec![],
+            },
+            BrokerToKiosk::ParticipantLeft { call, staff } => match &mut self.phase {
+                Phase::InCall {
+                    call: current,
+                    participants,
+                    ..
+                } if *current == call => {
+                    participants.retain(|p| p.staff != staff);
+                    vec![Command::ClosePeer { staff }]
+                }
+                _ => vec![],
+            },
+            BrokerToKiosk::Signal {
+                call,
+                from,
+                payload,
+            } => match &self.phase {
+                Phase::InCall { call: current, .. } if *current == call => {
+                    vec![Command::DeliverSignal { from, payload }]
+                }
+                _ => vec![],
+            },
+            BrokerToKiosk::DocumentRequested { call, by } => match &self.phase {
+                Phase::InCall { call: current, .. } if *current == call => {
+                    vec![Command::PromptDocument { by }]
+                }
+                _ => vec![],
+            },
+            // A `queued` follows with the new agency's place.
+            BrokerToKiosk::Transferred { .. } => vec![],
+            BrokerToKiosk::VisitEnded { visit, reason } => {
+                if self.resumable().as_ref() != Some(&visit) {
+                    return vec![];
+                }
+                self.phase = Phase::Ended {
+                    visit,
+                    reason,
+                    survey_answered: false,
+                };
+                vec![Command::DropVisit]
+            }
+            BrokerToKiosk::OutOfService { message } => self.out_of_service(message),
+            BrokerToKiosk::BackInService => self.back_in_service(),
+            BrokerToKiosk::SurveyReceived { .. }
+            | BrokerToKiosk::RunSelfTest { .. }
+            | BrokerToKiosk::Agencies { .. }
+            | BrokerToKiosk::IceServers { .. }
+            | BrokerToKiosk::Error(_) => vec![],
+        }
+    }
+
+    /// The broker refused what the citizen asked for (e.g. an unknown booking code): back to
+    /// where the citizen can try again.
+    pub fn request_refused(&mut self) {
+        if let Phase::Asking { .. } = self.phase {
+            self.phase = Phase::Idle;
+        }
+    }
+
+    fn out_of_service(&mut self, message: LongText) -> Vec<Command> {
+        if matches!(
+            self.phase,
+            Phase::InCall { .. } | Phase::Waiting { .. } | Phase::Asking { .. }
+        ) {
+            self.pending_out_of_service = Some(message);
+            return vec![];
+        }
+        self.phase = Phase::OutOfService { message };
+        vec![Command::DropVisit]
+    }
+
+    fn back_in_service(&mut self) -> Vec<Command> {
+        self.pending_out_of_service = None;
+        if let Phase::OutOfService { .. } = self.phase {
+            self.phase = Phase::Idle;
+        }
+        vec![]
+    }
+}
+
+#[cfg(test)]
+mod tests;

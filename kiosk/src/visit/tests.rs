@@ -1,0 +1,229 @@
+use super::*;
+use nara_protocol::{StaffRoleKind, WaitRange};
+
+fn card(staff: &str) -> StaffCard {
+    StaffCard {
+        staff: StaffId::new(staff).unwrap(),
+        display_name: nara_protocol::ShortText::new("Anna Lind").unwrap(),
+        role: StaffRoleKind::Officer,
+        agency: Some(AgencyId::new("csn").unwrap()),
+        agency_name: None,
+    }
+}
+
+fn queued(visit: &str) -> BrokerToKiosk {
+    BrokerToKiosk::Queued {
+        visit: VisitId::new(visit).unwrap(),
+        agency: AgencyId::new("csn").unwrap(),
+        language: LanguageCode::new("sv").unwrap(),
+        estimate: WaitEstimate {
+            position: 1,
+            wait: WaitRange::NoOfficerOnline,
+        },
+        booked: false,
+    }
+}
+
+fn call_started(visit: &str, call: &str, staff: &str) -> BrokerToKiosk {
+    BrokerToKiosk::CallStarted {
+        visit: VisitId::new(visit).unwrap(),
+        call: CallId::new(call).unwrap(),
+        officer: card(staff),
+    }
+}
+
+fn start(visit: &mut Visit) -> Vec<Command> {
+    visit
+        .citizen(CitizenAction::StartVisit {
+            language: LanguageCode::new("sv").unwrap(),
+            agency: AgencyId::new("csn").unwrap(),
+        })
+        .unwrap()
+}
+
+fn in_call() -> Visit {
+    let mut visit = Visit::new();
+    start(&mut visit);
+    visit.broker(queued("v-1"));
+    visit.broker(call_started("v-1", "c-1", "anna-csn"));
+    visit
+}
+
+#[test]
+fn a_visit_goes_from_the_queue_to_a_call_to_the_survey() {
+    let mut visit = Visit::new();
+    let sent = start(&mut visit);
+    assert!(matches!(
+        sent.as_slice(),
+        [Command::Send(KioskToBroker::StartVisit { .. })]
+    ));
+    assert_eq!(visit.broker(queued("v-1")), vec![]);
+    assert!(matches!(visit.phase(), Phase::Waiting { .. }));
+    assert_eq!(visit.resumable(), Some(VisitId::new("v-1").unwrap()));
+
+    let opened = visit.broker(call_started("v-1", "c-1", "anna-csn"));
+    assert_eq!(
+        opened,
+        vec![Command::OpenPeer {
+            call: CallId::new("c-1").unwrap(),
+            staff: card("anna-csn"),
+        }]
+    );
+
+    let ended = visit.broker(BrokerToKiosk::VisitEnded {
+        visit: VisitId::new("v-1").unwrap(),
+        reason: VisitEndReason::Completed,
+    });
+    assert_eq!(ended, vec![Command::DropVisit]);
+    assert_eq!(visit.resumable(), None, "an ended visit is not resumed");
+
+    let rated = visit.citizen(CitizenAction::Survey { score: 4 }).unwrap();
+    assert!(matches!(
+        rated.as_slice(),
+        [Command::Send(KioskToBroker::Survey { score: 4, .. })]
+    ));
+    assert_eq!(
+        visit.citizen(CitizenAction::Survey { score: 5 }),
+        Err(Refusal::NoVisit("rate")),
+        "one answer per visit"
+    );
+}
+
+#[test]
+fn a_survey_score_outside_one_to_five_is_refused() {
+    let mut visit = in_call();
+    assert_eq!(
+        visit.citizen(CitizenAction::Survey { score: 9 }),
+        Err(Refusal::BadScore(9))
+    );
+}
+
+#[test]
+fn the_call_announced_again_after_a_reconnect_keeps_its_peers() {
+    let mut visit = in_call();
+    let again = visit.broker(call_started("v-1", "c-1", "anna-csn"));
+    assert!(
+        !again.contains(&Command::DropVisit),
+        "a resume must not drop the meeting: {again:?}"
+    );
+    let Phase::InCall { participants, .. } = visit.phase() else {
+        panic!("not in the call: {:?}", visit.phase());
+    };
+    assert_eq!(participants.len(), 1);
+}
+
+#[test]
+fn signalling_for_another_call_is_ignored() {
+    let mut visit = in_call();
+    let payload = SignalPayload::Answer {
+        sdp: nara_protocol::Sdp::new("v=0\r\n").unwrap(),
+    };
+    let stale = visit.broker(BrokerToKiosk::Signal {
+        call: CallId::new("c-old").unwrap(),
+        from: StaffId::new("anna-csn").unwrap(),
+        payload: payload.clone(),
+    });
+    assert_eq!(stale, vec![]);
+    let current = visit.broker(BrokerToKiosk::Signal {
+        call: CallId::new("c-1").unwrap(),
+        from: StaffId::new("anna-csn").unwrap(),
+        payload: payload.clone(),
+    });
+    assert_eq!(
+        current,
+        vec![Command::DeliverSignal {
+            from: StaffId::new("anna-csn").unwrap(),
+            payload
+        }]
+    );
+}
+
+#[test]
+fn an_interpreter_joins_and_leaves_with_their_own_peer() {
+    let mut visit = in_call();
+    let joined = visit.broker(BrokerToKiosk::ParticipantJoined {
+        call: CallId::new("c-1").unwrap(),
+        participant: card("tolk-amir"),
+    });
+    assert!(matches!(joined.as_slice(), [Command::OpenPeer { .. }]));
+    let left = visit.broker(BrokerToKiosk::ParticipantLeft {
+        call: CallId::new("c-1").unwrap(),
+        staff: StaffId::new("tolk-amir").unwrap(),
+    });
+    assert_eq!(
+        left,
+        vec![Command::ClosePeer {
+            staff: StaffId::new("tolk-amir").unwrap()
+        }]
+    );
+}
+
+#[test]
+fn leaving_the_queue_tells_the_broker_and_drops_the_visit() {
+    let mut visit = Visit::new();
+    start(&mut visit);
+    visit.broker(queued("v-1"));
+    let left = visit.citizen(CitizenAction::Leave).unwrap();
+    assert_eq!(
+        left,
+        vec![
+            Command::DropVisit,
+            Command::Send(KioskToBroker::EndVisit {
+                visit: VisitId::new("v-1").unwrap()
+            })
+        ]
+    );
+}
+
+#[test]
+fn a_second_visit_cannot_start_while_one_is_in_progress() {
+    let mut visit = in_call();
+    assert_eq!(
+        visit.citizen(CitizenAction::StartVisit {
+            language: LanguageCode::new("en").unwrap(),
+            agency: AgencyId::new("csn").unwrap(),
+        }),
+        Err(Refusal::Busy)
+    );
+}
+
+#[test]
+fn out_of_service_waits_for_the_meeting_to_end() {
+    let mut visit = in_call();
+    let notice = LongText::new("Kiosken lagas. Välkommen tillbaka i morgon.").unwrap();
+    assert_eq!(
+        visit.broker(BrokerToKiosk::OutOfService {
+            message: notice.clone()
+        }),
+        vec![]
+    );
+    assert!(matches!(visit.phase(), Phase::InCall { .. }), "not cut off");
+    visit.broker(BrokerToKiosk::VisitEnded {
+        visit: VisitId::new("v-1").unwrap(),
+        reason: VisitEndReason::Completed,
+    });
+    visit.citizen(CitizenAction::Reset).unwrap();
+    assert_eq!(visit.phase(), &Phase::OutOfService { message: notice });
+    assert!(matches!(
+        start(&mut Visit::new()).as_slice(),
+        [Command::Send(_)]
+    ));
+    assert!(matches!(
+        visit.citizen(CitizenAction::Leave),
+        Err(Refusal::OutOfService(_))
+    ));
+    visit.broker(BrokerToKiosk::BackInService);
+    assert_eq!(visit.phase(), &Phase::Idle);
+}
+
+#[test]
+fn a_refused_request_returns_to_where_the_citizen_can_try_again() {
+    let mut visit = Visit::new();
+    visit
+        .citizen(CitizenAction::CheckIn {
+            code: BookingCode::new("ABCDEFGK").unwrap(),
+        })
+        .unwrap();
+    visit.request_refused();
+    assert_eq!(visit.phase(), &Phase::Idle);
+}

@@ -1,0 +1,303 @@
+//! Real processes for end-to-end tests: the kiosk binary (enrolled with a real one-time code,
+//! headless with GStreamer's test sources, driven through its local API) and an officer in
+//! headless Chromium (`web/officer.mjs`), whose every observation arrives as a JSON line.
+
+use crate::harness::{BrokerEndpoint, PATIENCE};
+use anyhow::{anyhow, bail, Context, Result};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, Command};
+use tokio::sync::mpsc;
+
+/// Media takes longer than signalling: ICE, DTLS, the first key frame.
+pub const MEDIA_PATIENCE: Duration = Duration::from_secs(30);
+
+/// Makes a one-time code for a new kiosk at `site` as `admin`, and enrols the kiosk binary
+/// with it into `data_dir`.
+pub async fn enrol_kiosk_process(
+    kiosk_binary: &Path,
+    broker: &impl BrokerEndpoint,
+    admin: &reqwest::Client,
+    site: &str,
+    data_dir: &Path,
+) -> Result<String> {
+    let base = format!("https://localhost:{}", broker.addr().port());
+    let created: Value = admin
+        .post(format!("{base}/api/admin/kiosks"))
+        .json(&serde_json::json!({ "site": site, "name": "Entré" }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let code = created["enrolmentCode"]
+        .as_str()
+        .ok_or_else(|| anyhow!("no code in {created}"))?;
+    let output = Command::new(kiosk_binary)
+        .args(["enrol", "--broker", &base, "--code", code, "--broker-ca"])
+        .arg(broker.cert_path())
+        .arg("--data-dir")
+        .arg(data_dir)
+        .output()
+        .await?;
+    if !output.status.success() {
+        bail!(
+            "kiosk enrol failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).to_string())
+}
+
+/// A running `kiosk run --headless`.
+pub struct KioskProcess {
+    child: Child,
+    pub api: String,
+    http: reqwest::Client,
+    log: Arc<Mutex<String>>,
+}
+
+impl KioskProcess {
+    /// Starts the kiosk on `data_dir` with test sources and loopback media, plus `extra` flags;
+    /// waits for its READY line.
+    pub async fn start(binary: &Path, data_dir: &Path, extra: &[&str]) -> Result<KioskProcess> {
+        let mut child = Command::new(binary)
+            .args(["run", "--headless", "--test-sources", "--loopback"])
+            .args(["--api", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .args(extra)
+            .env("RUST_LOG", "info,webrtc=warn,rtc=warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("cannot run {}", binary.display()))?;
+        let log = Arc::new(Mutex::new(String::new()));
+        let stderr = child.stderr.take().ok_or_else(|| anyhow!("no stderr"))?;
+        {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(stderr).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let mut log = log.lock().expect("not poisoned");
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+            });
+        }
+        let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
+        let mut lines = BufReader::new(stdout).lines();
+        let ready = tokio::time::timeout(PATIENCE, async {
+            while let Some(line) = lines.next_line().await? {
+                if let Some(api) = line.split(" api=").nth(1) {
+                    return Ok(api.trim().to_string());
+                }
+            }
+            bail!("the kiosk exited before READY")
+        })
+        .await;
+        let api = match ready {
+            Ok(Ok(api)) => api,
+            Ok(Err(e)) => bail!("{e}: {}", log.lock().expect("not poisoned")),
+            Err(_) => bail!(
+                "the kiosk did not print READY in time: {}",
+                log.lock().expect("not poisoned")
+            ),
+        };
+        Ok(KioskProcess {
+            child,
+            api,
+            http: reqwest::Client::new(),
+            log,
+        })
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().expect("not poisoned").clone()
+    }
+
+    pub async fn status(&self) -> Result<Value> {
+        Ok(self
+            .http
+            .get(format!("{}/status", self.api))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?)
+    }
+
+    /// POSTs `body` to the local API; the status code and the JSON answer (if any).
+    pub async fn post(&self, path: &str, body: Value) -> Result<(u16, Value)> {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.api))
+            .json(&body)
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        let text = response.text().await?;
+        Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+    }
+
+    /// Polls the kiosk's status until `ready` holds; fails after `patience`, showing the last
+    /// status and the kiosk's log.
+    pub async fn wait_for(
+        &self,
+        what: &str,
+        patience: Duration,
+        ready: impl Fn(&Value) -> bool,
+    ) -> Result<Value> {
+        let deadline = tokio::time::Instant::now() + patience;
+        let mut last = Value::Null;
+        while tokio::time::Instant::now() < deadline {
+            last = self.status().await?;
+            if ready(&last) {
+                return Ok(last);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        bail!(
+            "the kiosk never showed {what}; last status: {last:#}\nkiosk log:\n{}",
+            self.log()
+        )
+    }
+
+    /// SIGTERM, and wait for the kiosk to stop.
+    pub async fn stop(mut self) -> Result<std::process::ExitStatus> {
+        if let Some(pid) = self.child.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status();
+        }
+        Ok(tokio::time::timeout(PATIENCE, self.child.wait())
+            .await
+            .with_context(|| format!("the kiosk did not stop; its log:\n{}", self.log()))??)
+    }
+}
+
+/// An officer in headless Chromium.
+pub struct OfficerBrowser {
+    child: Child,
+    stdin: ChildStdin,
+    events: mpsc::UnboundedReceiver<Value>,
+    pub seen: Vec<Value>,
+}
+
+/// Where the browser tests' npm packages are; `scripts/test` runs `npm ci` there.
+pub fn web_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("web")
+}
+
+impl OfficerBrowser {
+    pub async fn start(
+        broker: &impl BrokerEndpoint,
+        username: &str,
+        extra: &[&str],
+    ) -> Result<OfficerBrowser> {
+        let web = web_dir();
+        if !web.join("node_modules/playwright-core").exists() {
+            bail!(
+                "playwright-core is not installed: run `npm ci` in {} (scripts/test does)",
+                web.display()
+            );
+        }
+        let mut child = Command::new("node")
+            .arg(web.join("officer.mjs"))
+            .args([
+                "--broker",
+                &format!("https://localhost:{}", broker.addr().port()),
+            ])
+            .args([
+                "--user",
+                username,
+                "--password",
+                nara_broker::demo::DEMO_PASSWORD,
+            ])
+            .args(extra)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .context("cannot run node (Debian package nodejs)")?;
+        let stdin = child.stdin.take().ok_or_else(|| anyhow!("no stdin"))?;
+        let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
+        let (tx, events) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stdout).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Ok(event) = serde_json::from_str::<Value>(&line) {
+                    let _ = tx.send(event);
+                }
+            }
+        });
+        Ok(OfficerBrowser {
+            child,
+            stdin,
+            events,
+            seen: Vec::new(),
+        })
+    }
+
+    /// The first event, seen before or arriving within `patience`, for which `matches` holds.
+    /// Errors reported by the page fail at once.
+    pub async fn expect(
+        &mut self,
+        what: &str,
+        patience: Duration,
+        matches: impl Fn(&Value) -> bool,
+    ) -> Result<Value> {
+        if let Some(seen) = self.seen.iter().find(|e| matches(e)) {
+            return Ok(seen.clone());
+        }
+        let deadline = tokio::time::Instant::now() + patience;
+        loop {
+            let event = tokio::time::timeout_at(deadline, self.events.recv())
+                .await
+                .map_err(|_| {
+                    anyhow!(
+                        "the officer's browser never saw {what}; it saw: {}",
+                        summary(&self.seen)
+                    )
+                })?
+                .ok_or_else(|| anyhow!("the officer's browser exited while waiting for {what}"))?;
+            self.seen.push(event.clone());
+            if event["event"] == "error" || event["event"] == "brokerError" {
+                bail!("the officer's page reported an error: {event}");
+            }
+            if matches(&event) {
+                return Ok(event);
+            }
+        }
+    }
+
+    pub async fn command(&mut self, line: &str) -> Result<()> {
+        self.stdin.write_all(format!("{line}\n").as_bytes()).await?;
+        self.stdin.flush().await?;
+        Ok(())
+    }
+
+    pub async fn close(mut self) -> Result<()> {
+        self.command("quit").await?;
+        tokio::time::timeout(PATIENCE, self.child.wait())
+            .await
+            .context("the officer's browser did not close")??;
+        Ok(())
+    }
+}
+
+/// The last few events, without the repetitive statistics.
+fn summary(seen: &[Value]) -> String {
+    let interesting: Vec<String> = seen
+        .iter()
+        .filter(|e| e["event"] != "stats")
+        .map(|e| e.to_string())
+        .collect();
+    let last_stats = seen.iter().rev().find(|e| e["event"] == "stats");
+    format!("{interesting:?}; last stats: {last_stats:?}")
+}

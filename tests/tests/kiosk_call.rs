@@ -1,0 +1,134 @@
+//! A whole meeting with real processes: the broker, the kiosk binary (headless, GStreamer test
+//! sources) and an officer in headless Chromium with its fake camera. Each side must decode
+//! the other's picture and hear the other's voice, chat must pass both ways, and the call
+//! must end cleanly on both sides.
+
+use anyhow::Result;
+use nara_tests::e2e::{enrol_kiosk_process, KioskProcess, OfficerBrowser, MEDIA_PATIENCE};
+use nara_tests::harness::{admin, BrokerProcess, PATIENCE};
+use serde_json::{json, Value};
+
+const BROKER: &str = env!("CARGO_BIN_EXE_broker-process");
+const KIOSK: &str = env!("CARGO_BIN_EXE_kiosk-process");
+
+/// The officer's video and voice as the kiosk decoded them.
+fn kiosk_decoded(status: &Value) -> (u64, u64) {
+    let received = &status["peers"][0]["received"];
+    let mut frames = 0;
+    let mut audio = 0;
+    for track in received.as_array().into_iter().flatten() {
+        if track["width"].as_u64().unwrap_or(0) > 0 {
+            frames = frames.max(track["decoded"].as_u64().unwrap_or(0));
+        } else if track["peakDecibelsX10"].is_number() {
+            audio = audio.max(track["decoded"].as_u64().unwrap_or(0));
+        }
+    }
+    (frames, audio)
+}
+
+async fn a_whole_meeting(
+    kiosk_flags: &[&str],
+    officer_flags: &[&str],
+    want_candidate: &str,
+) -> Result<()> {
+    let data = tempfile::tempdir()?;
+    let broker = BrokerProcess::start(BROKER.as_ref(), &data.path().join("broker")).await?;
+    let admin = admin(&broker).await?;
+    let kiosk_dir = data.path().join("kiosk");
+    enrol_kiosk_process(KIOSK.as_ref(), &broker, &admin, "rinkeby", &kiosk_dir).await?;
+    let kiosk = KioskProcess::start(KIOSK.as_ref(), &kiosk_dir, kiosk_flags).await?;
+    kiosk
+        .wait_for("a connection to the broker", PATIENCE, |s| {
+            s["connected"] == true
+        })
+        .await?;
+
+    let mut officer = OfficerBrowser::start(&broker, "anna.csn", officer_flags).await?;
+    officer
+        .expect("going available", PATIENCE, |e| e["event"] == "available")
+        .await?;
+
+    let (status, body) = kiosk
+        .post("/visit", json!({ "language": "sv", "agency": "csn" }))
+        .await?;
+    assert_eq!(status, 204, "{body}");
+    officer
+        .expect("the call", PATIENCE, |e| e["event"] == "callStarted")
+        .await?;
+
+    // The officer's browser decodes the kiosk's picture and hears its tone.
+    let stats = officer
+        .expect("the kiosk's video and audio", MEDIA_PATIENCE, |e| {
+            e["event"] == "stats"
+                && e["framesDecoded"].as_u64().unwrap_or(0) > 30
+                && e["audioSamples"].as_u64().unwrap_or(0) > 48_000
+                && e["audioEnergy"].as_f64().unwrap_or(0.0) > 0.0
+        })
+        .await?;
+    assert!(stats["frameWidth"].as_u64().unwrap_or(0) >= 320, "{stats}");
+    assert_eq!(stats["candidateType"], want_candidate, "{stats}");
+
+    // The kiosk decodes the officer's fake camera and hears the fake microphone's beeps.
+    let seen = kiosk
+        .wait_for("the officer's video and audio", MEDIA_PATIENCE, |s| {
+            let (frames, audio) = kiosk_decoded(s);
+            frames > 30 && audio > 50
+        })
+        .await?;
+    assert_eq!(seen["visit"]["phase"], "inCall", "{seen}");
+    assert_eq!(seen["peers"][0]["displayName"], "Anna Lind", "{seen}");
+
+    // Chat both ways over the data channel.
+    officer
+        .expect("the data channel", PATIENCE, |e| {
+            e["event"] == "channelOpen"
+        })
+        .await?;
+    officer
+        .command("chat Hej! Vad kan jag hjälpa dig med?")
+        .await?;
+    kiosk
+        .wait_for("the officer's chat line", PATIENCE, |s| {
+            s["chat"][0]["text"] == "Hej! Vad kan jag hjälpa dig med?"
+        })
+        .await?;
+    let (status, body) = kiosk
+        .post(
+            "/chat",
+            json!({ "text": "Jag har fått ett brev om studiemedel." }),
+        )
+        .await?;
+    assert_eq!(status, 204, "{body}");
+    officer
+        .expect("the citizen's chat line", PATIENCE, |e| {
+            e["event"] == "chat" && e["text"] == "Jag har fått ett brev om studiemedel."
+        })
+        .await?;
+
+    // The officer ends; both sides see it end, and the kiosk holds nothing of the meeting.
+    officer.command("end").await?;
+    officer
+        .expect("the end of the call", PATIENCE, |e| {
+            e["event"] == "callEnded"
+        })
+        .await?;
+    let ended = kiosk
+        .wait_for("the end of the visit", PATIENCE, |s| {
+            s["visit"]["phase"] == "ended"
+        })
+        .await?;
+    assert_eq!(ended["peers"], json!([]), "{ended}");
+    assert_eq!(ended["chat"], json!([]), "{ended}");
+    let (status, body) = kiosk.post("/visit/survey", json!({ "score": 5 })).await?;
+    assert_eq!(status, 204, "{body}");
+
+    officer.close().await?;
+    let exit = kiosk.stop().await?;
+    assert!(exit.success(), "the kiosk did not stop cleanly: {exit}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kiosk_and_officer_meet_directly() {
+    a_whole_meeting(&[], &[], "host").await.unwrap();
+}

@@ -1,0 +1,54 @@
+// Drives one officer's browser for the end-to-end tests: headless Debian Chromium with its fake
+// camera and microphone, on the broker's origin, running officer-page.js. It prints what the
+// officer would see as JSON lines on stdout and takes commands on stdin: `chat <text>`,
+// `end`, `quit`.
+//
+// node officer.mjs --broker https://localhost:PORT --user anna.csn [--relay-only]
+import { chromium } from 'playwright-core';
+import { readFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const args = process.argv.slice(2);
+const option = (name) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const broker = option('broker');
+const username = option('user');
+const password = option('password') || 'demo';
+const relayOnly = args.includes('--relay-only');
+const print = (event) => process.stdout.write(`${JSON.stringify(event)}\n`);
+
+const here = dirname(fileURLToPath(import.meta.url));
+// Playwright gives every launch a fresh, empty profile of its own.
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: [
+    '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+    '--allow-loopback-in-peer-connection',
+    '--disable-features=WebRtcHideLocalIpsWithMdns',
+    '--autoplay-policy=no-user-gesture-required',
+  ],
+});
+const context = await browser.newContext({ ignoreHTTPSErrors: true, permissions: ['camera', 'microphone'] });
+const page = await context.newPage();
+page.on('pageerror', (e) => print({ event: 'error', message: String(e) }));
+await page.exposeFunction('report', (json) => print(JSON.parse(json)));
+await page.goto(`${broker}/healthz`);
+await page.addScriptTag({ content: await readFile(join(here, 'officer-page.js'), 'utf8') });
+await page.evaluate((settings) => window.startOfficer(settings), { username, password, relayOnly });
+
+const commands = createInterface({ input: process.stdin });
+for await (const line of commands) {
+  const [command, ...rest] = line.trim().split(' ');
+  if (command === 'chat') await page.evaluate((text) => window.officer.chat(text), rest.join(' '));
+  if (command === 'end') await page.evaluate(() => window.officer.end());
+  if (command === 'quit') break;
+}
+await browser.close();
+print({ event: 'closed' });
+process.exit(0);
