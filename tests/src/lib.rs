@@ -8,5 +8,6 @@
 //! officer in headless Chromium. [`bench`] holds what `tests/bench` runs.
 
 pub mod bench;
+pub mod coturn;
 pub mod e2e;
 pub mod harness;

@@ -4,6 +4,7 @@
 //! must end cleanly on both sides.
 
 use anyhow::Result;
+use nara_tests::coturn::Coturn;
 use nara_tests::e2e::{enrol_kiosk_process, KioskProcess, OfficerBrowser, MEDIA_PATIENCE};
 use nara_tests::harness::{admin, BrokerProcess, PATIENCE};
 use serde_json::{json, Value};
@@ -26,24 +27,42 @@ fn kiosk_decoded(status: &Value) -> (u64, u64) {
     (frames, audio)
 }
 
-async fn a_whole_meeting(
-    kiosk_flags: &[&str],
-    officer_flags: &[&str],
-    want_candidate: &str,
-) -> Result<()> {
+/// How the media must travel in a test.
+struct Route<'a> {
+    broker_env: &'a [(&'a str, &'a str)],
+    kiosk_flags: &'a [&'a str],
+    officer_flags: &'a [&'a str],
+    /// The officer's selected local candidate: `host` for direct, `relay` through TURN.
+    candidate: &'a str,
+}
+
+const DIRECT: Route = Route {
+    broker_env: &[],
+    kiosk_flags: &[],
+    officer_flags: &[],
+    candidate: "host",
+};
+
+async fn a_whole_meeting(route: Route<'_>) -> Result<()> {
     let data = tempfile::tempdir()?;
-    let broker = BrokerProcess::start(BROKER.as_ref(), &data.path().join("broker")).await?;
+    let broker = BrokerProcess::start_with(
+        BROKER.as_ref(),
+        &data.path().join("broker"),
+        route.broker_env,
+        None,
+    )
+    .await?;
     let admin = admin(&broker).await?;
     let kiosk_dir = data.path().join("kiosk");
     enrol_kiosk_process(KIOSK.as_ref(), &broker, &admin, "rinkeby", &kiosk_dir).await?;
-    let kiosk = KioskProcess::start(KIOSK.as_ref(), &kiosk_dir, kiosk_flags).await?;
+    let kiosk = KioskProcess::start(KIOSK.as_ref(), &kiosk_dir, route.kiosk_flags).await?;
     kiosk
         .wait_for("a connection to the broker", PATIENCE, |s| {
             s["connected"] == true
         })
         .await?;
 
-    let mut officer = OfficerBrowser::start(&broker, "anna.csn", officer_flags).await?;
+    let mut officer = OfficerBrowser::start(&broker, "anna.csn", route.officer_flags).await?;
     officer
         .expect("going available", PATIENCE, |e| e["event"] == "available")
         .await?;
@@ -66,7 +85,7 @@ async fn a_whole_meeting(
         })
         .await?;
     assert!(stats["frameWidth"].as_u64().unwrap_or(0) >= 320, "{stats}");
-    assert_eq!(stats["candidateType"], want_candidate, "{stats}");
+    assert_eq!(stats["candidateType"], route.candidate, "{stats}");
 
     // The kiosk decodes the officer's fake camera and hears the fake microphone's beeps.
     let seen = kiosk
@@ -130,5 +149,38 @@ async fn a_whole_meeting(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kiosk_and_officer_meet_directly() {
-    a_whole_meeting(&[], &[], "host").await.unwrap();
+    a_whole_meeting(DIRECT).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kiosk_and_officer_meet_through_the_embedded_turn_server_only() {
+    a_whole_meeting(Route {
+        // Both relays are on loopback, which the embedded server refuses unless allowed.
+        broker_env: &[("NARA_TURN__EMBEDDED__ALLOWED_PEERS", "[\"127.0.0.0/8\"]")],
+        kiosk_flags: &["--relay-only"],
+        officer_flags: &["--relay-only"],
+        candidate: "relay",
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kiosk_and_officer_meet_through_coturn_only() {
+    const SECRET: &str = "coturn-test-secret";
+    let port = nara_tests::bench::process::free_port().unwrap();
+    let coturn = Coturn::start(port, SECRET).unwrap();
+    let urls = format!("{:?}", coturn.urls());
+    a_whole_meeting(Route {
+        broker_env: &[
+            ("NARA_TURN__URLS", &urls),
+            ("NARA_TURN__SHARED_SECRET", SECRET.as_ref()),
+            ("NARA_TURN__EMBEDDED__ENABLED", "false"),
+        ],
+        kiosk_flags: &["--relay-only"],
+        officer_flags: &["--relay-only"],
+        candidate: "relay",
+    })
+    .await
+    .unwrap();
 }

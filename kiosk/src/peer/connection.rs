@@ -19,6 +19,7 @@ use rtc::peer_connection::configuration::interceptor_registry::{
 use rtc::peer_connection::configuration::media_engine::{
     MediaEngine, MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8,
 };
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters,
     RTCRtpEncodingParameters, RtpCodecKind,
@@ -26,7 +27,7 @@ use rtc::rtp_transceiver::rtp_sender::{
 use rtc::shared::marshal::{Marshal, Unmarshal};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 use webrtc::data_channel::{DataChannel, DataChannelEvent};
@@ -80,6 +81,8 @@ struct Handler {
     events: Events,
     media: Arc<Media>,
     receivers: Arc<Mutex<Vec<Receiver>>>,
+    /// Media is sent only once DTLS is up; before that SRTP has no keys to send it with.
+    connected: Arc<AtomicBool>,
 }
 
 #[async_trait::async_trait]
@@ -103,7 +106,10 @@ impl PeerConnectionEventHandler for Handler {
     async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
         tracing::info!(staff = %self.events.staff, %state, "peer connection state");
         match state {
-            RTCPeerConnectionState::Connected => self.events.send(PeerEvent::Connected),
+            RTCPeerConnectionState::Connected => {
+                self.connected.store(true, Ordering::Relaxed);
+                self.events.send(PeerEvent::Connected)
+            }
             RTCPeerConnectionState::Disconnected | RTCPeerConnectionState::Failed => {
                 self.events.send(PeerEvent::Disconnected)
             }
@@ -142,6 +148,14 @@ impl PeerConnectionEventHandler for Handler {
             receivers.len() - 1
         };
         let receivers = self.receivers.clone();
+        if kind == Kind::Video {
+            tokio::spawn(ask_for_pictures(
+                track.clone(),
+                ssrc,
+                self.receivers.clone(),
+                index,
+            ));
+        }
         tokio::spawn(async move {
             while let Some(event) = track.poll().await {
                 if let TrackRemoteEvent::OnRtpPacket(mut packet) = event {
@@ -157,6 +171,52 @@ impl PeerConnectionEventHandler for Handler {
                 }
             }
         });
+    }
+}
+
+/// How long packets may arrive without a decoded picture before the kiosk asks for a key
+/// frame. A decoder that lost the key frame (lost packets while a relay was being set up,
+/// loss on the path) shows nothing until the sender sends a new one, which it does only
+/// when asked.
+const PICTURE_PATIENCE: Duration = Duration::from_millis(700);
+
+async fn ask_for_pictures(
+    track: Arc<dyn TrackRemote>,
+    media_ssrc: u32,
+    receivers: Arc<Mutex<Vec<Receiver>>>,
+    index: usize,
+) {
+    let mut last = ReceiverStats::default();
+    let mut stalled_since: Option<Instant> = None;
+    let mut check = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        check.tick().await;
+        let Some(now) = receivers
+            .lock()
+            .expect("not poisoned")
+            .get(index)
+            .map(|r| r.stats())
+        else {
+            return;
+        };
+        let packets_flow = now.packets > last.packets;
+        let pictures_flow = now.decoded > last.decoded;
+        last = now;
+        if !packets_flow || pictures_flow {
+            stalled_since = None;
+            continue;
+        }
+        let since = *stalled_since.get_or_insert_with(Instant::now);
+        if since.elapsed() >= PICTURE_PATIENCE {
+            stalled_since = Some(Instant::now());
+            let pli = PictureLossIndication {
+                sender_ssrc: 0,
+                media_ssrc,
+            };
+            if track.write_rtcp(vec![Box::new(pli)]).await.is_err() {
+                return;
+            }
+        }
     }
 }
 
@@ -225,6 +285,7 @@ impl PeerLink {
             })
             .build();
         let receivers = Arc::new(Mutex::new(Vec::new()));
+        let connected = Arc::new(AtomicBool::new(false));
         let connection: Arc<dyn PeerConnection> = Arc::new(
             PeerConnectionBuilder::new()
                 .with_configuration(configuration)
@@ -235,6 +296,7 @@ impl PeerLink {
                     events: events.clone(),
                     media: media.clone(),
                     receivers: receivers.clone(),
+                    connected: connected.clone(),
                 }))
                 .with_udp_addrs(settings.bind.clone())
                 .build()
@@ -264,12 +326,14 @@ impl PeerLink {
             video.clone(),
             video_ssrc,
             outgoing.video_payload,
+            connected.clone(),
         )));
         tasks.push(tokio::spawn(send_rtp(
             outgoing.audio.subscribe(),
             audio,
             audio_ssrc,
             OPUS_PAYLOAD,
+            connected,
         )));
         tasks.push(tokio::spawn(read_feedback(video, events.clone())));
 
@@ -468,6 +532,7 @@ async fn send_rtp(
     track: Arc<TrackLocalStaticRTP>,
     ssrc: u32,
     payload_type: u8,
+    connected: Arc<AtomicBool>,
 ) {
     loop {
         let bytes = match packets.recv().await {
@@ -478,12 +543,14 @@ async fn send_rtp(
             }
             Err(broadcast::error::RecvError::Closed) => return,
         };
+        if !connected.load(Ordering::Relaxed) {
+            continue;
+        }
         let Ok(mut packet) = rtc::rtp::Packet::unmarshal(&mut bytes.clone()) else {
             continue;
         };
         packet.header.ssrc = ssrc;
         packet.header.payload_type = payload_type;
-        // Before negotiation the track is not bound yet; those packets have nowhere to go.
         let _ = track.write_rtp(packet).await;
     }
 }

@@ -80,31 +80,14 @@ fn start_ours(broker: &Path) -> Result<Server> {
         data: Some(data),
     };
     ready?;
-    wait_for_listener(port)?;
+    crate::coturn::wait_until_answering(port)?;
     Ok(server)
 }
 
 fn start_coturn() -> Result<Server> {
     let port = free_port()?;
     let child = pinned(0, "turnserver")
-        .args([
-            "-n",
-            "--listening-ip=127.0.0.1",
-            &format!("--listening-port={port}"),
-            "--relay-ip=127.0.0.1",
-            "--use-auth-secret",
-            &format!("--static-auth-secret={SECRET}"),
-            "--realm=nara",
-            "--no-tls",
-            "--no-dtls",
-            "--no-cli",
-            "--allow-loopback-peers",
-            "--relay-threads=1",
-            "--min-port=49152",
-            "--max-port=65535",
-            "--log-file=stdout",
-            "--simple-log",
-        ])
+        .args(crate::coturn::args(port, SECRET))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -114,28 +97,8 @@ fn start_coturn() -> Result<Server> {
         port,
         data: None,
     };
-    wait_for_listener(port)?;
+    crate::coturn::wait_until_answering(port)?;
     Ok(server)
-}
-
-/// coturn prints nothing reliable when ready (and opens TCP before UDP): it is ready when a
-/// STUN Binding request over UDP is answered.
-fn wait_for_listener(port: u16) -> Result<()> {
-    let socket = UdpSocket::bind("127.0.0.1:0")?;
-    socket.set_read_timeout(Some(Duration::from_millis(100)))?;
-    let mut request = vec![0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42];
-    request.extend_from_slice(b"nara-bench-1");
-    let started = Instant::now();
-    let mut answer = [0u8; 512];
-    while started.elapsed() < Duration::from_secs(10) {
-        socket.send_to(&request, ("127.0.0.1", port))?;
-        if let Ok((n, _)) = socket.recv_from(&mut answer) {
-            if n >= 20 && answer[..2] == [0x01, 0x01] {
-                return Ok(());
-            }
-        }
-    }
-    bail!("the TURN server on {port} did not answer a STUN Binding request within 10 s")
 }
 
 fn run_client(bench: &TurnBench, server: &Server, peer_port: u16) -> Result<Round> {
