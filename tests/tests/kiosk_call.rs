@@ -174,7 +174,7 @@ async fn kiosk_and_officer_meet_through_coturn_only() {
     a_whole_meeting(Route {
         broker_env: &[
             ("NARA_TURN__URLS", &urls),
-            ("NARA_TURN__SHARED_SECRET", SECRET.as_ref()),
+            ("NARA_TURN__SHARED_SECRET", SECRET),
             ("NARA_TURN__EMBEDDED__ENABLED", "false"),
         ],
         kiosk_flags: &["--relay-only"],

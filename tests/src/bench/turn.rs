@@ -13,10 +13,9 @@ use super::process::{
 };
 use super::{Compared, Figures};
 use anyhow::{anyhow, bail, Context, Result};
-use std::net::UdpSocket;
 use std::path::Path;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[derive(Debug, Clone)]
 pub struct TurnBench {
