@@ -91,6 +91,18 @@ impl BrokerProcess {
         env: &[(&str, &str)],
         open_files: Option<u64>,
     ) -> Result<BrokerProcess> {
+        Self::start_at(binary, data_dir, env, open_files, "127.0.0.1:0".parse()?).await
+    }
+
+    /// As [`BrokerProcess::start_with`], listening on `listen` (a restarted broker keeps the
+    /// address its kiosks were enrolled with).
+    pub async fn start_at(
+        binary: &Path,
+        data_dir: &Path,
+        env: &[(&str, &str)],
+        open_files: Option<u64>,
+        listen: SocketAddr,
+    ) -> Result<BrokerProcess> {
         use tokio::io::{AsyncBufReadExt, BufReader};
         let mut command = match open_files {
             Some(n) => {
@@ -107,7 +119,13 @@ impl BrokerProcess {
             }
         }
         let mut child = command
-            .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
+            .args([
+                "serve",
+                "--demo",
+                "--listen",
+                &listen.to_string(),
+                "--data-dir",
+            ])
             .arg(data_dir)
             .env("NARA_TURN__EMBEDDED__LISTEN", "127.0.0.1:0")
             .env("NARA_LOG", "warn")
