@@ -2,7 +2,7 @@
 //! headless with GStreamer's test sources, driven through its local API) and an officer in
 //! headless Chromium (`web/officer.mjs`), whose every observation arrives as a JSON line.
 
-use crate::harness::{BrokerEndpoint, PATIENCE};
+use crate::harness::{enrolment_code, BrokerEndpoint, PATIENCE};
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -26,17 +26,7 @@ pub async fn enrol_kiosk_process(
     data_dir: &Path,
 ) -> Result<String> {
     let base = format!("https://localhost:{}", broker.addr().port());
-    let created: Value = admin
-        .post(format!("{base}/api/admin/kiosks"))
-        .json(&serde_json::json!({ "site": site, "name": "Entré" }))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let code = created["enrolmentCode"]
-        .as_str()
-        .ok_or_else(|| anyhow!("no code in {created}"))?;
+    let code = &enrolment_code(broker, admin, site).await?;
     let output = Command::new(kiosk_binary)
         .args(["enrol", "--broker", &base, "--code", code, "--broker-ca"])
         .arg(broker.cert_path())

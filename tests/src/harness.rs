@@ -463,6 +463,29 @@ impl KioskIdentity {
     }
 }
 
+/// Registers a kiosk at `site` as `admin`; the one-time code it is enrolled with.
+pub async fn enrolment_code(
+    broker: &impl BrokerEndpoint,
+    admin: &reqwest::Client,
+    site: &str,
+) -> Result<String> {
+    let created: serde_json::Value = admin
+        .post(format!(
+            "https://localhost:{}/api/admin/kiosks",
+            broker.addr().port()
+        ))
+        .json(&serde_json::json!({ "site": site, "name": "Entré" }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    created["enrolmentCode"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| anyhow!("no code in {created}"))
+}
+
 /// Registers a kiosk at `site` as `admin` and enrols it with a CSR made here.
 pub async fn enrol_kiosk(
     broker: &impl BrokerEndpoint,
@@ -470,17 +493,7 @@ pub async fn enrol_kiosk(
     site: &str,
 ) -> Result<KioskIdentity> {
     let base = format!("https://localhost:{}", broker.addr().port());
-    let created: serde_json::Value = admin
-        .post(format!("{base}/api/admin/kiosks"))
-        .json(&serde_json::json!({ "site": site, "name": "Entré" }))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let code = created["enrolmentCode"]
-        .as_str()
-        .ok_or_else(|| anyhow!("no code in {created}"))?;
+    let code = &enrolment_code(broker, admin, site).await?;
     let key = rcgen::KeyPair::generate()?;
     let csr = rcgen::CertificateParams::new(Vec::<String>::new())?
         .serialize_request(&key)?
