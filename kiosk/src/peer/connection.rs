@@ -9,7 +9,7 @@ use crate::media::graph::{H264_PAYLOAD, OPUS_PAYLOAD, VP8_PAYLOAD};
 use crate::media::receiver::Kind;
 use crate::media::{Codec, Media, Receiver, ReceiverStats};
 use anyhow::{anyhow, Context, Result};
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use nara_protocol::{CandidateLine, NetworkQuality, Sdp, ShortText, SignalPayload, StaffId};
 use rtc::interceptor::{Registry, Slot};
 use rtc::media_stream::MediaStreamTrack;
@@ -409,11 +409,6 @@ impl PeerLink {
             anyhow::bail!("the data channel to {} is not open yet", self.staff);
         }
         self.channel.send_text(text).await?;
-        Ok(())
-    }
-
-    pub async fn send_binary(&self, bytes: Bytes) -> Result<()> {
-        self.channel.send(BytesMut::from(&bytes[..])).await?;
         Ok(())
     }
 
