@@ -56,6 +56,9 @@ pub struct TlsConfig {
     /// PEM certificate chain. Unset: a self-signed certificate is made in the data directory.
     pub cert_file: Option<PathBuf>,
     pub key_file: Option<PathBuf>,
+    /// Host names and addresses the self-signed certificate names besides `localhost`,
+    /// `127.0.0.1` and `::1`: how kiosks and desks on other machines reach this broker.
+    pub self_signed_names: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -77,7 +77,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningBroker> {
         config.tls.cert_file.as_deref(),
         config.tls.key_file.as_deref(),
         &config.data_dir,
-        &[],
+        &config.tls.self_signed_names,
     )?;
     let ca = pki::KioskCa::load_or_create(&config.data_dir)?;
     let secret = match config.turn_secret()? {

@@ -95,13 +95,26 @@ pub fn server_identity(
             std::fs::create_dir_all(&tls_dir)?;
             let cert_path = tls_dir.join("server.crt");
             let key_path = tls_dir.join("server.key");
-            if !cert_path.exists() || !key_path.exists() {
-                let mut names = vec![
-                    "localhost".to_string(),
-                    "127.0.0.1".to_string(),
-                    "::1".to_string(),
-                ];
-                names.extend(extra_names.iter().cloned());
+            let names_path = tls_dir.join("server.names");
+            let mut names = vec![
+                "localhost".to_string(),
+                "127.0.0.1".to_string(),
+                "::1".to_string(),
+            ];
+            names.extend(extra_names.iter().cloned());
+            let wanted = names.join("\n");
+            if cert_path.exists() && key_path.exists() {
+                // Kiosks trust this very certificate, so a new name does not silently replace it.
+                let made_for = std::fs::read_to_string(&names_path).unwrap_or_default();
+                if made_for.trim() != wanted {
+                    tracing::warn!(
+                        certificate = %cert_path.display(),
+                        made_for = %made_for.trim().replace('\n', ", "),
+                        wanted = %names.join(", "),
+                        "the self-signed certificate was made for other names; delete it to make a new one (enrolled kiosks must then be enrolled again)"
+                    );
+                }
+            } else {
                 let key = KeyPair::generate()?;
                 let mut params = CertificateParams::new(names)?;
                 params
@@ -110,6 +123,7 @@ pub fn server_identity(
                 let cert = params.self_signed(&key)?;
                 write_private(&key_path, &key.serialize_pem())?;
                 std::fs::write(&cert_path, cert.pem())?;
+                std::fs::write(&names_path, &wanted)?;
             }
             (cert_path, key_path)
         }

@@ -51,8 +51,23 @@ struct Peer {
     connected: bool,
     channel_open: bool,
     estimate_kbps: Option<u32>,
+    /// The share of our packets the desk reports lost, in thousandths.
+    loss_permille: u16,
     last_restart: Option<Instant>,
+    /// Since when the path has been broken.
+    broken_since: Option<Instant>,
+    /// The path's quality when last measured.
+    network: Option<NetworkQuality>,
 }
+
+/// How often the paths to the desks are measured and the media fitted to them.
+const MEASURE_PATHS_EVERY: Duration = Duration::from_secs(2);
+/// A broken path often comes back by itself (a cable reseated, a Wi-Fi roam, a router
+/// restarting): the connection then simply carries on. An ICE restart renegotiates through
+/// the broker, which after an outage is itself still reconnecting, so it waits this long.
+const RESTART_ICE_AFTER: Duration = Duration::from_secs(6);
+/// Restarts are at least this far apart: each one abandons the one before.
+const RESTARTS_APART: Duration = Duration::from_secs(10);
 
 struct Kiosk {
     identity: Identity,
@@ -71,6 +86,9 @@ struct Kiosk {
     agencies: Vec<AgencyChoice>,
     last_error: Option<String>,
     rate: RateController,
+    /// Video the encoder produced over the last measurement, and the byte count then.
+    sending_kbps: u32,
+    video_bytes: (u64, Instant),
     last_quality: Option<NetworkQuality>,
     heartbeat_every: Duration,
     last_capture: CaptureHealth,
@@ -119,6 +137,8 @@ pub fn start(
         agencies: Vec::new(),
         last_error: None,
         rate: RateController::new(),
+        sending_kbps: 0,
+        video_bytes: (0, Instant::now()),
         last_quality: None,
         heartbeat_every: Duration::from_secs(30),
         last_capture,
@@ -145,10 +165,15 @@ impl Kiosk {
         mut shutdown: watch::Receiver<bool>,
     ) {
         let mut heartbeat = tokio::time::interval(self.heartbeat_every);
+        let mut measure = tokio::time::interval(MEASURE_PATHS_EVERY);
         loop {
             tokio::select! {
                 Some(event) = link_events.recv() => match event {
-                    LinkEvent::Up => self.connected = true,
+                    LinkEvent::Up => {
+                        self.connected = true;
+                        // An offer made while the link was down may have been lost with it.
+                        self.restart_broken_paths(Duration::ZERO).await;
+                    }
                     LinkEvent::Down(reason) => {
                         self.connected = false;
                         self.last_error = Some(reason);
@@ -176,6 +201,7 @@ impl Kiosk {
                     }
                 }
                 _ = heartbeat.tick() => self.heartbeat().await,
+                _ = measure.tick() => self.fit_media_to_paths().await,
                 _ = shutdown.changed() => {
                     self.drop_visit().await;
                     return;
@@ -269,7 +295,10 @@ impl Kiosk {
                         connected: false,
                         channel_open: false,
                         estimate_kbps: None,
+                        loss_permille: 0,
                         last_restart: None,
+                        broken_since: None,
+                        network: None,
                     },
                 );
             }
@@ -308,20 +337,18 @@ impl Kiosk {
             }),
             PeerEvent::Connected => {
                 peer.connected = true;
+                peer.broken_since = None;
                 self.media.request_keyframe();
             }
             PeerEvent::Disconnected => {
+                tracing::info!(%staff, "the path to a desk broke; waiting for it to come back");
                 peer.connected = false;
-                let recently = peer
-                    .last_restart
-                    .is_some_and(|t| t.elapsed() < Duration::from_secs(5));
-                if !recently {
-                    peer.last_restart = Some(Instant::now());
-                    tracing::info!(%staff, "the path to a desk broke; restarting ICE");
-                    if let Err(error) = peer.link.restart_ice().await {
-                        tracing::warn!(%error, "ICE restart failed");
-                    }
-                }
+                peer.broken_since.get_or_insert_with(Instant::now);
+            }
+            PeerEvent::Failed => {
+                peer.connected = false;
+                peer.broken_since.get_or_insert_with(Instant::now);
+                self.restart_broken_paths(Duration::ZERO).await;
             }
             PeerEvent::ChannelOpen => peer.channel_open = true,
             PeerEvent::Text(text) => match decode::<PeerMessage>(&text) {
@@ -339,10 +366,26 @@ impl Kiosk {
                 }
             },
             PeerEvent::KeyframeWanted => self.media.request_keyframe(),
+            PeerEvent::Loss(permille) => peer.loss_permille = permille,
             PeerEvent::Estimate(kbps) => {
                 peer.estimate_kbps = Some(kbps);
                 let lowest = self.peers.values().filter_map(|p| p.estimate_kbps).min();
-                if let Some(decision) = lowest.and_then(|kbps| self.rate.update(kbps)) {
+                let loss = self
+                    .peers
+                    .values()
+                    .map(|p| p.loss_permille)
+                    .max()
+                    .unwrap_or(0);
+                tracing::debug!(
+                    kbps,
+                    sending = self.sending_kbps,
+                    loss,
+                    "bandwidth estimate"
+                );
+                let now = Instant::now();
+                if let Some(decision) =
+                    lowest.and_then(|kbps| self.rate.update(kbps, self.sending_kbps, loss, now))
+                {
                     self.media.apply_rate(decision);
                 }
             }
@@ -412,6 +455,60 @@ impl Kiosk {
         });
     }
 
+    /// Restarts ICE towards every desk whose path has been broken for `broken_for`, unless a
+    /// restart was tried too recently or the broker (who carries the offer) is out of reach.
+    async fn restart_broken_paths(&mut self, broken_for: Duration) {
+        if !self.connected {
+            return;
+        }
+        for (staff, peer) in &mut self.peers {
+            let Some(since) = peer.broken_since else {
+                continue;
+            };
+            let recently = peer
+                .last_restart
+                .is_some_and(|t| t.elapsed() < RESTARTS_APART);
+            if since.elapsed() < broken_for || recently {
+                continue;
+            }
+            peer.last_restart = Some(Instant::now());
+            tracing::info!(%staff, broken_ms = since.elapsed().as_millis() as u64, "restarting ICE towards a desk");
+            if let Err(error) = peer.link.restart_ice().await {
+                tracing::warn!(%error, "ICE restart failed");
+            }
+        }
+    }
+
+    /// Measures each path; video waits long enough for retransmissions on the slowest, and
+    /// voice carries error correction for the lossiest. Paths broken for long are restarted.
+    async fn fit_media_to_paths(&mut self) {
+        self.restart_broken_paths(RESTART_ICE_AFTER).await;
+        let (bytes, then) = self.video_bytes;
+        let now = (self.media.video_bytes_sent(), Instant::now());
+        let millis = now.1.duration_since(then).as_millis().max(1) as u64;
+        self.sending_kbps = (now.0.saturating_sub(bytes) * 8 / millis) as u32;
+        self.video_bytes = now;
+        let mut worst_loss = 0;
+        for peer in self.peers.values_mut() {
+            let Some(mut quality) = peer.link.quality().await else {
+                continue;
+            };
+            quality.loss_permille = quality.loss_permille.max(peer.loss_permille);
+            quality.bitrate_kbps = quality.bitrate_kbps.max(self.sending_kbps);
+            peer.link.fit_to_round_trip(quality.rtt_ms);
+            worst_loss = worst_loss.max(quality.loss_permille);
+            self.last_quality = Some(quality.clone());
+            peer.network = Some(quality);
+        }
+        if let Some(decision) = self.rate.tick(Instant::now()) {
+            self.media.apply_rate(decision);
+        }
+        if !self.peers.is_empty() {
+            self.media
+                .expect_loss(worst_loss.div_ceil(10).min(100) as u8);
+        }
+    }
+
     async fn heartbeat(&mut self) {
         if !self.connected {
             return;
@@ -420,11 +517,6 @@ impl Kiosk {
         let devices =
             health::device_states(&self.last_capture, &now, self.heartbeat_every.as_secs());
         self.last_capture = now;
-        for peer in self.peers.values() {
-            if let Some(quality) = peer.link.quality().await {
-                self.last_quality = Some(quality);
-            }
-        }
         let activity = match self.visit.phase() {
             crate::visit::Phase::Waiting { .. } | crate::visit::Phase::Asking { .. } => {
                 KioskActivity::Waiting
@@ -459,6 +551,7 @@ impl Kiosk {
                     agency_name: p.card.agency_name.as_ref().map(|a| a.to_string()),
                     connected: p.connected,
                     channel_open: p.channel_open,
+                    network: p.network.clone(),
                     received: p.link.received(),
                 })
                 .collect(),

@@ -4,7 +4,7 @@
 use crate::media::{CaptureHealth, ReceiverStats};
 use crate::visit::Phase;
 use nara_protocol::kiosk::AgencyChoice;
-use nara_protocol::StaffId;
+use nara_protocol::{NetworkQuality, StaffId};
 use serde::Serialize;
 
 #[derive(Clone, Debug, Serialize)]
@@ -32,6 +32,8 @@ pub struct PeerStatus {
     pub agency_name: Option<String>,
     pub connected: bool,
     pub channel_open: bool,
+    /// Round trip, loss and bitrate of the path, as last measured.
+    pub network: Option<NetworkQuality>,
     /// One entry per remote track: its packets and what was decoded of them.
     pub received: Vec<ReceiverStats>,
 }

@@ -3,6 +3,7 @@
 //! headless Chromium (`web/officer.mjs`), whose every observation arrives as a JSON line.
 
 use crate::harness::{enrolment_code, BrokerEndpoint, PATIENCE};
+use crate::netns::KioskNetwork;
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -26,9 +27,22 @@ pub async fn enrol_kiosk_process(
     data_dir: &Path,
 ) -> Result<String> {
     let base = format!("https://localhost:{}", broker.addr().port());
+    enrol_kiosk_process_via(kiosk_binary, broker, &base, admin, site, data_dir).await
+}
+
+/// As [`enrol_kiosk_process`], reaching the broker at `base` (an `https://` address its
+/// certificate names), which the kiosk keeps for its connection.
+pub async fn enrol_kiosk_process_via(
+    kiosk_binary: &Path,
+    broker: &impl BrokerEndpoint,
+    base: &str,
+    admin: &reqwest::Client,
+    site: &str,
+    data_dir: &Path,
+) -> Result<String> {
     let code = &enrolment_code(broker, admin, site).await?;
     let output = Command::new(kiosk_binary)
-        .args(["enrol", "--broker", &base, "--code", code, "--broker-ca"])
+        .args(["enrol", "--broker", base, "--code", code, "--broker-ca"])
         .arg(broker.cert_path())
         .arg("--data-dir")
         .arg(data_dir)
@@ -55,12 +69,39 @@ impl KioskProcess {
     /// Starts the kiosk on `data_dir` with test sources and loopback media, plus `extra` flags;
     /// waits for its READY line.
     pub async fn start(binary: &Path, data_dir: &Path, extra: &[&str]) -> Result<KioskProcess> {
-        let mut child = Command::new(binary)
-            .args(["run", "--headless", "--test-sources", "--loopback"])
-            .args(["--api", "127.0.0.1:0", "--data-dir"])
+        Self::start_in(binary, data_dir, extra, None).await
+    }
+
+    /// As [`KioskProcess::start`]; with a `network`, the kiosk runs inside its namespace and
+    /// its local API listens on the kiosk's address there.
+    pub async fn start_in(
+        binary: &Path,
+        data_dir: &Path,
+        extra: &[&str],
+        network: Option<&KioskNetwork>,
+    ) -> Result<KioskProcess> {
+        let mut command = match network {
+            Some(network) => {
+                let exec = network.exec();
+                let mut command = Command::new(&exec[0]);
+                command.args(&exec[1..]).arg(binary);
+                command
+            }
+            None => Command::new(binary),
+        };
+        command.args(["run", "--headless", "--test-sources"]);
+        match network {
+            Some(network) => command.args(["--api", &format!("{}:0", network.far)]),
+            None => command.args(["--loopback", "--api", "127.0.0.1:0"]),
+        };
+        let mut child = command
+            .arg("--data-dir")
             .arg(data_dir)
             .args(extra)
-            .env("RUST_LOG", "info,webrtc=warn,rtc=warn")
+            .env(
+                "RUST_LOG",
+                std::env::var("KIOSK_LOG").unwrap_or("info,webrtc=warn,rtc=warn".into()),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
@@ -135,7 +176,8 @@ impl KioskProcess {
     }
 
     /// Polls the kiosk's status until `ready` holds; fails after `patience`, showing the last
-    /// status and the kiosk's log.
+    /// status and the kiosk's log. A status that cannot be fetched (the kiosk's link is down)
+    /// is asked for again.
     pub async fn wait_for(
         &self,
         what: &str,
@@ -145,9 +187,11 @@ impl KioskProcess {
         let deadline = tokio::time::Instant::now() + patience;
         let mut last = Value::Null;
         while tokio::time::Instant::now() < deadline {
-            last = self.status().await?;
-            if ready(&last) {
-                return Ok(last);
+            match tokio::time::timeout(PATIENCE, self.status()).await {
+                Ok(Ok(status)) if ready(&status) => return Ok(status),
+                Ok(Ok(status)) => last = status,
+                Ok(Err(error)) => last = Value::String(format!("{error:#}")),
+                Err(_) => last = Value::String("no answer to GET /status".into()),
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -264,6 +308,16 @@ impl OfficerBrowser {
                 return Ok(event);
             }
         }
+    }
+
+    /// The newest statistics the page reports from now on (older ones are forgotten).
+    pub async fn fresh_stats(&mut self) -> Result<Value> {
+        while let Ok(event) = self.events.try_recv() {
+            self.seen.push(event);
+        }
+        self.seen.retain(|e| e["event"] != "stats");
+        self.expect("fresh statistics", PATIENCE, |e| e["event"] == "stats")
+            .await
     }
 
     pub async fn command(&mut self, line: &str) -> Result<()> {

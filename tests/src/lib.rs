@@ -5,9 +5,11 @@
 //! and drives it through real TLS WebSockets as a kiosk (enrolled, mutual TLS) and as desks
 //! (session cookie, Origin) would. Test clients are the only stand-ins: they speak the wire
 //! protocol exactly as the kiosk and the desk page do. [`e2e`] runs the kiosk binary and an
-//! officer in headless Chromium. [`bench`] holds what `tests/bench` runs.
+//! officer in headless Chromium; [`netns`] puts the kiosk behind a link that
+//! loses, delays and drops packets. [`bench`] holds what `tests/bench` runs.
 
 pub mod bench;
 pub mod coturn;
 pub mod e2e;
 pub mod harness;
+pub mod netns;

@@ -49,6 +49,7 @@ async fn heartbeats_self_tests_and_out_of_service_reach_the_admin_and_the_kiosk(
                 rtt_ms: 40,
                 loss_permille: 2,
                 bitrate_kbps: 1500,
+                last_interruption_ms: None,
             }),
             load_x100: 30,
             disk_free_megabytes: 9000,

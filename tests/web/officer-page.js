@@ -33,9 +33,18 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
     },
   };
 
+  // A second offer on the same call renegotiates (an ICE restart after the path broke).
+  async function renegotiate(offerSdp) {
+    await pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
+    const description = await pc.createAnswer();
+    await pc.setLocalDescription(description);
+    send({ type: 'signal', call, to: kiosk, payload: { kind: 'answer', sdp: description.sdp } });
+    report({ event: 'renegotiated' });
+  }
+
   async function answer(offerSdp) {
     pc = new RTCPeerConnection({ iceServers, iceTransportPolicy: relayOnly ? 'relay' : 'all' });
-    const media = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 360 }, audio: true });
+    const media = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 360, frameRate: 30 }, audio: true });
     pc.onicecandidate = ({ candidate }) => {
       if (candidate && candidate.candidate) {
         send({
@@ -85,18 +94,26 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
   async function reportStats() {
     if (!pc) return;
     const stats = await pc.getStats();
-    const summary = { event: 'stats', framesDecoded: 0, frameWidth: 0, audioSamples: 0, audioBytes: 0, audioEnergy: 0, candidateType: null };
+    const summary = {
+      event: 'stats', at: Date.now(), framesDecoded: 0, frameWidth: 0, framesPerSecond: 0,
+      audioSamples: 0, audioBytes: 0, audioEnergy: 0, concealedSamples: 0, candidateType: null,
+    };
     const candidates = new Map();
     stats.forEach((s) => { if (s.type === 'local-candidate') candidates.set(s.id, s.candidateType); });
     stats.forEach((s) => {
       if (s.type === 'inbound-rtp' && s.kind === 'video') {
         summary.framesDecoded = s.framesDecoded || 0;
         summary.frameWidth = s.frameWidth || 0;
+        summary.framesPerSecond = s.framesPerSecond || 0;
+      }
+      if (s.type === 'outbound-rtp' && s.kind === 'video') {
+        summary.sending = { fps: s.framesPerSecond, width: s.frameWidth, limitedBy: s.qualityLimitationReason };
       }
       if (s.type === 'inbound-rtp' && s.kind === 'audio') {
         summary.audioSamples = s.totalSamplesReceived || 0;
         summary.audioBytes = s.bytesReceived || 0;
         summary.audioEnergy = s.totalAudioEnergy || 0;
+        summary.concealedSamples = s.concealedSamples || 0;
       }
       if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') {
         summary.candidateType = candidates.get(s.localCandidateId) || null;
@@ -120,7 +137,11 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
         send({ type: 'setStatus', status: 'available' });
         report({ event: 'available' });
         break;
+      case 'queues':
+        report({ event: 'queues', waiting: message.queues.reduce((n, q) => n + (q.waiting || []).length, 0) });
+        break;
       case 'offer':
+        report({ event: 'offer', visit: message.visit });
         send({ type: 'acceptOffer', offer: message.offer });
         break;
       case 'callStarted':
@@ -129,7 +150,9 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
         report({ event: 'callStarted', call });
         break;
       case 'signal':
-        if (message.payload.kind === 'offer') {
+        if (message.payload.kind === 'offer' && pc) {
+          await renegotiate(message.payload.sdp);
+        } else if (message.payload.kind === 'offer') {
           await answer(message.payload.sdp);
         } else if (message.payload.kind === 'candidate' && pc) {
           await pc.addIceCandidate({

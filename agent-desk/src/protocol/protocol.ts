@@ -65,7 +65,12 @@ export type NetworkQuality = { rttMs: number,
 /**
  * Packet loss in thousandths (0–1000).
  */
-lossPermille: number, bitrateKbps: number, };
+lossPermille: number, bitrateKbps: number, 
+/**
+ * How long the last break in the call's media lasted, from the last frame before it to
+ * the first after (a dropped link, a path change); none if media never broke.
+ */
+lastInterruptionMs?: number, };
 
 export type KioskActivity = "idle" | "waiting" | "inCall" | "selfTest" | "outOfService";
 

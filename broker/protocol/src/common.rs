@@ -114,6 +114,11 @@ pub struct NetworkQuality {
     /// Packet loss in thousandths (0–1000).
     pub loss_permille: u16,
     pub bitrate_kbps: u32,
+    /// How long the last break in the call's media lasted, from the last frame before it to
+    /// the first after (a dropped link, a path change); none if media never broke.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub last_interruption_ms: Option<u32>,
 }
 
 /// What a kiosk is doing.

@@ -74,7 +74,7 @@ pub fn main_pipeline(config: &MediaConfig, h264_encoder: Option<&str>) -> String
          {microphone} ! audioconvert ! audioresample ! \
            audio/x-raw,format=S16LE,rate=48000,channels=1 ! \
            identity name=microphone_tap ! {echo}\
-           opusenc bitrate=32000 frame-size=20 inband-fec=true ! \
+           opusenc name=audio_encoder bitrate=32000 frame-size=20 inband-fec=true ! \
            rtpopuspay pt={OPUS_PAYLOAD} mtu={RTP_MTU} ! \
            appsink name=audio_rtp sync=false max-buffers=64 drop=true \
          audiotestsrc is-live=true wave=silence ! audiomixer name=speaker_mix ! \
@@ -119,6 +119,15 @@ pub fn bitrate_property(encoder_factory: &str, kbps: u32) -> (&'static str, Stri
 }
 
 /// One remote person's video: RTP in, decoded frames counted (and shown, by the UI).
+/// The video jitter buffer's wait on a short path; a longer one waits for retransmissions.
+pub const VIDEO_LATENCY_MS: u32 = 100;
+
+/// How long to hold video for a path with this round trip: long enough for a lost packet's
+/// retransmission (asked for one frame later, back a round trip after that) to arrive.
+pub fn video_latency_ms(rtt_ms: u32) -> u32 {
+    (rtt_ms + rtt_ms / 4 + 50).clamp(VIDEO_LATENCY_MS, 600)
+}
+
 pub fn video_receiver(codec: Codec, payload_type: u8) -> String {
     let (name, depay, decode) = match codec {
         Codec::Vp8 => ("VP8", "rtpvp8depay", "vp8dec"),
@@ -127,7 +136,7 @@ pub fn video_receiver(codec: Codec, payload_type: u8) -> String {
     format!(
         "appsrc name=rtp_in format=time is-live=true do-timestamp=true \
            caps=application/x-rtp,media=video,encoding-name={name},clock-rate=90000,payload={payload_type} ! \
-         rtpjitterbuffer latency=100 do-lost=true ! {depay} ! {decode} ! videoconvert ! \
+         rtpjitterbuffer name=jitter latency={VIDEO_LATENCY_MS} do-lost=true ! {depay} ! {decode} ! videoconvert ! \
          appsink name=frames sync=false max-buffers=2 drop=true"
     )
 }
@@ -137,7 +146,7 @@ pub fn audio_receiver(payload_type: u8) -> String {
     format!(
         "appsrc name=rtp_in format=time is-live=true do-timestamp=true \
            caps=application/x-rtp,media=audio,encoding-name=OPUS,clock-rate=48000,payload={payload_type} ! \
-         rtpjitterbuffer latency=60 do-lost=true ! rtpopusdepay ! opusdec plc=true ! \
+         rtpjitterbuffer name=jitter latency=60 do-lost=true ! rtpopusdepay ! opusdec plc=true ! \
          audioconvert ! audioresample ! audio/x-raw,format=S16LE,rate=48000,channels=1 ! \
          identity name=voice_tap"
     )

@@ -81,6 +81,8 @@ struct CaptureCounters {
     microphone_buffers: AtomicU64,
     /// Peak level of the last microphone buffer in dBFS ×10.
     microphone_peak_x10: AtomicI32,
+    /// Bytes of video RTP the encoder has produced.
+    video_bytes: AtomicU64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -107,6 +109,7 @@ pub struct Media {
     pipeline: gst::Pipeline,
     encoder: gst::Element,
     encoder_factory: String,
+    audio_encoder: gst::Element,
     camera_caps: gst::Element,
     video_valve: gst::Element,
     video_sink: gst::Element,
@@ -181,8 +184,8 @@ impl Media {
         let (video, _) = broadcast::channel(256);
         let (audio, _) = broadcast::channel(256);
         let video_sink = element("video_rtp")?;
-        forward_rtp(&video_sink, video.clone())?;
-        forward_rtp(&element("audio_rtp")?, audio.clone())?;
+        forward_rtp(&video_sink, video.clone(), Some(counters.clone()))?;
+        forward_rtp(&element("audio_rtp")?, audio.clone(), None)?;
         let errors = Arc::new(Mutex::new(DeviceErrors::default()));
         let stopped = Arc::new(AtomicBool::new(false));
         watch_bus(&pipeline, errors.clone(), stopped.clone())?;
@@ -192,6 +195,7 @@ impl Media {
         tracing::info!(encoder = %encoder_factory, "media started");
         Ok(Media {
             camera_caps: element("camera_caps")?,
+            audio_encoder: element("audio_encoder")?,
             video_valve: element("video_valve")?,
             mixer: element("speaker_mix")?,
             pipeline,
@@ -257,6 +261,22 @@ impl Media {
         );
     }
 
+    /// Tells the voice encoder how many packets the worst path loses, so that Opus spends
+    /// enough of its bitrate on in-band error correction to repair them.
+    pub fn expect_loss(&self, percent: u8) {
+        let percent = i32::from(percent.min(100));
+        if self.audio_encoder.property::<i32>("packet-loss-percentage") != percent {
+            self.audio_encoder
+                .set_property("packet-loss-percentage", percent);
+            tracing::info!(percent, "voice protected for packet loss");
+        }
+    }
+
+    /// Bytes of video the encoder has produced so far (sent to every peer).
+    pub fn video_bytes_sent(&self) -> u64 {
+        self.counters.video_bytes.load(Ordering::Relaxed)
+    }
+
     pub fn capture_health(&self) -> CaptureHealth {
         let errors = self.errors.lock().expect("not poisoned");
         let buffers = self.counters.microphone_buffers.load(Ordering::Relaxed);
@@ -304,7 +324,11 @@ fn count_buffers(
     }
 }
 
-fn forward_rtp(sink: &gst::Element, to: broadcast::Sender<Bytes>) -> Result<()> {
+fn forward_rtp(
+    sink: &gst::Element,
+    to: broadcast::Sender<Bytes>,
+    bytes: Option<Arc<CaptureCounters>>,
+) -> Result<()> {
     let sink = sink
         .clone()
         .dynamic_cast::<gst_app::AppSink>()
@@ -315,6 +339,10 @@ fn forward_rtp(sink: &gst::Element, to: broadcast::Sender<Bytes>) -> Result<()> 
                 let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
                 if let Some(buffer) = sample.buffer() {
                     let map = buffer.map_readable().map_err(|_| gst::FlowError::Error)?;
+                    if let Some(counters) = &bytes {
+                        let size = map.len() as u64;
+                        counters.video_bytes.fetch_add(size, Ordering::Relaxed);
+                    }
                     // Nobody listening (no call yet) is not an error.
                     let _ = to.send(Bytes::copy_from_slice(map.as_slice()));
                 }

@@ -10,6 +10,13 @@ use gstreamer_app as gst_app;
 use serde::Serialize;
 use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A pause in a track longer than this is a break in the call, not jitter.
+const BREAK: Duration = Duration::from_secs(1);
+/// Breaks this close together are one interruption: media stuttering back after an outage
+/// has not recovered until it flows steadily.
+const SAME_INTERRUPTION: Duration = Duration::from_secs(5);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -17,13 +24,67 @@ pub enum Kind {
     Audio,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Counters {
     packets: AtomicU64,
     decoded: AtomicU64,
     width: AtomicU32,
     height: AtomicU32,
     peak_x10: AtomicI32,
+    started: Instant,
+    /// Milliseconds from `started` to the latest decoded frame or buffer, plus one (0: none yet).
+    latest_ms: AtomicU64,
+    /// The last break's length in milliseconds (0: none).
+    last_break_ms: AtomicU32,
+    /// When the last break began and ended, in the same reckoning as `latest_ms`.
+    last_break_span: AtomicU64Pair,
+}
+
+/// Two millisecond marks updated together by the one streaming thread that decodes a track.
+#[derive(Debug, Default)]
+struct AtomicU64Pair(AtomicU64, AtomicU64);
+
+impl Counters {
+    fn new() -> Counters {
+        Counters {
+            packets: AtomicU64::new(0),
+            decoded: AtomicU64::new(0),
+            width: AtomicU32::new(0),
+            height: AtomicU32::new(0),
+            peak_x10: AtomicI32::new(0),
+            started: Instant::now(),
+            latest_ms: AtomicU64::new(0),
+            last_break_ms: AtomicU32::new(0),
+            last_break_span: AtomicU64Pair::default(),
+        }
+    }
+
+    /// Counts one decoded frame or buffer and notes a break that it ends.
+    fn decoded(&self, kind: Kind) {
+        self.decoded.fetch_add(1, Ordering::Relaxed);
+        let now = self.started.elapsed().as_millis() as u64 + 1;
+        let before = self.latest_ms.swap(now, Ordering::Relaxed);
+        if before > 0 && now - before > BREAK.as_millis() as u64 {
+            let AtomicU64Pair(began, ended) = &self.last_break_span;
+            let previous_end = ended.load(Ordering::Relaxed);
+            let start = if previous_end > 0
+                && before.saturating_sub(previous_end) < SAME_INTERRUPTION.as_millis() as u64
+            {
+                began.load(Ordering::Relaxed)
+            } else {
+                before
+            };
+            began.store(start, Ordering::Relaxed);
+            ended.store(now, Ordering::Relaxed);
+            let lasted = (now - start).min(u32::MAX as u64) as u32;
+            self.last_break_ms.store(lasted, Ordering::Relaxed);
+            tracing::info!(
+                ?kind,
+                lasted_ms = lasted,
+                "media from a desk flows again after a break"
+            );
+        }
+    }
 }
 
 /// What a person would notice of a remote track.
@@ -37,6 +98,10 @@ pub struct ReceiverStats {
     pub height: u32,
     /// Loudest sample of the last audio buffer, dBFS ×10.
     pub peak_decibels_x10: Option<i16>,
+    /// How long the last interruption of this track lasted: from the last frame before it to
+    /// the first after, breaks of more than a second less than five seconds apart counted as
+    /// one.
+    pub last_break_ms: Option<u32>,
 }
 
 /// A receiver bin; dropping it takes the bin out of the pipeline.
@@ -76,7 +141,7 @@ impl Receiver {
             .and_then(|e| e.dynamic_cast::<gst_app::AppSrc>().ok())
             .ok_or_else(|| anyhow!("the receiver has no app source"))?;
         source.set_property("max-bytes", 2_000_000u64);
-        let counters = Arc::new(Counters::default());
+        let counters = Arc::new(Counters::new());
         match kind {
             Kind::Video => {
                 let sink = bin
@@ -96,7 +161,7 @@ impl Receiver {
                                     c.height.store(h.max(0) as u32, Ordering::Relaxed);
                                 }
                             }
-                            c.decoded.fetch_add(1, Ordering::Relaxed);
+                            c.decoded(Kind::Video);
                             Ok(gst::FlowSuccess::Ok)
                         })
                         .build(),
@@ -111,7 +176,7 @@ impl Receiver {
                 c.peak_x10.store(i16::MIN as i32, Ordering::Relaxed);
                 tap.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
                     if let Some(buffer) = info.buffer() {
-                        c.decoded.fetch_add(1, Ordering::Relaxed);
+                        c.decoded(Kind::Audio);
                         if let Some(peak) = peak_decibels_x10(buffer) {
                             c.peak_x10.store(peak as i32, Ordering::Relaxed);
                         }
@@ -154,6 +219,21 @@ impl Receiver {
         }
     }
 
+    /// Fits a video track's jitter buffer to a path with round trip `rtt_ms` (audio keeps its
+    /// short buffer: voice is not retransmitted, its losses are concealed and FEC-repaired).
+    pub fn fit_to_round_trip(&self, rtt_ms: u32) {
+        if self.kind != Kind::Video {
+            return;
+        }
+        if let Some(jitter) = self.bin.by_name("jitter") {
+            let latency = graph::video_latency_ms(rtt_ms);
+            if jitter.property::<u32>("latency") != latency {
+                jitter.set_property("latency", latency);
+                tracing::debug!(rtt_ms, latency, "video jitter buffer refitted");
+            }
+        }
+    }
+
     pub fn stats(&self) -> ReceiverStats {
         let c = &self.counters;
         let peak = c.peak_x10.load(Ordering::Relaxed);
@@ -164,6 +244,10 @@ impl Receiver {
             height: c.height.load(Ordering::Relaxed),
             peak_decibels_x10: (self.kind == Kind::Audio && peak > i16::MIN as i32)
                 .then_some(peak as i16),
+            last_break_ms: match c.last_break_ms.load(Ordering::Relaxed) {
+                0 => None,
+                ms => Some(ms),
+            },
         }
     }
 }

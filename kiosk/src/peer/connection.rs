@@ -14,7 +14,7 @@ use nara_protocol::{CandidateLine, NetworkQuality, Sdp, ShortText, SignalPayload
 use rtc::interceptor::{Registry, Slot};
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::interceptor_registry::{
-    configure_nack, configure_rtcp_reports,
+    configure_nack, configure_rtcp_reports, configure_twcc_receiver_only,
 };
 use rtc::peer_connection::configuration::media_engine::{
     MediaEngine, MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8,
@@ -110,9 +110,8 @@ impl PeerConnectionEventHandler for Handler {
                 self.connected.store(true, Ordering::Relaxed);
                 self.events.send(PeerEvent::Connected)
             }
-            RTCPeerConnectionState::Disconnected | RTCPeerConnectionState::Failed => {
-                self.events.send(PeerEvent::Disconnected)
-            }
+            RTCPeerConnectionState::Disconnected => self.events.send(PeerEvent::Disconnected),
+            RTCPeerConnectionState::Failed => self.events.send(PeerEvent::Failed),
             _ => {}
         }
     }
@@ -254,7 +253,11 @@ impl PeerLink {
             },
             RtpCodecKind::Audio,
         )?;
-        let registry = configure_rtcp_reports(configure_nack(Registry::new(), &mut engine))
+        // Transport-wide feedback on what the desk sends lets its browser's send-side estimate
+        // (delay-based, with probing) ramp back up within seconds after an outage, rather than
+        // creeping up from its floor on loss reports alone.
+        let registry = configure_twcc_receiver_only(Registry::new(), &mut engine)?;
+        let registry = configure_rtcp_reports(configure_nack(registry, &mut engine))
             .with(Slot::from(14_000), FeedbackToApplication::default());
 
         let mdns = if settings.mdns {
@@ -412,6 +415,13 @@ impl PeerLink {
         Ok(())
     }
 
+    /// Fits the receivers' buffers to the path's round trip.
+    pub fn fit_to_round_trip(&self, rtt_ms: u32) {
+        for receiver in self.receivers.lock().expect("not poisoned").iter() {
+            receiver.fit_to_round_trip(rtt_ms);
+        }
+    }
+
     pub fn received(&self) -> Vec<ReceiverStats> {
         self.receivers
             .lock()
@@ -445,7 +455,11 @@ impl PeerLink {
             }
         }
         let loss = if samples > 0.0 { lost / samples } else { 0.0 };
-        rtt.map(|rtt| super::quality(rtt, loss, bitrate))
+        let last_break = self.received().iter().filter_map(|r| r.last_break_ms).max();
+        rtt.map(|rtt| NetworkQuality {
+            last_interruption_ms: last_break,
+            ..super::quality(rtt, loss, bitrate)
+        })
     }
 
     pub async fn close(self) {
@@ -559,6 +573,9 @@ async fn read_feedback(track: Arc<TrackLocalStaticRTP>, events: Events) {
             }
             if let Some(bps) = feedback.estimate_bps {
                 events.send(PeerEvent::Estimate((bps / 1000.0) as u32));
+            }
+            if let Some(lost) = feedback.loss_fraction {
+                events.send(PeerEvent::Loss((lost * 1000.0).round() as u16));
             }
         }
     }

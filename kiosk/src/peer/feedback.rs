@@ -1,12 +1,16 @@
 //! An interceptor that lets the application see the RTCP it must act on: keyframe requests
-//! (PLI, FIR), which only the encoder can answer, and the receiver's bandwidth estimate (REMB),
-//! which the encoder's bitrate follows. Everything else stays with the interceptors that
-//! consume it (NACK, receiver reports).
+//! (PLI, FIR), which only the encoder can answer, the receiver's bandwidth estimate (REMB),
+//! which the encoder's bitrate follows, and the loss it reports (SR/RR), which tells a poor
+//! link from a cautious estimate. Everything else stays with the interceptors that consume
+//! it (NACK).
 
 use rtc::interceptor::{Attribute, Interceptor, Packet, StreamInfo, TaggedPacket};
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate;
+use rtc::rtcp::receiver_report::ReceiverReport;
+use rtc::rtcp::reception_report::ReceptionReport;
+use rtc::rtcp::sender_report::SenderReport;
 use rtc::sansio::Protocol;
 use rtc::shared::error::Error;
 use std::collections::VecDeque;
@@ -17,6 +21,8 @@ use std::time::Instant;
 pub struct Feedback {
     pub keyframe_wanted: bool,
     pub estimate_bps: Option<f32>,
+    /// The largest share of packets lost since the last report, among the streams reported.
+    pub loss_fraction: Option<f32>,
 }
 
 impl Feedback {
@@ -30,6 +36,18 @@ impl Feedback {
             if let Some(remb) = any.downcast_ref::<ReceiverEstimatedMaximumBitrate>() {
                 feedback.estimate_bps = Some(remb.bitrate);
             }
+            let reports: &[ReceptionReport] =
+                if let Some(sender) = any.downcast_ref::<SenderReport>() {
+                    &sender.reports
+                } else if let Some(receiver) = any.downcast_ref::<ReceiverReport>() {
+                    &receiver.reports
+                } else {
+                    &[]
+                };
+            for report in reports {
+                let lost = f32::from(report.fraction_lost) / 256.0;
+                feedback.loss_fraction = Some(feedback.loss_fraction.unwrap_or(0.0).max(lost));
+            }
         }
         feedback
     }
@@ -40,6 +58,8 @@ fn for_application(packet: &dyn rtc::rtcp::Packet) -> bool {
     any.is::<PictureLossIndication>()
         || any.is::<FullIntraRequest>()
         || any.is::<ReceiverEstimatedMaximumBitrate>()
+        || any.is::<SenderReport>()
+        || any.is::<ReceiverReport>()
 }
 
 /// Sits last in the chain, so every interceptor has seen the whole of the RTCP before it.
@@ -122,6 +142,30 @@ mod tests {
         let feedback = Feedback::from_packets(&packets);
         assert!(feedback.keyframe_wanted);
         assert_eq!(feedback.estimate_bps, Some(350_000.0));
+        assert_eq!(feedback.loss_fraction, None);
         assert_eq!(Feedback::from_packets(&[]), Feedback::default());
+    }
+
+    #[test]
+    fn the_worst_reported_loss_is_read_from_sender_and_receiver_reports() {
+        let report = |ssrc, fraction_lost| ReceptionReport {
+            ssrc,
+            fraction_lost,
+            ..Default::default()
+        };
+        let packets: Vec<Box<dyn rtc::rtcp::Packet>> = vec![
+            Box::new(SenderReport {
+                ssrc: 9,
+                reports: vec![report(2, 13)],
+                ..Default::default()
+            }),
+            Box::new(ReceiverReport {
+                ssrc: 9,
+                reports: vec![report(3, 64)],
+                ..Default::default()
+            }),
+        ];
+        let feedback = Feedback::from_packets(&packets);
+        assert_eq!(feedback.loss_fraction, Some(0.25));
     }
 }

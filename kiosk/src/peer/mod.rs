@@ -21,8 +21,10 @@ pub enum PeerEvent {
     /// An offer or a candidate to send through the broker.
     Signal(SignalPayload),
     Connected,
-    /// ICE failed or the connection broke; an ICE restart may bring it back.
+    /// Nothing came over the path for a while; it may come back by itself.
     Disconnected,
+    /// ICE gave the path up; only an ICE restart brings the connection back.
+    Failed,
     /// The data channel is open: chat and documents can flow.
     ChannelOpen,
     /// Text from the desk over the data channel.
@@ -31,6 +33,8 @@ pub enum PeerEvent {
     KeyframeWanted,
     /// The desk's receive-side bandwidth estimate (REMB), in kbit/s.
     Estimate(u32),
+    /// The share of the kiosk's packets the desk reports lost, in thousandths.
+    Loss(u16),
 }
 
 /// A peer event and whose connection it came from.
@@ -60,5 +64,6 @@ pub fn quality(rtt_ms: f64, loss_fraction: f64, bitrate_bps: f64) -> NetworkQual
         rtt_ms: rtt_ms.max(0.0).round() as u32,
         loss_permille: (loss_fraction.clamp(0.0, 1.0) * 1000.0).round() as u16,
         bitrate_kbps: (bitrate_bps.max(0.0) / 1000.0).round() as u32,
+        last_interruption_ms: None,
     }
 }

@@ -98,6 +98,7 @@ pub fn kiosk_to_broker() -> Vec<KioskToBroker> {
                 rtt_ms: 38,
                 loss_permille: 4,
                 bitrate_kbps: 1800,
+                last_interruption_ms: Some(10_900),
             }),
             load_x100: 42,
             disk_free_megabytes: 20480,

@@ -1,0 +1,230 @@
+//! A kiosk on a bad network: the kiosk binary runs in a network namespace of its own, behind a
+//! link that delays and loses packets (`impaired-link`, standing in for `tc netem`, which this
+//! kernel lacks), with the broker and an officer in headless Chromium on this side.
+//!
+//! - With 5 % loss and 100 ms delay each way, the call keeps its voice and at least 20 frames a
+//!   second of video, both ways.
+//! - When the kiosk's network device goes down for 10 s and comes back, media flows again in
+//!   the same call (no new queue entry, no new ring), and the kiosk reports how long it broke.
+//!
+//! Needs root, as CI and the development machines have.
+
+use nara_tests::e2e::{enrol_kiosk_process_via, KioskProcess, OfficerBrowser, MEDIA_PATIENCE};
+use nara_tests::harness::{admin, BrokerEndpoint, BrokerProcess, PATIENCE};
+use nara_tests::netns::KioskNetwork;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+const BROKER: &str = env!("CARGO_BIN_EXE_broker-process");
+const KIOSK: &str = env!("CARGO_BIN_EXE_kiosk-process");
+const IMPAIRED_LINK: &str = env!("CARGO_BIN_EXE_impaired-link");
+
+/// How long the kiosk's link stays down.
+const OUTAGE: Duration = Duration::from_secs(10);
+/// How long after the link comes back media must flow again.
+const RECOVERY_PATIENCE: Duration = Duration::from_secs(20);
+/// The window over which frame and sample rates are measured.
+const WINDOW: Duration = Duration::from_secs(10);
+
+/// The officer's video and voice as the kiosk decoded them: (video frames, audio buffers,
+/// the last break the video had, in ms).
+fn kiosk_decoded(status: &Value) -> (u64, u64, Option<u64>) {
+    let mut frames = 0;
+    let mut audio = 0;
+    let mut video_break = None;
+    for track in status["peers"][0]["received"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        if track["width"].as_u64().unwrap_or(0) > 0 {
+            frames = track["decoded"].as_u64().unwrap_or(0);
+            video_break = track["lastBreakMs"].as_u64();
+        } else if track["peakDecibelsX10"].is_number() {
+            audio = track["decoded"].as_u64().unwrap_or(0);
+        }
+    }
+    (frames, audio, video_break)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_survives_loss_delay_and_a_dropped_link() {
+    let mut network = KioskNetwork::create(IMPAIRED_LINK.as_ref()).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let names = format!("[\"{}\"]", network.near);
+    let broker = BrokerProcess::start_at(
+        BROKER.as_ref(),
+        &data.path().join("broker"),
+        &[("NARA_TLS__SELF_SIGNED_NAMES", &names)],
+        None,
+        "0.0.0.0:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let admin = admin(&broker).await.unwrap();
+    let kiosk_dir = data.path().join("kiosk");
+    let base = format!("https://{}:{}", network.near, broker.addr().port());
+    enrol_kiosk_process_via(
+        KIOSK.as_ref(),
+        &broker,
+        &base,
+        &admin,
+        "rinkeby",
+        &kiosk_dir,
+    )
+    .await
+    .unwrap();
+    let kiosk = KioskProcess::start_in(KIOSK.as_ref(), &kiosk_dir, &[], Some(&network))
+        .await
+        .unwrap();
+    kiosk
+        .wait_for("a connection to the broker", PATIENCE, |s| {
+            s["connected"] == true
+        })
+        .await
+        .unwrap();
+
+    let mut officer = OfficerBrowser::start(&broker, "anna.csn", &[])
+        .await
+        .unwrap();
+    officer
+        .expect("going available", PATIENCE, |e| e["event"] == "available")
+        .await
+        .unwrap();
+    let (status, body) = kiosk
+        .post("/visit", json!({ "language": "sv", "agency": "csn" }))
+        .await
+        .unwrap();
+    assert_eq!(status, 204, "{body}");
+    officer
+        .expect("the call", PATIENCE, |e| e["event"] == "callStarted")
+        .await
+        .unwrap();
+    officer
+        .expect("the kiosk's video", MEDIA_PATIENCE, |e| {
+            e["event"] == "stats" && e["framesDecoded"].as_u64().unwrap_or(0) > 30
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}\nkiosk log:\n{}", kiosk.log()));
+    let in_call = kiosk
+        .wait_for("the officer's video", MEDIA_PATIENCE, |s| {
+            kiosk_decoded(s).0 > 30
+        })
+        .await
+        .unwrap();
+    let visit = in_call["visit"]["visit"].clone();
+
+    // 5 % loss and 100 ms delay each way.
+    network.impair(100, 5.0).unwrap();
+    let before_officer = officer.fresh_stats().await.unwrap();
+    let before_kiosk = kiosk.status().await.unwrap();
+    let started = Instant::now();
+    tokio::time::sleep(WINDOW).await;
+    let after_officer = officer.fresh_stats().await.unwrap();
+    let after_kiosk = kiosk.status().await.unwrap();
+    let seconds = started.elapsed().as_secs_f64();
+    let officer_seconds =
+        (after_officer["at"].as_f64().unwrap() - before_officer["at"].as_f64().unwrap()) / 1000.0;
+    let delta = |key: &str| {
+        after_officer[key].as_f64().unwrap_or(0.0) - before_officer[key].as_f64().unwrap_or(0.0)
+    };
+    let officer_fps = delta("framesDecoded") / officer_seconds;
+    let officer_audio = delta("audioSamples") / officer_seconds;
+    let concealed = delta("concealedSamples") / delta("audioSamples").max(1.0);
+    let (kiosk_frames_0, kiosk_audio_0, _) = kiosk_decoded(&before_kiosk);
+    let (kiosk_frames_1, kiosk_audio_1, _) = kiosk_decoded(&after_kiosk);
+    let kiosk_fps = (kiosk_frames_1 - kiosk_frames_0) as f64 / seconds;
+    let kiosk_audio = (kiosk_audio_1 - kiosk_audio_0) as f64 / seconds;
+    eprintln!(
+        "5 % loss, 100 ms delay: officer sees {officer_fps:.1} fps and hears {officer_audio:.0} samples/s \
+         ({:.1} % concealed); the kiosk sees {kiosk_fps:.1} fps and decodes {kiosk_audio:.0} voice buffers/s",
+        concealed * 100.0
+    );
+    eprintln!(
+        "the kiosk measures its path as {}; the officer's browser sends {}",
+        after_kiosk["peers"][0]["network"], after_officer["sending"]
+    );
+    assert!(officer_fps >= 20.0, "the officer saw {officer_fps:.1} fps");
+    assert!(kiosk_fps >= 20.0, "the kiosk saw {kiosk_fps:.1} fps");
+    // 48 kHz voice, 20 ms buffers: at least nine tenths of it arrives and plays.
+    assert!(
+        officer_audio >= 0.9 * 48_000.0,
+        "{officer_audio:.0} samples/s"
+    );
+    assert!(concealed < 0.15, "{:.1} % concealed", concealed * 100.0);
+    assert!(
+        kiosk_audio >= 0.9 * 50.0,
+        "{kiosk_audio:.1} voice buffers/s"
+    );
+
+    // The kiosk's cable is pulled for ten seconds.
+    network.impair(0, 0.0).unwrap();
+    let frames_before = kiosk_decoded(&kiosk.status().await.unwrap()).0;
+    network.kiosk_link(false).unwrap();
+    tokio::time::sleep(OUTAGE).await;
+    network.kiosk_link(true).unwrap();
+    let back = Instant::now();
+    let resumed = kiosk
+        .wait_for(
+            "the officer's video again",
+            RECOVERY_PATIENCE,
+            |s| matches!(kiosk_decoded(s), (frames, _, Some(_)) if frames > frames_before + 30),
+        )
+        .await
+        .unwrap();
+    let kiosk_back_after = back.elapsed();
+    let officer_frames = officer.fresh_stats().await.unwrap()["framesDecoded"]
+        .as_u64()
+        .unwrap();
+    officer
+        .expect("the kiosk's video again", RECOVERY_PATIENCE, |e| {
+            e["event"] == "stats" && e["framesDecoded"].as_u64().unwrap_or(0) > officer_frames + 30
+        })
+        .await
+        .unwrap();
+    let reported = kiosk_decoded(&resumed).2.unwrap();
+    eprintln!(
+        "after a {OUTAGE:?} outage the kiosk saw the officer again {:.1} s after the link came back; \
+         it reports a break of {:.1} s",
+        kiosk_back_after.as_secs_f64(),
+        reported as f64 / 1000.0
+    );
+    assert!(
+        reported >= OUTAGE.as_millis() as u64,
+        "the kiosk reports a break of {reported} ms\nkiosk log:\n{}",
+        kiosk.log()
+    );
+    // Same visit, still in the call; the officer was never rung again and nobody queued.
+    assert_eq!(resumed["visit"]["phase"], "inCall", "{resumed}");
+    assert_eq!(resumed["visit"]["visit"], visit, "{resumed}");
+    let calls = officer.seen.iter().filter(|e| e["event"] == "callStarted");
+    assert_eq!(calls.count(), 1, "the officer's call started again");
+    let offers = officer.seen.iter().filter(|e| e["event"] == "offer");
+    assert_eq!(offers.count(), 1, "the officer was rung again");
+    let since_call = officer
+        .seen
+        .iter()
+        .skip_while(|e| e["event"] != "callStarted");
+    let requeued = since_call
+        .filter(|e| e["event"] == "queues" && e["waiting"].as_u64() > Some(0))
+        .count();
+    assert_eq!(requeued, 0, "the visit went back into the queue");
+    assert!(!officer.seen.iter().any(|e| e["event"] == "callEnded"));
+
+    officer.command("end").await.unwrap();
+    officer
+        .expect("the end of the call", PATIENCE, |e| {
+            e["event"] == "callEnded"
+        })
+        .await
+        .unwrap();
+    kiosk
+        .wait_for("the end of the visit", PATIENCE, |s| {
+            s["visit"]["phase"] == "ended"
+        })
+        .await
+        .unwrap();
+    officer.close().await.unwrap();
+    let exit = kiosk.stop().await.unwrap();
+    assert!(exit.success(), "the kiosk did not stop cleanly: {exit}");
+}
