@@ -69,11 +69,17 @@ pub fn main() -> std::process::ExitCode {
     }
 }
 
+/// The WebRTC stack logs per packet when a path breaks (a failed send, a check it cannot
+/// answer yet): hundreds of lines a second in the journal during an outage. The kiosk reports
+/// breaks and recoveries itself, once each.
+const DEFAULT_LOG: &str = "info,webrtc=warn,rtc=warn,rtc_dtls=error,rtc_ice=error,\
+     rtc::peer_connection::handler=error,webrtc::peer_connection::driver=off";
+
 fn run_cli() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,webrtc=warn,rtc=warn".into()),
+                .unwrap_or_else(|_| DEFAULT_LOG.into()),
         )
         .with_writer(std::io::stderr)
         .init();

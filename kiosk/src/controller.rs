@@ -277,14 +277,28 @@ impl Kiosk {
         if let Some(old) = self.peers.remove(&card.staff) {
             old.link.close().await;
         }
-        match PeerLink::open(
+        let events = self.peer_events.clone();
+        let opened = match PeerLink::open(
             card.staff.clone(),
             &self.settings,
             self.media.clone(),
-            self.peer_events.clone(),
+            events.clone(),
         )
         .await
         {
+            // mDNS needs a multicast route; a kiosk on a network without one (no default
+            // route, say) still calls, only without resolving browsers' `.local` names.
+            Err(error) if self.settings.mdns => {
+                tracing::warn!(%error, "no peer connection with mDNS; trying without it");
+                let settings = PeerSettings {
+                    mdns: false,
+                    ..self.settings.clone()
+                };
+                PeerLink::open(card.staff.clone(), &settings, self.media.clone(), events).await
+            }
+            other => other,
+        };
+        match opened {
             Ok(link) => {
                 tracing::info!(call = %call, staff = %card.staff, "offering to a desk");
                 self.peers.insert(

@@ -98,10 +98,9 @@ impl KioskProcess {
             .arg("--data-dir")
             .arg(data_dir)
             .args(extra)
-            .env(
-                "RUST_LOG",
-                std::env::var("KIOSK_LOG").unwrap_or("info,webrtc=warn,rtc=warn".into()),
-            )
+            // The kiosk's own default logging, unless KIOSK_LOG asks for more.
+            .env_remove("RUST_LOG")
+            .envs(std::env::var("KIOSK_LOG").map(|log| ("RUST_LOG", log)))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)

@@ -125,6 +125,11 @@ impl KioskNetwork {
         Ok(())
     }
 
+    /// Takes the kiosk's default route away: it reaches this side's address and no other.
+    pub fn remove_default_route(&self) -> Result<()> {
+        run("ip", &["-n", &self.namespace, "route", "del", "default"])
+    }
+
     fn default_route(&self) -> Result<()> {
         let ns = &self.namespace;
         run(

@@ -83,7 +83,8 @@ async fn a_whole_meeting(route: Route<'_>) -> Result<()> {
                 && e["audioSamples"].as_u64().unwrap_or(0) > 48_000
                 && e["audioEnergy"].as_f64().unwrap_or(0.0) > 0.0
         })
-        .await?;
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:#}\nkiosk log:\n{}", kiosk.log()))?;
     assert!(stats["frameWidth"].as_u64().unwrap_or(0) >= 320, "{stats}");
     assert_eq!(stats["candidateType"], route.candidate, "{stats}");
 
