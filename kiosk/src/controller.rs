@@ -120,6 +120,7 @@ pub fn start(
         shutdown.clone(),
     ));
     let last_capture = media.capture_health();
+    let rate = media.starting_rate();
     let kiosk = Kiosk {
         identity,
         media,
@@ -136,7 +137,7 @@ pub fn start(
         site_name: String::new(),
         agencies: Vec::new(),
         last_error: None,
-        rate: RateController::new(),
+        rate,
         sending_kbps: 0,
         video_bytes: (0, Instant::now()),
         last_quality: None,
@@ -331,7 +332,7 @@ impl Kiosk {
         self.chat = Vec::new();
         self.chat_sent = 0;
         self.document_requested_by = None;
-        self.rate = RateController::new();
+        self.rate = self.media.starting_rate();
         self.media.apply_rate(self.rate.current());
     }
 

@@ -150,6 +150,10 @@ impl KioskProcess {
         self.log.lock().expect("not poisoned").clone()
     }
 
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     pub async fn status(&self) -> Result<Value> {
         Ok(self
             .http
@@ -317,6 +321,11 @@ impl OfficerBrowser {
         self.seen.retain(|e| e["event"] != "stats");
         self.expect("fresh statistics", PATIENCE, |e| e["event"] == "stats")
             .await
+    }
+
+    /// The driver's pid: Chromium's processes are its descendants.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
     }
 
     pub async fn command(&mut self, line: &str) -> Result<()> {

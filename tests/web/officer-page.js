@@ -1,8 +1,10 @@
-// An officer's side of a call, run inside headless Chromium on the broker's own origin: the
-// desk protocol over the real WebSocket, a real RTCPeerConnection with Chromium's fake camera,
-// and the data channel for chat. It stands in for the agent-desk page until that exists; the
-// end-to-end tests drive it through `officer.mjs`. Everything it learns goes to `report()`.
-window.startOfficer = async function startOfficer({ username, password, relayOnly }) {
+// An officer's (or interpreter's) side of a call, run inside headless Chromium on the broker's
+// own origin: the desk protocol over the real WebSocket, one real RTCPeerConnection per other
+// person in the call (the kiosk offers to us; towards other desks the one who joined later
+// offers), Chromium's fake camera, and the data channel for chat. It stands in for the
+// agent-desk page until that exists; the end-to-end tests and benchmarks drive it through
+// `officer.mjs`. Everything it learns goes to `report()`.
+window.startOfficer = async function startOfficer({ username, password, relayOnly, video }) {
   const report = (event) => window.report(JSON.stringify(event));
   const login = await fetch('/api/login', {
     method: 'POST',
@@ -16,39 +18,54 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
   const socket = new WebSocket(`wss://${location.host}/ws/desk`);
   const send = (message) => socket.send(JSON.stringify(message));
   let iceServers = [];
+  let me = null;
   let call = null;
   let kiosk = null;
-  let pc = null;
-  let channel = null;
+  // One entry per other person in the call, keyed 'kiosk' or by staff id.
+  const peers = new Map();
+  let media = null;
   let statsTimer = null;
   let chatId = 0;
+
+  const keyOf = (peer) => (peer.kind === 'kiosk' ? 'kiosk' : peer.staff);
 
   window.officer = {
     chat(text) {
       chatId += 1;
-      channel.send(JSON.stringify({ type: 'chat', id: chatId, text }));
+      peers.get('kiosk').channel.send(JSON.stringify({ type: 'chat', id: chatId, text }));
     },
     end() {
       send({ type: 'endCall', call, outcome: 'served' });
     },
+    inviteInterpreter(language) {
+      send({ type: 'invite', call, target: { kind: 'interpreter', language } });
+    },
+    available() {
+      send({ type: 'setStatus', status: 'available' });
+    },
   };
 
-  // A second offer on the same call renegotiates (an ICE restart after the path broke).
-  async function renegotiate(offerSdp) {
-    await pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
-    const description = await pc.createAnswer();
-    await pc.setLocalDescription(description);
-    send({ type: 'signal', call, to: kiosk, payload: { kind: 'answer', sdp: description.sdp } });
-    report({ event: 'renegotiated' });
+  async function localMedia() {
+    if (!media) {
+      media = await navigator.mediaDevices.getUserMedia({
+        video: { ...video, frameRate: 30 },
+        audio: true,
+      });
+    }
+    return media;
   }
 
-  async function answer(offerSdp) {
-    pc = new RTCPeerConnection({ iceServers, iceTransportPolicy: relayOnly ? 'relay' : 'all' });
-    const media = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 360, frameRate: 30 }, audio: true });
+  // A connection to `target`; the first decoded frame from it is reported with how long it
+  // took from the offer (made here, or arrived here).
+  async function connect(target) {
+    const key = keyOf(target);
+    const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy: relayOnly ? 'relay' : 'all' });
+    const peer = { pc, target, channel: null, offerAt: null };
+    peers.set(key, peer);
     pc.onicecandidate = ({ candidate }) => {
       if (candidate && candidate.candidate) {
         send({
-          type: 'signal', call, to: kiosk,
+          type: 'signal', call, to: target,
           payload: { kind: 'candidate', candidate: candidate.candidate, sdpMid: candidate.sdpMid, sdpMLineIndex: candidate.sdpMLineIndex },
         });
       }
@@ -61,25 +78,54 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
       element.muted = false;
       document.body.appendChild(element);
       element.play().catch(() => {});
+      if (track.kind === 'video') {
+        element.requestVideoFrameCallback(() => {
+          const at = Date.now();
+          report({ event: 'firstFrame', from: key, at, ms: peer.offerAt ? at - peer.offerAt : null });
+        });
+      }
     };
-    pc.onconnectionstatechange = () => report({ event: 'connection', state: pc.connectionState });
-    pc.ondatachannel = ({ channel: opened }) => {
-      channel = opened;
-      if (channel.readyState === 'open') report({ event: 'channelOpen' });
-      else channel.onopen = () => report({ event: 'channelOpen' });
+    pc.oniceconnectionstatechange = () => report({ event: 'connection', from: key, ice: pc.iceConnectionState, ms: peer.offerAt ? Date.now() - peer.offerAt : null });
+    pc.onconnectionstatechange = () => report({ event: 'connection', from: key, state: pc.connectionState, ms: peer.offerAt ? Date.now() - peer.offerAt : null });
+    const onChannel = (channel) => {
+      peer.channel = channel;
+      const opened = () => report({ event: 'channelOpen', from: key });
+      if (channel.readyState === 'open') opened();
+      else channel.onopen = opened;
       channel.onmessage = ({ data }) => {
         const message = JSON.parse(data);
         if (message.type === 'chat') {
-          report({ event: 'chat', text: message.text });
+          report({ event: 'chat', from: key, text: message.text });
           channel.send(JSON.stringify({ type: 'chatSeen', id: message.id }));
         } else if (message.type === 'chatSeen') {
           report({ event: 'chatSeen', id: message.id });
         }
       };
     };
+    pc.ondatachannel = ({ channel }) => onChannel(channel);
+    const local = await localMedia();
+    return { peer, onChannel, local };
+  }
+
+  async function answer(target, offerSdp) {
+    const key = keyOf(target);
+    const existing = peers.get(key);
+    // A second offer from the same peer renegotiates (an ICE restart after the path broke).
+    if (existing) {
+      await existing.pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
+      const description = await existing.pc.createAnswer();
+      await existing.pc.setLocalDescription(description);
+      send({ type: 'signal', call, to: target, payload: { kind: 'answer', sdp: description.sdp } });
+      report({ event: 'renegotiated', from: key });
+      return;
+    }
+    const arrived = Date.now();
+    const { peer, local } = await connect(target);
+    peer.offerAt = arrived;
+    const { pc } = peer;
     await pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
     for (const transceiver of pc.getTransceivers()) {
-      const track = media.getTracks().find((t) => t.kind === transceiver.receiver.track.kind);
+      const track = local.getTracks().find((t) => t.kind === transceiver.receiver.track.kind);
       if (track) {
         await transceiver.sender.replaceTrack(track);
         transceiver.direction = 'sendrecv';
@@ -87,13 +133,25 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
     }
     const description = await pc.createAnswer();
     await pc.setLocalDescription(description);
-    send({ type: 'signal', call, to: kiosk, payload: { kind: 'answer', sdp: description.sdp } });
-    statsTimer = setInterval(reportStats, 500);
+    send({ type: 'signal', call, to: target, payload: { kind: 'answer', sdp: description.sdp } });
+    if (target.kind === 'kiosk' && !statsTimer) statsTimer = setInterval(reportStats, 500);
+  }
+
+  // Towards a desk already in the call, we (who joined later) offer.
+  async function offerTo(target) {
+    const { peer, onChannel, local } = await connect(target);
+    onChannel(peer.pc.createDataChannel('nara'));
+    for (const track of local.getTracks()) peer.pc.addTrack(track, local);
+    peer.offerAt = Date.now();
+    const description = await peer.pc.createOffer();
+    await peer.pc.setLocalDescription(description);
+    send({ type: 'signal', call, to: target, payload: { kind: 'offer', sdp: description.sdp } });
   }
 
   async function reportStats() {
-    if (!pc) return;
-    const stats = await pc.getStats();
+    const peer = peers.get('kiosk');
+    if (!peer) return;
+    const stats = await peer.pc.getStats();
     const summary = {
       event: 'stats', at: Date.now(), framesDecoded: 0, frameWidth: 0, framesPerSecond: 0,
       audioSamples: 0, audioBytes: 0, audioEnergy: 0, concealedSamples: 0, candidateType: null,
@@ -122,6 +180,16 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
     report(summary);
   }
 
+  function leaveCall(outcome) {
+    clearInterval(statsTimer);
+    statsTimer = null;
+    for (const { pc } of peers.values()) pc.close();
+    peers.clear();
+    for (const element of document.querySelectorAll('video, audio')) element.remove();
+    report({ event: 'callEnded', outcome });
+    call = null;
+  }
+
   socket.onopen = () => send({ type: 'hello', protocolVersion: 1 });
   socket.onclose = (e) => report({ event: 'socketClosed', code: e.code, reason: e.reason });
   // One message at a time: a candidate must wait until the offer it belongs to is applied.
@@ -134,38 +202,56 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
     switch (message.type) {
       case 'welcome':
         iceServers = message.iceServers;
+        me = message.me.card.staff;
         send({ type: 'setStatus', status: 'available' });
         report({ event: 'available' });
+        break;
+      case 'statusChanged':
+        report({ event: 'status', status: message.status });
         break;
       case 'queues':
         report({ event: 'queues', waiting: message.queues.reduce((n, q) => n + (q.waiting || []).length, 0) });
         break;
       case 'offer':
-        report({ event: 'offer', visit: message.visit });
+        report({ event: 'offer', visit: message.visit, purpose: message.purpose.kind });
         send({ type: 'acceptOffer', offer: message.offer });
         break;
       case 'callStarted':
         call = message.call;
         kiosk = { kind: 'kiosk', kiosk: message.kiosk };
-        report({ event: 'callStarted', call });
+        report({ event: 'callStarted', call, participants: message.participants.length });
+        for (const participant of message.participants) {
+          if (participant.staff !== me) await offerTo({ kind: 'staff', staff: participant.staff });
+        }
         break;
-      case 'signal':
-        if (message.payload.kind === 'offer' && pc) {
-          await renegotiate(message.payload.sdp);
-        } else if (message.payload.kind === 'offer') {
-          await answer(message.payload.sdp);
-        } else if (message.payload.kind === 'candidate' && pc) {
-          await pc.addIceCandidate({
+      case 'participantJoined':
+        report({ event: 'participantJoined', staff: message.participant.staff });
+        break;
+      case 'participantLeft': {
+        const peer = peers.get(message.staff);
+        if (peer) peer.pc.close();
+        peers.delete(message.staff);
+        report({ event: 'participantLeft', staff: message.staff });
+        break;
+      }
+      case 'signal': {
+        const from = message.from;
+        const peer = peers.get(keyOf(from));
+        if (message.payload.kind === 'offer') {
+          await answer(from.kind === 'kiosk' ? kiosk : from, message.payload.sdp);
+        } else if (message.payload.kind === 'answer' && peer) {
+          await peer.pc.setRemoteDescription({ type: 'answer', sdp: message.payload.sdp });
+        } else if (message.payload.kind === 'candidate' && peer) {
+          await peer.pc.addIceCandidate({
             candidate: message.payload.candidate,
             sdpMid: message.payload.sdpMid,
             sdpMLineIndex: message.payload.sdpMLineIndex,
           });
         }
         break;
+      }
       case 'callEnded':
-        clearInterval(statsTimer);
-        if (pc) pc.close();
-        report({ event: 'callEnded', outcome: message.outcome });
+        leaveCall(message.outcome);
         break;
       case 'error':
         report({ event: 'brokerError', message: message.message });

@@ -1,7 +1,7 @@
 // Drives one officer's browser for the end-to-end tests: headless Debian Chromium with its fake
 // camera and microphone, on the broker's origin, running officer-page.js. It prints what the
 // officer would see as JSON lines on stdout and takes commands on stdin: `chat <text>`,
-// `end`, `quit`.
+// `end`, `invite <language>` (an interpreter), `available`, `quit`.
 //
 // node officer.mjs --broker https://localhost:PORT --user anna.csn [--relay-only]
 import { chromium } from 'playwright-core';
@@ -19,6 +19,8 @@ const broker = option('broker');
 const username = option('user');
 const password = option('password') || 'demo';
 const relayOnly = args.includes('--relay-only');
+// The camera size asked for, e.g. `--video 1280x720`.
+const [width, height] = (option('video') || '640x360').split('x').map(Number);
 const print = (event) => process.stdout.write(`${JSON.stringify(event)}\n`);
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -40,13 +42,15 @@ page.on('pageerror', (e) => print({ event: 'error', message: String(e) }));
 await page.exposeFunction('report', (json) => print(JSON.parse(json)));
 await page.goto(`${broker}/healthz`);
 await page.addScriptTag({ content: await readFile(join(here, 'officer-page.js'), 'utf8') });
-await page.evaluate((settings) => window.startOfficer(settings), { username, password, relayOnly });
+await page.evaluate((settings) => window.startOfficer(settings), { username, password, relayOnly, video: { width, height } });
 
 const commands = createInterface({ input: process.stdin });
 for await (const line of commands) {
   const [command, ...rest] = line.trim().split(' ');
   if (command === 'chat') await page.evaluate((text) => window.officer.chat(text), rest.join(' '));
   if (command === 'end') await page.evaluate(() => window.officer.end());
+  if (command === 'invite') await page.evaluate((language) => window.officer.inviteInterpreter(language), rest[0]);
+  if (command === 'available') await page.evaluate(() => window.officer.available());
   if (command === 'quit') break;
 }
 await browser.close();

@@ -1,6 +1,7 @@
 //! The GStreamer graphs the kiosk runs, written as launch descriptions so that each is
 //! readable in one place and can be tried by hand with `gst-launch-1.0`.
 
+use super::rate::RateController;
 use super::{Codec, MediaConfig, Source};
 
 /// Payload types the kiosk offers; the browser answers with the same numbers.
@@ -28,7 +29,9 @@ pub const ECHO_PROBE: &str = "nara_echo_probe";
 
 /// Capture (camera and microphone to RTP in two app sinks) and the speaker's mix.
 pub fn main_pipeline(config: &MediaConfig, h264_encoder: Option<&str>) -> String {
-    let (width, height) = RESOLUTIONS[1];
+    let (width, height) = RateController::starting_at(config.start_bitrate_kbps)
+        .current()
+        .resolution;
     let camera = match &config.source {
         Source::Test => "videotestsrc is-live=true pattern=ball".to_string(),
         Source::Devices {

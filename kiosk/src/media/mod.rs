@@ -110,6 +110,7 @@ pub struct Media {
     encoder: gst::Element,
     encoder_factory: String,
     audio_encoder: gst::Element,
+    start_bitrate_kbps: u32,
     camera_caps: gst::Element,
     video_valve: gst::Element,
     video_sink: gst::Element,
@@ -196,6 +197,7 @@ impl Media {
         Ok(Media {
             camera_caps: element("camera_caps")?,
             audio_encoder: element("audio_encoder")?,
+            start_bitrate_kbps: config.start_bitrate_kbps,
             video_valve: element("video_valve")?,
             mixer: element("speaker_mix")?,
             pipeline,
@@ -275,6 +277,11 @@ impl Media {
     /// Bytes of video the encoder has produced so far (sent to every peer).
     pub fn video_bytes_sent(&self) -> u64 {
         self.counters.video_bytes.load(Ordering::Relaxed)
+    }
+
+    /// The rate the encoder started at, which every visit starts from again.
+    pub fn starting_rate(&self) -> rate::RateController {
+        rate::RateController::starting_at(self.start_bitrate_kbps)
     }
 
     pub fn capture_health(&self) -> CaptureHealth {

@@ -67,6 +67,24 @@ impl RateController {
         }
     }
 
+    /// Starts from a configured bitrate (the kiosk's `start-bitrate-kbps`), at the largest
+    /// picture size that bitrate carries.
+    pub fn starting_at(kbps: u32) -> Self {
+        let kbps = kbps.clamp(VIDEO_FLOOR_KBPS, VIDEO_CEILING_KBPS);
+        let index = SIZE_THRESHOLDS_KBPS
+            .iter()
+            .position(|&threshold| kbps >= threshold)
+            .unwrap_or(RESOLUTIONS.len() - 1);
+        RateController {
+            current: RateDecision {
+                video_kbps: kbps,
+                resolution: RESOLUTIONS[index],
+                video_on: true,
+            },
+            ..Self::new()
+        }
+    }
+
     pub fn current(&self) -> RateDecision {
         self.current
     }
@@ -179,6 +197,23 @@ mod tests {
     const SENDING_ALL: u32 = 10_000;
     /// A link that drops what overflows it.
     const LOSSY: u16 = 150;
+
+    #[test]
+    fn the_start_size_follows_the_start_bitrate() {
+        assert_eq!(
+            RateController::starting_at(2500).current().resolution,
+            (1280, 720)
+        );
+        assert_eq!(
+            RateController::starting_at(800).current().resolution,
+            (640, 360)
+        );
+        let tiny = RateController::starting_at(10).current();
+        assert_eq!(
+            (tiny.resolution, tiny.video_kbps),
+            ((320, 240), VIDEO_FLOOR_KBPS)
+        );
+    }
 
     #[test]
     fn a_low_estimate_without_loss_keeps_qvga_going() {

@@ -1,6 +1,7 @@
 //! The benchmark harnesses behind `tests/bench` (DESIGN.md: one entry point, one closing line
 //! per figure). Benchmarks print figures; they never pass or fail a test run.
 
+pub mod calls;
 pub mod process;
 pub mod routing;
 pub mod signalling;

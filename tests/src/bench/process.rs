@@ -83,6 +83,43 @@ pub fn cpu_seconds(pid: u32) -> Result<f64> {
     Ok(ticks / 100.0)
 }
 
+/// CPU seconds of `root` and every process descended from it (a browser and its renderer,
+/// GPU and utility processes). Processes that end between the reads are not counted.
+pub fn tree_cpu_seconds(root: u32) -> Result<f64> {
+    let mut parents = Vec::new();
+    for entry in std::fs::read_dir("/proc")? {
+        let Some(pid) = entry?
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let parent = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        if let Some(parent) = parent {
+            parents.push((pid, parent));
+        }
+    }
+    let mut tree = vec![root];
+    let mut grew = true;
+    while grew {
+        grew = false;
+        for &(pid, parent) in &parents {
+            if tree.contains(&parent) && !tree.contains(&pid) {
+                tree.push(pid);
+                grew = true;
+            }
+        }
+    }
+    Ok(tree.iter().filter_map(|&pid| cpu_seconds(pid).ok()).sum())
+}
+
 pub fn resident_bytes(pid: u32) -> Result<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     let kb = status
@@ -96,8 +133,13 @@ pub fn resident_bytes(pid: u32) -> Result<f64> {
 
 /// The broker built next to this benchmark binary by `tests/bench`.
 pub fn broker_binary() -> Result<PathBuf> {
+    sibling_binary("broker-process")
+}
+
+/// A binary of this package built next to the benchmark binary by `tests/bench`.
+pub fn sibling_binary(name: &str) -> Result<PathBuf> {
     let here = std::env::current_exe()?;
-    let binary = here.with_file_name("broker-process");
+    let binary = here.with_file_name(name);
     if binary.exists() {
         Ok(binary)
     } else {

@@ -1,10 +1,19 @@
 //! `tests/bench`: the benchmarks (DESIGN.md, "How we test"). `--list` names them; `NAME` runs
 //! one and ends with one line per figure.
 
+use nara_tests::bench::calls::{self, CallFigure};
 use nara_tests::bench::{routing, signalling, turn, Figures};
 use std::process::ExitCode;
 
 const BENCHMARKS: &[(&str, &str)] = &[
+    (
+        "call-setup",
+        "the kiosk's offer to the officer's first frame, next to a browser-to-browser call",
+    ),
+    (
+        "kiosk-cpu",
+        "the kiosk's CPU in a 720p30 call, next to the officer's Chromium in the same call",
+    ),
     (
         "routing",
         "the routing state machine: 5 000 officers, 500 queues, a day's visits at 100x",
@@ -28,6 +37,23 @@ fn main() -> ExitCode {
                 println!("{name:<12} {what}");
             }
             ExitCode::SUCCESS
+        }
+        Some(name @ ("call-setup" | "kiosk-cpu")) => {
+            let mut bench = calls::CallBench::default();
+            // `--quick`: three calls; `--calls N` sets how many.
+            if quick {
+                bench.calls = 3;
+                bench.cpu_window = std::time::Duration::from_secs(5);
+            }
+            if let Some(n) = flag_value(&args, "--calls") {
+                bench.calls = n;
+            }
+            let figure = if name == "call-setup" {
+                CallFigure::Setup
+            } else {
+                CallFigure::Cpu
+            };
+            report(calls::run(&bench, figure), name)
         }
         Some("routing") => {
             let mut bench = routing::RoutingBench::default();

@@ -1,0 +1,316 @@
+//! The call benchmarks, over real calls between the kiosk binary (headless, test sources) and
+//! officers in headless Chromium, through one broker on loopback:
+//!
+//! - `call-setup`: from the offer's arrival in the answering browser to its first decoded
+//!   frame. Ours: the kiosk's offer to the officer. Peer: in the same call, an interpreter's
+//!   browser joins and offers to the officer's: a Chromium-to-Chromium call through the same
+//!   broker, timed the same way in the same browser.
+//! - `kiosk-cpu`: the kiosk process's CPU while it sends and receives 720p at 30 fps to one
+//!   officer, next to the officer's browser (all its processes) doing the same.
+
+use super::process::{cpu_seconds, sibling_binary, tree_cpu_seconds};
+use super::{median, Figures};
+use crate::e2e::{enrol_kiosk_process, KioskProcess, OfficerBrowser, MEDIA_PATIENCE};
+use crate::harness::{admin, BrokerProcess, PATIENCE};
+use anyhow::{anyhow, bail, Context, Result};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+pub struct CallBench {
+    pub calls: usize,
+    /// How long the CPU is measured in each call of `kiosk-cpu`.
+    pub cpu_window: Duration,
+}
+
+impl Default for CallBench {
+    fn default() -> Self {
+        CallBench {
+            calls: 10,
+            cpu_window: Duration::from_secs(10),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallFigure {
+    Setup,
+    Cpu,
+}
+
+/// Everything a round of calls needs, started once.
+struct Stage {
+    _data: tempfile::TempDir,
+    _broker: BrokerProcess,
+    kiosk: KioskProcess,
+    officer: OfficerBrowser,
+    officer_browser_pid: Option<u32>,
+    interpreter: Option<OfficerBrowser>,
+}
+
+pub fn run(bench: &CallBench, figure: CallFigure) -> Result<Figures> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let mut stage = start(figure).await?;
+        let mut figures = Figures::default();
+        match figure {
+            CallFigure::Setup => {
+                let mut ours = Vec::new();
+                let mut peer = Vec::new();
+                for call in 1..=bench.calls {
+                    let (kiosk_ms, browser_ms) = setup_round(&mut stage).await?;
+                    println!(
+                        "call {call}: kiosk → officer {kiosk_ms:.0} ms, interpreter → officer {browser_ms:.0} ms"
+                    );
+                    ours.push(kiosk_ms);
+                    peer.push(browser_ms);
+                }
+                print_spread("kiosk's offer", &ours);
+                print_spread("browser's offer", &peer);
+                figures.against_peer(
+                    "call-setup.first-frame-p50",
+                    median(ours),
+                    median(peer),
+                    "ms",
+                );
+            }
+            CallFigure::Cpu => {
+                let mut ours = Vec::new();
+                let mut peer = Vec::new();
+                for call in 1..=bench.calls {
+                    let (kiosk, browser) = cpu_round(&mut stage, bench.cpu_window).await?;
+                    println!(
+                        "call {call}: kiosk {kiosk:.3} cores, officer's Chromium {browser:.3} cores"
+                    );
+                    ours.push(kiosk);
+                    peer.push(browser);
+                }
+                let (ours, peer) = (median(ours), median(peer));
+                println!("the officer's Chromium, sending and receiving the same: {peer:.3} cores");
+                figures.against_target("kiosk-cpu.cores-720p30", ours, 0.5, "cores");
+            }
+        }
+        stage.officer.close().await.ok();
+        if let Some(interpreter) = stage.interpreter.take() {
+            interpreter.close().await.ok();
+        }
+        stage.kiosk.stop().await.ok();
+        Ok(figures)
+    })
+}
+
+fn print_spread(what: &str, values: &[f64]) {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    println!(
+        "{what}: min {:.0} ms, median {:.0} ms, max {:.0} ms over {} calls",
+        sorted.first().copied().unwrap_or(f64::NAN),
+        median(sorted.clone()),
+        sorted.last().copied().unwrap_or(f64::NAN),
+        sorted.len()
+    );
+}
+
+async fn start(figure: CallFigure) -> Result<Stage> {
+    let broker_binary = sibling_binary("broker-process")?;
+    let kiosk_binary = sibling_binary("kiosk-process")?;
+    let data = tempfile::tempdir()?;
+    // Calls back to back trickle more candidates a second than an officer ever would.
+    let limits = [
+        ("NARA_LIMITS__MESSAGES_PER_SECOND", "500"),
+        ("NARA_LIMITS__MESSAGE_BURST", "1000"),
+    ];
+    let broker =
+        BrokerProcess::start_with(&broker_binary, &data.path().join("broker"), &limits, None)
+            .await?;
+    let admin = admin(&broker).await?;
+    let kiosk_dir = data.path().join("kiosk");
+    enrol_kiosk_process(&kiosk_binary, &broker, &admin, "rinkeby", &kiosk_dir).await?;
+    let mut flags = Vec::new();
+    let config = data.path().join("kiosk.toml");
+    if figure == CallFigure::Cpu {
+        // Start at 720p: the test pattern compresses so well that no estimate would ask for it.
+        std::fs::write(&config, "[media]\nstart-bitrate-kbps = 2500\n")?;
+        flags.extend(["--config", config.to_str().unwrap_or_default()]);
+    }
+    let kiosk = KioskProcess::start(&kiosk_binary, &kiosk_dir, &flags).await?;
+    kiosk
+        .wait_for("a connection to the broker", PATIENCE, |s| {
+            s["connected"] == true
+        })
+        .await?;
+    let camera: &[&str] = match figure {
+        CallFigure::Cpu => &["--video", "1280x720"],
+        CallFigure::Setup => &[],
+    };
+    let mut officer = OfficerBrowser::start(&broker, "anna.csn", camera).await?;
+    let officer_browser_pid = officer.pid();
+    officer
+        .expect("going available", PATIENCE, |e| e["event"] == "available")
+        .await?;
+    let interpreter = match figure {
+        CallFigure::Setup => {
+            let mut interpreter = OfficerBrowser::start(&broker, "tolk.amir", &[]).await?;
+            interpreter
+                .expect("going available", PATIENCE, |e| e["event"] == "available")
+                .await?;
+            Some(interpreter)
+        }
+        CallFigure::Cpu => None,
+    };
+    Ok(Stage {
+        _data: data,
+        _broker: broker,
+        kiosk,
+        officer,
+        officer_browser_pid,
+        interpreter,
+    })
+}
+
+/// Starts a visit that the officer answers; returns once the call has started.
+async fn begin_call(stage: &mut Stage) -> Result<()> {
+    stage.officer.seen.clear();
+    let (status, body) = stage
+        .kiosk
+        .post("/visit", json!({ "language": "sv", "agency": "csn" }))
+        .await?;
+    if status != 204 {
+        bail!("the kiosk did not start a visit ({status}): {body}");
+    }
+    stage
+        .officer
+        .expect("the call", PATIENCE, |e| e["event"] == "callStarted")
+        .await?;
+    Ok(())
+}
+
+/// Ends the call from the officer's side and makes everyone ready for the next.
+async fn end_call(stage: &mut Stage) -> Result<()> {
+    stage.officer.command("end").await?;
+    stage
+        .officer
+        .expect("the end of the call", PATIENCE, |e| {
+            e["event"] == "callEnded"
+        })
+        .await?;
+    stage
+        .kiosk
+        .wait_for("the end of the visit", PATIENCE, |s| {
+            s["visit"]["phase"] == "ended"
+        })
+        .await?;
+    let (status, body) = stage.kiosk.post("/visit/reset", json!({})).await?;
+    if status != 204 {
+        bail!("the kiosk did not reset ({status}): {body}");
+    }
+    // Out of wrap-up, as an officer would after noting the outcome.
+    stage.officer.command("available").await?;
+    if let Some(interpreter) = &mut stage.interpreter {
+        interpreter.command("available").await?;
+    }
+    tokio::time::timeout(PATIENCE, async {
+        loop {
+            let status = stage.kiosk.status().await?;
+            if status["visit"]["phase"] == "idle" {
+                return Ok::<_, anyhow::Error>(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .context("the kiosk did not return to idle")??;
+    Ok(())
+}
+
+fn first_frame_ms(event: &Value) -> Result<f64> {
+    event["ms"]
+        .as_f64()
+        .ok_or_else(|| anyhow!("a first frame without its offer time: {event}"))
+}
+
+/// One call: the kiosk's offer to the officer's first frame, then an interpreter's browser
+/// joining and its offer to the officer's first frame from it.
+async fn setup_round(stage: &mut Stage) -> Result<(f64, f64)> {
+    begin_call(stage).await?;
+    let kiosk = stage
+        .officer
+        .expect("the kiosk's first frame", MEDIA_PATIENCE, |e| {
+            e["event"] == "firstFrame" && e["from"] == "kiosk"
+        })
+        .await?;
+    stage.officer.command("invite ar").await?;
+    let interpreter = stage
+        .interpreter
+        .as_mut()
+        .ok_or_else(|| anyhow!("no interpreter"))?;
+    interpreter.seen.clear();
+    interpreter
+        .expect("the interpreter's call", PATIENCE, |e| {
+            e["event"] == "callStarted"
+        })
+        .await?;
+    let browser = stage
+        .officer
+        .expect("the interpreter's first frame", MEDIA_PATIENCE, |e| {
+            e["event"] == "firstFrame" && e["from"] == "tolk-amir"
+        })
+        .await?;
+    let times = (first_frame_ms(&kiosk)?, first_frame_ms(&browser)?);
+    end_call(stage).await?;
+    if let Some(interpreter) = &mut stage.interpreter {
+        interpreter
+            .expect("the end of the interpreter's call", PATIENCE, |e| {
+                e["event"] == "callEnded"
+            })
+            .await?;
+    }
+    Ok(times)
+}
+
+/// One call at 720p both ways: CPU seconds per second of the kiosk and of the officer's
+/// browser over `window`.
+async fn cpu_round(stage: &mut Stage, window: Duration) -> Result<(f64, f64)> {
+    begin_call(stage).await?;
+    let kiosk_pid = stage
+        .kiosk
+        .pid()
+        .ok_or_else(|| anyhow!("the kiosk exited"))?;
+    let browser_pid = stage
+        .officer_browser_pid
+        .ok_or_else(|| anyhow!("the officer's browser has no pid"))?;
+    stage
+        .officer
+        .expect("the kiosk's 720p", MEDIA_PATIENCE, |e| {
+            e["event"] == "stats" && e["frameWidth"].as_u64() == Some(1280)
+        })
+        .await?;
+    stage
+        .kiosk
+        .wait_for("the officer's 720p", MEDIA_PATIENCE, |s| {
+            s["peers"][0]["received"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|track| track["width"].as_u64() == Some(1280))
+        })
+        .await?;
+    let started = Instant::now();
+    // The driver (node) is the browser's parent; only Chromium's processes are counted.
+    let chromium =
+        || -> Result<f64> { Ok(tree_cpu_seconds(browser_pid)? - cpu_seconds(browser_pid)?) };
+    let (kiosk_before, browser_before) = (cpu_seconds(kiosk_pid)?, chromium()?);
+    tokio::time::sleep(window).await;
+    let seconds = started.elapsed().as_secs_f64();
+    let kiosk = (cpu_seconds(kiosk_pid)? - kiosk_before) / seconds;
+    let browser = (chromium()? - browser_before) / seconds;
+    let fresh = stage.officer.fresh_stats().await?;
+    if fresh["frameWidth"].as_u64() != Some(1280) {
+        bail!("the officer no longer received 720p: {fresh}");
+    }
+    end_call(stage).await?;
+    Ok((kiosk, browser))
+}
