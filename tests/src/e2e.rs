@@ -353,3 +353,62 @@ fn summary(seen: &[Value]) -> String {
     let last_stats = seen.iter().rev().find(|e| e["event"] == "stats");
     format!("{interesting:?}; last stats: {last_stats:?}")
 }
+
+/// Starts a visit at `kiosk` (Swedish, CSN) that `officer` answers; returns once the call has
+/// started. The officer's earlier events are forgotten.
+pub async fn begin_call(kiosk: &KioskProcess, officer: &mut OfficerBrowser) -> Result<()> {
+    officer.seen.clear();
+    let (status, body) = kiosk
+        .post(
+            "/visit",
+            serde_json::json!({ "language": "sv", "agency": "csn" }),
+        )
+        .await?;
+    if status != 204 {
+        bail!("the kiosk did not start a visit ({status}): {body}");
+    }
+    officer
+        .expect("the call", PATIENCE, |e| e["event"] == "callStarted")
+        .await?;
+    Ok(())
+}
+
+/// `officer` ends the call; the kiosk shows the end and goes back to idle, and the officer and
+/// `others` in the call go available again, ready for the next.
+pub async fn end_call<'a>(
+    kiosk: &KioskProcess,
+    officer: &mut OfficerBrowser,
+    others: impl Iterator<Item = &'a mut OfficerBrowser>,
+) -> Result<()> {
+    officer.command("end").await?;
+    officer
+        .expect("the end of the call", PATIENCE, |e| {
+            e["event"] == "callEnded"
+        })
+        .await?;
+    kiosk
+        .wait_for("the end of the visit", PATIENCE, |s| {
+            s["visit"]["phase"] == "ended"
+        })
+        .await?;
+    let (status, body) = kiosk.post("/visit/reset", serde_json::json!({})).await?;
+    if status != 204 {
+        bail!("the kiosk did not reset ({status}): {body}");
+    }
+    // Out of wrap-up, as an officer would after noting the outcome.
+    officer.command("available").await?;
+    for other in others {
+        other
+            .expect("the end of the call", PATIENCE, |e| {
+                e["event"] == "callEnded"
+            })
+            .await?;
+        other.command("available").await?;
+    }
+    kiosk
+        .wait_for("the kiosk back at rest", PATIENCE, |s| {
+            s["visit"]["phase"] == "idle"
+        })
+        .await?;
+    Ok(())
+}

@@ -5,7 +5,9 @@
 
 use anyhow::Result;
 use nara_tests::coturn::Coturn;
-use nara_tests::e2e::{enrol_kiosk_process, KioskProcess, OfficerBrowser, MEDIA_PATIENCE};
+use nara_tests::e2e::{
+    begin_call, end_call, enrol_kiosk_process, KioskProcess, OfficerBrowser, MEDIA_PATIENCE,
+};
 use nara_tests::harness::{admin, BrokerProcess, PATIENCE};
 use serde_json::{json, Value};
 
@@ -184,4 +186,107 @@ async fn kiosk_and_officer_meet_through_coturn_only() {
     })
     .await
     .unwrap();
+}
+
+/// A meeting of three (the kiosk, an officer and an interpreter the officer invites) is a mesh:
+/// each of the three decodes the other two. Three such meetings in a row, because taking a
+/// second desk's receivers out of the running pipeline once crashed the kiosk at the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interpreter_joins_and_everyone_sees_everyone() {
+    let data = tempfile::tempdir().unwrap();
+    let broker = BrokerProcess::start(BROKER.as_ref(), &data.path().join("broker"))
+        .await
+        .unwrap();
+    let admin = admin(&broker).await.unwrap();
+    let kiosk_dir = data.path().join("kiosk");
+    enrol_kiosk_process(KIOSK.as_ref(), &broker, &admin, "rinkeby", &kiosk_dir)
+        .await
+        .unwrap();
+    let kiosk = KioskProcess::start(KIOSK.as_ref(), &kiosk_dir, &[])
+        .await
+        .unwrap();
+    kiosk
+        .wait_for("a connection to the broker", PATIENCE, |s| {
+            s["connected"] == true
+        })
+        .await
+        .unwrap();
+    let mut officer = OfficerBrowser::start(&broker, "anna.csn", &[])
+        .await
+        .unwrap();
+    let mut interpreter = OfficerBrowser::start(&broker, "tolk.amir", &[])
+        .await
+        .unwrap();
+    for desk in [&mut officer, &mut interpreter] {
+        desk.expect("going available", PATIENCE, |e| e["event"] == "available")
+            .await
+            .unwrap();
+    }
+    let first_frame =
+        |from: &'static str| move |e: &Value| e["event"] == "firstFrame" && e["from"] == from;
+    for meeting in 1..=3 {
+        begin_call(&kiosk, &mut officer).await.unwrap();
+        officer
+            .expect("the kiosk's picture", MEDIA_PATIENCE, first_frame("kiosk"))
+            .await
+            .unwrap();
+        officer.command("invite ar").await.unwrap();
+        interpreter.seen.clear();
+        interpreter
+            .expect("the interpreter's offer", PATIENCE, |e| {
+                e["event"] == "offer" && e["purpose"] == "interpret"
+            })
+            .await
+            .unwrap();
+        interpreter
+            .expect("the kiosk's picture", MEDIA_PATIENCE, first_frame("kiosk"))
+            .await
+            .unwrap();
+        interpreter
+            .expect(
+                "the officer's picture",
+                MEDIA_PATIENCE,
+                first_frame("anna-csn"),
+            )
+            .await
+            .unwrap();
+        officer
+            .expect(
+                "the interpreter's picture",
+                MEDIA_PATIENCE,
+                first_frame("tolk-amir"),
+            )
+            .await
+            .unwrap();
+        let both = kiosk
+            .wait_for("both desks' pictures", MEDIA_PATIENCE, |s| {
+                let peers = s["peers"].as_array().cloned().unwrap_or_default();
+                peers.len() == 2
+                    && peers.iter().all(|p| {
+                        p["received"].as_array().into_iter().flatten().any(|t| {
+                            t["width"].as_u64().unwrap_or(0) > 0
+                                && t["decoded"].as_u64().unwrap_or(0) > 10
+                        })
+                    })
+            })
+            .await
+            .unwrap_or_else(|e| panic!("meeting {meeting}: {e:#}"));
+        let names: Vec<&str> = both["peers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p["displayName"].as_str())
+            .collect();
+        assert!(names.contains(&"Anna Lind"), "{names:?}");
+        assert!(names.contains(&"Amir Haddad (tolk)"), "{names:?}");
+        end_call(&kiosk, &mut officer, std::iter::once(&mut interpreter))
+            .await
+            .unwrap_or_else(|e| panic!("meeting {meeting}: {e:#}\nkiosk log:\n{}", kiosk.log()));
+        let after = kiosk.status().await.unwrap();
+        assert_eq!(after["peers"], json!([]), "{after}");
+    }
+    officer.close().await.unwrap();
+    interpreter.close().await.unwrap();
+    let exit = kiosk.stop().await.unwrap();
+    assert!(exit.success(), "the kiosk did not stop cleanly: {exit}");
 }

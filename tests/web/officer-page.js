@@ -63,7 +63,7 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
     const peer = { pc, target, channel: null, offerAt: null };
     peers.set(key, peer);
     pc.onicecandidate = ({ candidate }) => {
-      if (candidate && candidate.candidate) {
+      if (candidate && candidate.candidate && call) {
         send({
           type: 'signal', call, to: target,
           payload: { kind: 'candidate', candidate: candidate.candidate, sdpMid: candidate.sdpMid, sdpMLineIndex: candidate.sdpMLineIndex },
@@ -254,7 +254,9 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
         leaveCall(message.outcome);
         break;
       case 'error':
-        report({ event: 'brokerError', message: message.message });
+        // Signalling in flight when a call ends meets a call that is gone; a desk shrugs.
+        if (message.message.startsWith('no call ')) report({ event: 'staleCall', message: message.message });
+        else report({ event: 'brokerError', message: message.message });
         break;
       default:
         break;

@@ -254,9 +254,19 @@ impl Receiver {
 
 impl Drop for Receiver {
     fn drop(&mut self) {
+        // The order GStreamer asks for when taking a branch out of a running pipeline: lock
+        // its state first, or the pipeline may set it playing again between our NULL and the
+        // removal (seen as a crash when a call with two desks ended: a bin disposed while
+        // its source's streaming thread ran). Then stop it, unlink it, take it out.
+        self.bin.set_locked_state(true);
         let _ = self.source.end_of_stream();
-        let _ = self.bin.set_state(gst::State::Null);
+        if let Err(error) = self.bin.set_state(gst::State::Null) {
+            tracing::warn!(kind = ?self.kind, ?error, "a receiver did not stop cleanly");
+        }
         if let Some((mixer, pad)) = self.mixer_pad.take() {
+            if let Some(src) = self.bin.static_pad("src") {
+                let _ = src.unlink(&pad);
+            }
             mixer.release_request_pad(&pad);
         }
         let _ = self.pipeline.remove(&self.bin);

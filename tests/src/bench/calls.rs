@@ -10,10 +10,12 @@
 
 use super::process::{cpu_seconds, sibling_binary, tree_cpu_seconds};
 use super::{median, Figures};
-use crate::e2e::{enrol_kiosk_process, KioskProcess, OfficerBrowser, MEDIA_PATIENCE};
+use crate::e2e::{
+    begin_call, end_call, enrol_kiosk_process, KioskProcess, OfficerBrowser, MEDIA_PATIENCE,
+};
 use crate::harness::{admin, BrokerProcess, PATIENCE};
-use anyhow::{anyhow, bail, Context, Result};
-use serde_json::{json, Value};
+use anyhow::{anyhow, bail, Result};
+use serde_json::Value;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone)]
@@ -171,71 +173,31 @@ async fn start(figure: CallFigure) -> Result<Stage> {
     })
 }
 
-/// Starts a visit that the officer answers; returns once the call has started.
-async fn begin_call(stage: &mut Stage) -> Result<()> {
-    stage.officer.seen.clear();
-    let (status, body) = stage
-        .kiosk
-        .post("/visit", json!({ "language": "sv", "agency": "csn" }))
-        .await?;
-    if status != 204 {
-        bail!("the kiosk did not start a visit ({status}): {body}");
-    }
-    stage
-        .officer
-        .expect("the call", PATIENCE, |e| e["event"] == "callStarted")
-        .await?;
-    Ok(())
-}
-
-/// Ends the call from the officer's side and makes everyone ready for the next.
-async fn end_call(stage: &mut Stage) -> Result<()> {
-    stage.officer.command("end").await?;
-    stage
-        .officer
-        .expect("the end of the call", PATIENCE, |e| {
-            e["event"] == "callEnded"
-        })
-        .await?;
-    stage
-        .kiosk
-        .wait_for("the end of the visit", PATIENCE, |s| {
-            s["visit"]["phase"] == "ended"
-        })
-        .await?;
-    let (status, body) = stage.kiosk.post("/visit/reset", json!({})).await?;
-    if status != 204 {
-        bail!("the kiosk did not reset ({status}): {body}");
-    }
-    // Out of wrap-up, as an officer would after noting the outcome.
-    stage.officer.command("available").await?;
-    if let Some(interpreter) = &mut stage.interpreter {
-        interpreter.command("available").await?;
-    }
-    tokio::time::timeout(PATIENCE, async {
-        loop {
-            let status = stage.kiosk.status().await?;
-            if status["visit"]["phase"] == "idle" {
-                return Ok::<_, anyhow::Error>(());
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await
-    .context("the kiosk did not return to idle")??;
-    Ok(())
-}
-
 fn first_frame_ms(event: &Value) -> Result<f64> {
     event["ms"]
         .as_f64()
         .ok_or_else(|| anyhow!("a first frame without its offer time: {event}"))
 }
 
+/// When, after the offer arrived, the connection from `from` passed ICE and DTLS.
+fn milestones(seen: &[Value], from: &str) -> String {
+    let at = |key: &str, state: &str| {
+        seen.iter()
+            .find(|e| e["event"] == "connection" && e["from"] == from && e[key] == state)
+            .and_then(|e| e["ms"].as_u64())
+            .map_or("?".to_string(), |ms| format!("{ms} ms"))
+    };
+    format!(
+        "ICE connected {}, DTLS connected {}",
+        at("ice", "connected"),
+        at("state", "connected")
+    )
+}
+
 /// One call: the kiosk's offer to the officer's first frame, then an interpreter's browser
 /// joining and its offer to the officer's first frame from it.
 async fn setup_round(stage: &mut Stage) -> Result<(f64, f64)> {
-    begin_call(stage).await?;
+    begin_call(&stage.kiosk, &mut stage.officer).await?;
     let kiosk = stage
         .officer
         .expect("the kiosk's first frame", MEDIA_PATIENCE, |e| {
@@ -260,21 +222,22 @@ async fn setup_round(stage: &mut Stage) -> Result<(f64, f64)> {
         })
         .await?;
     let times = (first_frame_ms(&kiosk)?, first_frame_ms(&browser)?);
-    end_call(stage).await?;
-    if let Some(interpreter) = &mut stage.interpreter {
-        interpreter
-            .expect("the end of the interpreter's call", PATIENCE, |e| {
-                e["event"] == "callEnded"
-            })
-            .await?;
+    for from in ["kiosk", "tolk-amir"] {
+        println!("  {from}: {}", milestones(&stage.officer.seen, from));
     }
+    end_call(
+        &stage.kiosk,
+        &mut stage.officer,
+        stage.interpreter.iter_mut(),
+    )
+    .await?;
     Ok(times)
 }
 
 /// One call at 720p both ways: CPU seconds per second of the kiosk and of the officer's
 /// browser over `window`.
 async fn cpu_round(stage: &mut Stage, window: Duration) -> Result<(f64, f64)> {
-    begin_call(stage).await?;
+    begin_call(&stage.kiosk, &mut stage.officer).await?;
     let kiosk_pid = stage
         .kiosk
         .pid()
@@ -311,6 +274,11 @@ async fn cpu_round(stage: &mut Stage, window: Duration) -> Result<(f64, f64)> {
     if fresh["frameWidth"].as_u64() != Some(1280) {
         bail!("the officer no longer received 720p: {fresh}");
     }
-    end_call(stage).await?;
+    end_call(
+        &stage.kiosk,
+        &mut stage.officer,
+        stage.interpreter.iter_mut(),
+    )
+    .await?;
     Ok((kiosk, browser))
 }
