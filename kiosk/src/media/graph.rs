@@ -33,7 +33,7 @@ pub fn main_pipeline(config: &MediaConfig, h264_encoder: Option<&str>) -> String
         .current()
         .resolution;
     let camera = match &config.source {
-        Source::Test => "videotestsrc is-live=true pattern=ball".to_string(),
+        Source::Test => "videotestsrc is-live=true pattern=smpte horizontal-speed=4".to_string(),
         Source::Devices {
             camera: Some(device),
             ..
@@ -89,7 +89,7 @@ pub fn main_pipeline(config: &MediaConfig, h264_encoder: Option<&str>) -> String
 fn video_encoder(codec: Codec, h264_encoder: Option<&str>, kbps: u32) -> String {
     match (codec, h264_encoder) {
         (Codec::Vp8, _) | (Codec::H264, None) => format!(
-            "vp8enc name=video_encoder deadline=1 cpu-used=8 threads=2 lag-in-frames=0 \
+            "vp8enc name=video_encoder deadline=1 cpu-used=16 threads=2 lag-in-frames=0 \
                error-resilient=partitions keyframe-max-dist=600 end-usage=cbr target-bitrate={} ! \
              rtpvp8pay pt={VP8_PAYLOAD} mtu={RTP_MTU} picture-id-mode=15-bit",
             kbps * 1000

@@ -6,7 +6,8 @@
 //!   browser joins and offers to the officer's: a Chromium-to-Chromium call through the same
 //!   broker, timed the same way in the same browser.
 //! - `kiosk-cpu`: the kiosk process's CPU while it sends and receives 720p at 30 fps to one
-//!   officer, next to the officer's browser (all its processes) doing the same.
+//!   officer, next to the officer's browser (all its processes) doing the same; with VP8,
+//!   the kiosk's default, then with H.264.
 
 use super::process::{cpu_seconds, sibling_binary, tree_cpu_seconds};
 use super::{median, Figures};
@@ -17,6 +18,9 @@ use crate::harness::{admin, BrokerProcess, PATIENCE};
 use anyhow::{anyhow, bail, Result};
 use serde_json::Value;
 use std::time::{Duration, Instant};
+
+/// How long a browser may take to raise its bitrate to 720p (its estimate starts low).
+const RAMP_PATIENCE: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone)]
 pub struct CallBench {
@@ -56,10 +60,10 @@ pub fn run(bench: &CallBench, figure: CallFigure) -> Result<Figures> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let mut stage = start(figure).await?;
         let mut figures = Figures::default();
         match figure {
             CallFigure::Setup => {
+                let mut stage = start(figure, "vp8").await?;
                 let mut ours = Vec::new();
                 let mut peer = Vec::new();
                 for call in 1..=bench.calls {
@@ -78,30 +82,47 @@ pub fn run(bench: &CallBench, figure: CallFigure) -> Result<Figures> {
                     median(peer),
                     "ms",
                 );
+                stage.finish().await;
             }
             CallFigure::Cpu => {
-                let mut ours = Vec::new();
-                let mut peer = Vec::new();
-                for call in 1..=bench.calls {
-                    let (kiosk, browser) = cpu_round(&mut stage, bench.cpu_window).await?;
+                // VP8, the kiosk's default, then H.264 (x264 here; a hardware encoder where
+                // the kiosk has one).
+                for (codec, line) in [
+                    ("vp8", "kiosk-cpu.cores-720p30"),
+                    ("h264", "kiosk-cpu.cores-720p30-h264"),
+                ] {
+                    let mut stage = start(figure, codec).await?;
+                    let mut ours = Vec::new();
+                    let mut peer = Vec::new();
+                    for call in 1..=bench.calls {
+                        let (kiosk, browser) = cpu_round(&mut stage, bench.cpu_window).await?;
+                        println!(
+                            "{codec} call {call}: kiosk {kiosk:.3} cores, officer's Chromium {browser:.3} cores"
+                        );
+                        ours.push(kiosk);
+                        peer.push(browser);
+                    }
+                    let (ours, peer) = (median(ours), median(peer));
                     println!(
-                        "call {call}: kiosk {kiosk:.3} cores, officer's Chromium {browser:.3} cores"
+                        "{codec}: the officer's Chromium, sending and receiving the same: {peer:.3} cores"
                     );
-                    ours.push(kiosk);
-                    peer.push(browser);
+                    figures.against_target(line, ours, 0.5, "cores");
+                    stage.finish().await;
                 }
-                let (ours, peer) = (median(ours), median(peer));
-                println!("the officer's Chromium, sending and receiving the same: {peer:.3} cores");
-                figures.against_target("kiosk-cpu.cores-720p30", ours, 0.5, "cores");
             }
         }
-        stage.officer.close().await.ok();
-        if let Some(interpreter) = stage.interpreter.take() {
-            interpreter.close().await.ok();
-        }
-        stage.kiosk.stop().await.ok();
         Ok(figures)
     })
+}
+
+impl Stage {
+    async fn finish(mut self) {
+        self.officer.close().await.ok();
+        if let Some(interpreter) = self.interpreter.take() {
+            interpreter.close().await.ok();
+        }
+        self.kiosk.stop().await.ok();
+    }
 }
 
 fn print_spread(what: &str, values: &[f64]) {
@@ -116,7 +137,7 @@ fn print_spread(what: &str, values: &[f64]) {
     );
 }
 
-async fn start(figure: CallFigure) -> Result<Stage> {
+async fn start(figure: CallFigure, codec: &str) -> Result<Stage> {
     let broker_binary = sibling_binary("broker-process")?;
     let kiosk_binary = sibling_binary("kiosk-process")?;
     let data = tempfile::tempdir()?;
@@ -135,7 +156,10 @@ async fn start(figure: CallFigure) -> Result<Stage> {
     let config = data.path().join("kiosk.toml");
     if figure == CallFigure::Cpu {
         // Start at 720p: the test pattern compresses so well that no estimate would ask for it.
-        std::fs::write(&config, "[media]\nstart-bitrate-kbps = 2500\n")?;
+        std::fs::write(
+            &config,
+            format!("[media]\nstart-bitrate-kbps = 2500\ncodec = \"{codec}\"\n"),
+        )?;
         flags.extend(["--config", config.to_str().unwrap_or_default()]);
     }
     let kiosk = KioskProcess::start(&kiosk_binary, &kiosk_dir, &flags).await?;
@@ -247,13 +271,13 @@ async fn cpu_round(stage: &mut Stage, window: Duration) -> Result<(f64, f64)> {
         .ok_or_else(|| anyhow!("the officer's browser has no pid"))?;
     stage
         .officer
-        .expect("the kiosk's 720p", MEDIA_PATIENCE, |e| {
+        .expect("the kiosk's 720p", RAMP_PATIENCE, |e| {
             e["event"] == "stats" && e["frameWidth"].as_u64() == Some(1280)
         })
         .await?;
     stage
         .kiosk
-        .wait_for("the officer's 720p", MEDIA_PATIENCE, |s| {
+        .wait_for("the officer's 720p", RAMP_PATIENCE, |s| {
             s["peers"][0]["received"]
                 .as_array()
                 .into_iter()
