@@ -122,7 +122,8 @@ fn run_cli() -> Result<()> {
                 }
                 settings.headless |= headless;
                 settings.network.relay_only |= relay_only;
-                if test_sources {
+                // Test sources instead of devices; a configured marker source is one already.
+                if test_sources && matches!(settings.media.source, Source::Devices { .. }) {
                     settings.media.source = Source::Test;
                 }
                 if let Some(api) = api {

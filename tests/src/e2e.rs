@@ -313,6 +313,31 @@ impl OfficerBrowser {
         }
     }
 
+    /// At least `count` events for which `matches` holds, counting those seen before.
+    pub async fn expect_many(
+        &mut self,
+        what: &str,
+        patience: Duration,
+        count: usize,
+        matches: impl Fn(&Value) -> bool,
+    ) -> Result<Vec<Value>> {
+        let deadline = tokio::time::Instant::now() + patience;
+        loop {
+            let found: Vec<Value> = self.seen.iter().filter(|e| matches(e)).cloned().collect();
+            if found.len() >= count {
+                return Ok(found);
+            }
+            let event = tokio::time::timeout_at(deadline, self.events.recv())
+                .await
+                .map_err(|_| anyhow!("the browser saw {} of {count} {what}", found.len()))?
+                .ok_or_else(|| anyhow!("the browser exited while waiting for {what}"))?;
+            if event["event"] == "error" || event["event"] == "brokerError" {
+                bail!("the page reported an error: {event}");
+            }
+            self.seen.push(event);
+        }
+    }
+
     /// The newest statistics the page reports from now on (older ones are forgotten).
     pub async fn fresh_stats(&mut self) -> Result<Value> {
         while let Ok(event) = self.events.try_recv() {

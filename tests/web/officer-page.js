@@ -4,7 +4,7 @@
 // offers), Chromium's fake camera, and the data channel for chat. It stands in for the
 // agent-desk page until that exists; the end-to-end tests and benchmarks drive it through
 // `officer.mjs`. Everything it learns goes to `report()`.
-window.startOfficer = async function startOfficer({ username, password, relayOnly, video }) {
+window.startOfficer = async function startOfficer({ username, password, relayOnly, video, marker }) {
   const report = (event) => window.report(JSON.stringify(event));
   const login = await fetch('/api/login', {
     method: 'POST',
@@ -51,8 +51,55 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
         video: { ...video, frameRate: 30 },
         audio: true,
       });
+      if (marker) {
+        const [camera] = media.getVideoTracks();
+        media.removeTrack(camera);
+        camera.stop();
+        media.addTrack(markerTrack());
+      }
     }
     return media;
+  }
+
+  // A picture that is white from each whole second of the wall clock to the half, black
+  // otherwise, with a moving bar so that frames keep coming (capture-to-display benchmark).
+  function markerTrack() {
+    const canvas = document.createElement('canvas');
+    canvas.width = video.width;
+    canvas.height = video.height;
+    const context = canvas.getContext('2d');
+    let step = 0;
+    setInterval(() => {
+      const white = Date.now() % 1000 < 500;
+      context.fillStyle = white ? '#fff' : '#000';
+      context.fillRect(0, 0, canvas.width, canvas.height);
+      context.fillStyle = '#808080';
+      step = (step + 8) % canvas.width;
+      context.fillRect(step, 0, 8, 16);
+    }, 5);
+    return canvas.captureStream(30).getVideoTracks()[0];
+  }
+
+  // Reports each turn of a received picture to white, and how far past the whole second it
+  // was shown.
+  function watchMarks(element, from) {
+    const probe = document.createElement('canvas');
+    probe.width = 8;
+    probe.height = 8;
+    const context = probe.getContext('2d', { willReadFrequently: true });
+    let bright = false;
+    const onFrame = (now, metadata) => {
+      context.drawImage(element, 0, 0, 8, 8);
+      const [r, g, b] = context.getImageData(4, 4, 1, 1).data;
+      const luma = (r + g + b) / 3;
+      const shownAt = performance.timeOrigin + metadata.expectedDisplayTime;
+      const past = Math.round(shownAt % 1000);
+      // The first picture past mid-grey: an encoder may take a few frames to reach white.
+      if (luma > 128 && !bright && past < 500) report({ event: 'mark', from, ms: past });
+      bright = luma > 128;
+      element.requestVideoFrameCallback(onFrame);
+    };
+    element.requestVideoFrameCallback(onFrame);
   }
 
   // A connection to `target`; the first decoded frame from it is reported with how long it
@@ -78,6 +125,7 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
       element.muted = false;
       document.body.appendChild(element);
       element.play().catch(() => {});
+      if (track.kind === 'video' && marker) watchMarks(element, key);
       if (track.kind === 'video') {
         element.requestVideoFrameCallback(() => {
           const at = Date.now();

@@ -19,6 +19,8 @@ const broker = option('broker');
 const username = option('user');
 const password = option('password') || 'demo';
 const relayOnly = args.includes('--relay-only');
+// Send wall-clock marks instead of the fake camera's picture, and watch for them.
+const marker = args.includes('--marker');
 // The camera size asked for, e.g. `--video 1280x720`.
 const [width, height] = (option('video') || '640x360').split('x').map(Number);
 const print = (event) => process.stdout.write(`${JSON.stringify(event)}\n`);
@@ -42,7 +44,7 @@ page.on('pageerror', (e) => print({ event: 'error', message: String(e) }));
 await page.exposeFunction('report', (json) => print(JSON.parse(json)));
 await page.goto(`${broker}/healthz`);
 await page.addScriptTag({ content: await readFile(join(here, 'officer-page.js'), 'utf8') });
-await page.evaluate((settings) => window.startOfficer(settings), { username, password, relayOnly, video: { width, height } });
+await page.evaluate((settings) => window.startOfficer(settings), { username, password, relayOnly, marker, video: { width, height } });
 
 const commands = createInterface({ input: process.stdin });
 for await (const line of commands) {

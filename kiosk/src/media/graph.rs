@@ -24,6 +24,9 @@ pub const H264_ENCODERS: [&str; 5] = [
     "openh264enc",
 ];
 
+/// The marker source's name, whose pattern turns white and black on the wall clock.
+pub const MARKER_SOURCE: &str = "marker_source";
+
 /// The name of the echo probe the canceller reads the speaker's signal from.
 pub const ECHO_PROBE: &str = "nara_echo_probe";
 
@@ -34,6 +37,7 @@ pub fn main_pipeline(config: &MediaConfig, h264_encoder: Option<&str>) -> String
         .resolution;
     let camera = match &config.source {
         Source::Test => "videotestsrc is-live=true pattern=smpte horizontal-speed=4".to_string(),
+        Source::Marker => format!("videotestsrc is-live=true pattern=black name={MARKER_SOURCE}"),
         Source::Devices {
             camera: Some(device),
             ..
@@ -41,7 +45,9 @@ pub fn main_pipeline(config: &MediaConfig, h264_encoder: Option<&str>) -> String
         Source::Devices { camera: None, .. } => "autovideosrc ! decodebin".to_string(),
     };
     let microphone = match &config.source {
-        Source::Test => "audiotestsrc is-live=true wave=sine freq=440 volume=0.2".to_string(),
+        Source::Test | Source::Marker => {
+            "audiotestsrc is-live=true wave=sine freq=440 volume=0.2".to_string()
+        }
         Source::Devices {
             microphone: Some(device),
             ..
@@ -139,7 +145,8 @@ pub fn video_receiver(codec: Codec, payload_type: u8) -> String {
     format!(
         "appsrc name=rtp_in format=time is-live=true do-timestamp=true \
            caps=application/x-rtp,media=video,encoding-name={name},clock-rate=90000,payload={payload_type} ! \
-         rtpjitterbuffer name=jitter latency={VIDEO_LATENCY_MS} do-lost=true ! {depay} ! {decode} ! videoconvert ! \
+         rtpjitterbuffer name=jitter latency={VIDEO_LATENCY_MS} do-lost=true ! {depay} ! {decode} ! \
+         videoconvert ! video/x-raw,format=I420 ! \
          appsink name=frames sync=false max-buffers=2 drop=true"
     )
 }

@@ -8,8 +8,10 @@
 //! - [`graph`]: the launch descriptions.
 //! - [`rate`]: bitrate and picture size from the bandwidth estimate.
 //! - [`receiver`]: a remote track's bin and its counters.
+//! - [`marker`]: wall-clock marks in pictures, for measuring capture-to-display latency.
 
 pub mod graph;
+pub mod marker;
 pub mod rate;
 pub mod receiver;
 
@@ -38,6 +40,11 @@ pub enum Codec {
 pub enum Source {
     /// GStreamer's test pattern and tone: CI, demos, simulated kiosks.
     Test,
+    /// The test tone, and a picture that turns white on each whole second of the wall clock
+    /// and black on each half: a browser that notes when it shows the white frame measures
+    /// capture-to-display latency (`tests/bench capture-to-display`). Incoming pictures are
+    /// watched for the same marks.
+    Marker,
     /// The machine's camera and microphone; none picks the system's default.
     Devices {
         #[serde(default)]
@@ -111,6 +118,8 @@ pub struct Media {
     encoder_factory: String,
     audio_encoder: gst::Element,
     start_bitrate_kbps: u32,
+    /// Incoming pictures are watched for wall-clock marks (the marker source).
+    watch_marks: bool,
     camera_caps: gst::Element,
     video_valve: gst::Element,
     video_sink: gst::Element,
@@ -190,6 +199,14 @@ impl Media {
         let errors = Arc::new(Mutex::new(DeviceErrors::default()));
         let stopped = Arc::new(AtomicBool::new(false));
         watch_bus(&pipeline, errors.clone(), stopped.clone())?;
+        let watch_marks = config.source == Source::Marker;
+        if watch_marks {
+            let source = element(graph::MARKER_SOURCE)?;
+            let stopped = stopped.clone();
+            std::thread::Builder::new()
+                .name("wall-clock-marks".into())
+                .spawn(move || marker::mark_the_wall_clock(&source, &stopped))?;
+        }
         pipeline
             .set_state(gst::State::Playing)
             .context("the camera or microphone could not be started")?;
@@ -198,6 +215,7 @@ impl Media {
             camera_caps: element("camera_caps")?,
             audio_encoder: element("audio_encoder")?,
             start_bitrate_kbps: config.start_bitrate_kbps,
+            watch_marks,
             video_valve: element("video_valve")?,
             mixer: element("speaker_mix")?,
             pipeline,
@@ -305,7 +323,14 @@ impl Media {
         codec: Codec,
         payload_type: u8,
     ) -> Result<Receiver> {
-        Receiver::attach(&self.pipeline, &self.mixer, kind, codec, payload_type)
+        Receiver::attach(
+            &self.pipeline,
+            &self.mixer,
+            kind,
+            codec,
+            payload_type,
+            self.watch_marks,
+        )
     }
 }
 

@@ -2,6 +2,7 @@
 //! decoded, and counted so that health reports and tests can say "the officer is seen/heard".
 
 use super::graph;
+use super::marker::{self, MarkWatcher};
 use super::Codec;
 use anyhow::{anyhow, Context, Result};
 use gstreamer as gst;
@@ -9,7 +10,7 @@ use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 use serde::Serialize;
 use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// A pause in a track longer than this is a break in the call, not jitter.
@@ -36,6 +37,8 @@ struct Counters {
     latest_ms: AtomicU64,
     /// The last break's length in milliseconds (0: none).
     last_break_ms: AtomicU32,
+    /// Capture-to-display latencies seen in wall-clock marks (marker source only), ms.
+    marks: Mutex<Vec<u32>>,
     /// When the last break began and ended, in the same reckoning as `latest_ms`.
     last_break_span: AtomicU64Pair,
 }
@@ -56,6 +59,7 @@ impl Counters {
             latest_ms: AtomicU64::new(0),
             last_break_ms: AtomicU32::new(0),
             last_break_span: AtomicU64Pair::default(),
+            marks: Mutex::new(Vec::new()),
         }
     }
 
@@ -102,6 +106,9 @@ pub struct ReceiverStats {
     /// the first after, breaks of more than a second less than five seconds apart counted as
     /// one.
     pub last_break_ms: Option<u32>,
+    /// Latencies from capture to decoding of wall-clock marks, ms (marker source only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub marks_ms: Vec<u32>,
 }
 
 /// A receiver bin; dropping it takes the bin out of the pipeline.
@@ -129,6 +136,7 @@ impl Receiver {
         kind: Kind,
         codec: Codec,
         payload_type: u8,
+        watch_marks: bool,
     ) -> Result<Receiver> {
         let description = match kind {
             Kind::Video => graph::video_receiver(codec, payload_type),
@@ -149,16 +157,25 @@ impl Receiver {
                     .and_then(|e| e.dynamic_cast::<gst_app::AppSink>().ok())
                     .ok_or_else(|| anyhow!("the video receiver has no frame sink"))?;
                 let c = counters.clone();
+                let mut marks = watch_marks.then(MarkWatcher::default);
                 sink.set_callbacks(
                     gst_app::AppSinkCallbacks::builder()
                         .new_sample(move |sink| {
                             let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
-                            if let Some(caps) = sample.caps() {
-                                if let Some(s) = caps.structure(0) {
-                                    let w = s.get::<i32>("width").unwrap_or(0);
-                                    let h = s.get::<i32>("height").unwrap_or(0);
-                                    c.width.store(w.max(0) as u32, Ordering::Relaxed);
-                                    c.height.store(h.max(0) as u32, Ordering::Relaxed);
+                            let (mut w, mut h) = (0, 0);
+                            if let Some(s) = sample.caps().and_then(|caps| caps.structure(0)) {
+                                w = s.get::<i32>("width").unwrap_or(0).max(0) as u32;
+                                h = s.get::<i32>("height").unwrap_or(0).max(0) as u32;
+                                c.width.store(w, Ordering::Relaxed);
+                                c.height.store(h, Ordering::Relaxed);
+                            }
+                            if let (Some(watch), Some(buffer)) = (&mut marks, sample.buffer()) {
+                                let past = marker::past_the_second();
+                                let map =
+                                    buffer.map_readable().map_err(|_| gst::FlowError::Error)?;
+                                let luma = marker::centre_luma(map.as_slice(), w, h);
+                                if let Some(ms) = luma.and_then(|l| watch.picture(l, past)) {
+                                    c.marks.lock().expect("not poisoned").push(ms);
                                 }
                             }
                             c.decoded(Kind::Video);
@@ -248,6 +265,7 @@ impl Receiver {
                 0 => None,
                 ms => Some(ms),
             },
+            marks_ms: c.marks.lock().expect("not poisoned").clone(),
         }
     }
 }

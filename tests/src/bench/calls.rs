@@ -5,6 +5,10 @@
 //!   frame. Ours: the kiosk's offer to the officer. Peer: in the same call, an interpreter's
 //!   browser joins and offers to the officer's: a Chromium-to-Chromium call through the same
 //!   broker, timed the same way in the same browser.
+//! - `capture-to-display`: pictures that turn white on each whole second of the wall clock
+//!   (the kiosk's marker source, a canvas in the browsers); the receiver notes how far past
+//!   the second it first shows (browsers) or decodes (the kiosk, headless) the turn. Ours:
+//!   kiosk → officer and officer → kiosk; peer: the officer's and interpreter's browsers.
 //! - `kiosk-cpu`: the kiosk process's CPU while it sends and receives 720p at 30 fps to one
 //!   officer, next to the officer's browser (all its processes) doing the same; with VP8,
 //!   the kiosk's default, then with H.264.
@@ -42,7 +46,13 @@ impl Default for CallBench {
 pub enum CallFigure {
     Setup,
     Cpu,
+    Latency,
 }
+
+/// Marks per direction and call for `capture-to-display` (one a second), after the first
+/// two, which fall while the picture settles.
+const MARKS_PER_CALL: usize = 5;
+const MARKS_SKIPPED: usize = 2;
 
 /// Everything a round of calls needs, started once.
 struct Stage {
@@ -110,6 +120,41 @@ pub fn run(bench: &CallBench, figure: CallFigure) -> Result<Figures> {
                     stage.finish().await;
                 }
             }
+            CallFigure::Latency => {
+                let mut stage = start(figure, "vp8").await?;
+                let mut directions: [Vec<f64>; 4] = Default::default();
+                for call in 1..=bench.calls {
+                    let marks = latency_round(&mut stage).await?;
+                    for (all, these) in directions.iter_mut().zip(marks) {
+                        all.extend(these);
+                    }
+                    println!("call {call}: {} marks each way", MARKS_PER_CALL - MARKS_SKIPPED);
+                }
+                let names = [
+                    "kiosk → officer",
+                    "officer → kiosk",
+                    "browser → browser",
+                    "browser ← browser",
+                ];
+                for (name, marks) in names.iter().zip(&directions) {
+                    println!(
+                        "{name}: p50 {:.0} ms, p95 {:.0} ms over {} marks",
+                        percentile(marks, 50.0),
+                        percentile(marks, 95.0),
+                        marks.len()
+                    );
+                }
+                let ours: Vec<f64> = directions[..2].concat();
+                let peer: Vec<f64> = directions[2..].concat();
+                println!("target: a p95 of at most 60 ms each way on loopback");
+                figures.against_peer(
+                    "capture-to-display.p95",
+                    percentile(&ours, 95.0),
+                    percentile(&peer, 95.0),
+                    "ms",
+                );
+                stage.finish().await;
+            }
         }
         Ok(figures)
     })
@@ -154,6 +199,10 @@ async fn start(figure: CallFigure, codec: &str) -> Result<Stage> {
     enrol_kiosk_process(&kiosk_binary, &broker, &admin, "rinkeby", &kiosk_dir).await?;
     let mut flags = Vec::new();
     let config = data.path().join("kiosk.toml");
+    if figure == CallFigure::Latency {
+        std::fs::write(&config, "[media]\nsource = { kind = \"marker\" }\n")?;
+        flags.extend(["--config", config.to_str().unwrap_or_default()]);
+    }
     if figure == CallFigure::Cpu {
         // Start at 720p: the test pattern compresses so well that no estimate would ask for it.
         std::fs::write(
@@ -171,6 +220,7 @@ async fn start(figure: CallFigure, codec: &str) -> Result<Stage> {
     let camera: &[&str] = match figure {
         CallFigure::Cpu => &["--video", "1280x720"],
         CallFigure::Setup => &[],
+        CallFigure::Latency => &["--marker"],
     };
     let mut officer = OfficerBrowser::start(&broker, "anna.csn", camera).await?;
     let officer_browser_pid = officer.pid();
@@ -178,8 +228,8 @@ async fn start(figure: CallFigure, codec: &str) -> Result<Stage> {
         .expect("going available", PATIENCE, |e| e["event"] == "available")
         .await?;
     let interpreter = match figure {
-        CallFigure::Setup => {
-            let mut interpreter = OfficerBrowser::start(&broker, "tolk.amir", &[]).await?;
+        CallFigure::Setup | CallFigure::Latency => {
+            let mut interpreter = OfficerBrowser::start(&broker, "tolk.amir", camera).await?;
             interpreter
                 .expect("going available", PATIENCE, |e| e["event"] == "available")
                 .await?;
@@ -305,4 +355,77 @@ async fn cpu_round(stage: &mut Stage, window: Duration) -> Result<(f64, f64)> {
     )
     .await?;
     Ok((kiosk, browser))
+}
+
+/// The `p`th percentile (nearest rank) of `values`.
+fn percentile(values: &[f64], p: f64) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// `MARKS_PER_CALL` marks `desk` saw from `from`, past the first few.
+async fn marks_from(desk: &mut OfficerBrowser, from: &str) -> Result<Vec<f64>> {
+    let marks = desk
+        .expect_many("marks", MEDIA_PATIENCE, MARKS_PER_CALL, |e| {
+            e["event"] == "mark" && e["from"] == from
+        })
+        .await?;
+    Ok(marks
+        .iter()
+        .filter_map(|e| e["ms"].as_f64())
+        .skip(MARKS_SKIPPED)
+        .collect())
+}
+
+/// One call: wall-clock marks from the kiosk to the officer and back, then between the
+/// officer's and the interpreter's browsers.
+async fn latency_round(stage: &mut Stage) -> Result<[Vec<f64>; 4]> {
+    begin_call(&stage.kiosk, &mut stage.officer).await?;
+    let to_officer = marks_from(&mut stage.officer, "kiosk").await?;
+    let kiosk_marks = |status: &Value| -> Vec<f64> {
+        status["peers"][0]["received"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|t| t["marksMs"].as_array().cloned().unwrap_or_default())
+            .filter_map(|m| m.as_f64())
+            .collect()
+    };
+    let status = stage
+        .kiosk
+        .wait_for("marks from the officer", MEDIA_PATIENCE, |s| {
+            kiosk_marks(s).len() >= MARKS_PER_CALL
+        })
+        .await?;
+    let to_kiosk: Vec<f64> = kiosk_marks(&status)
+        .into_iter()
+        .skip(MARKS_SKIPPED)
+        .take(MARKS_PER_CALL - MARKS_SKIPPED)
+        .collect();
+
+    stage.officer.command("invite ar").await?;
+    let interpreter = stage
+        .interpreter
+        .as_mut()
+        .ok_or_else(|| anyhow!("no interpreter"))?;
+    interpreter.seen.clear();
+    let to_officer_from_browser = marks_from(&mut stage.officer, "tolk-amir").await?;
+    let to_interpreter = marks_from(interpreter, "anna-csn").await?;
+    end_call(
+        &stage.kiosk,
+        &mut stage.officer,
+        stage.interpreter.iter_mut(),
+    )
+    .await?;
+    Ok([
+        to_officer,
+        to_kiosk,
+        to_officer_from_browser,
+        to_interpreter,
+    ])
 }

@@ -11,6 +11,10 @@ const BENCHMARKS: &[(&str, &str)] = &[
         "the kiosk's offer to the officer's first frame, next to a browser-to-browser call",
     ),
     (
+        "capture-to-display",
+        "wall-clock marks from capture to display, kiosk ↔ officer next to browser ↔ browser",
+    ),
+    (
         "kiosk-cpu",
         "the kiosk's CPU in a 720p30 call, next to the officer's Chromium in the same call",
     ),
@@ -38,7 +42,7 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Some(name @ ("call-setup" | "kiosk-cpu")) => {
+        Some(name @ ("call-setup" | "kiosk-cpu" | "capture-to-display")) => {
             let mut bench = calls::CallBench::default();
             // `--quick`: three calls; `--calls N` sets how many.
             if quick {
@@ -48,10 +52,10 @@ fn main() -> ExitCode {
             if let Some(n) = flag_value(&args, "--calls") {
                 bench.calls = n;
             }
-            let figure = if name == "call-setup" {
-                CallFigure::Setup
-            } else {
-                CallFigure::Cpu
+            let figure = match name {
+                "call-setup" => CallFigure::Setup,
+                "kiosk-cpu" => CallFigure::Cpu,
+                _ => CallFigure::Latency,
             };
             report(calls::run(&bench, figure), name)
         }
