@@ -44,6 +44,12 @@ pub fn main_pipeline(config: &MediaConfig, h264_encoder: Option<&str>) -> String
         } => format!("v4l2src device={} ! decodebin", quote(device)),
         Source::Devices { camera: None, .. } => "autovideosrc ! decodebin".to_string(),
     };
+    // A camera may not offer 30 fps, so videorate makes it; it holds each frame until the
+    // next arrives (one frame of latency). Test sources produce 30 fps themselves.
+    let rate = match &config.source {
+        Source::Devices { .. } => "videorate ! ",
+        Source::Test | Source::Marker => "",
+    };
     let microphone = match &config.source {
         Source::Test | Source::Marker => {
             "audiotestsrc is-live=true wave=sine freq=440 volume=0.2".to_string()
@@ -75,7 +81,7 @@ pub fn main_pipeline(config: &MediaConfig, h264_encoder: Option<&str>) -> String
         String::new()
     };
     format!(
-        "{camera} ! videoconvert ! videoscale ! videorate ! \
+        "{camera} ! videoconvert ! videoscale ! {rate}\
            capsfilter name=camera_caps caps=video/x-raw,format=I420,width={width},height={height},framerate=30/1 ! \
            identity name=camera_tap ! valve name=video_valve drop=false ! \
            queue max-size-buffers=2 leaky=downstream ! {encoder} ! \

@@ -1,12 +1,11 @@
-//! Wall-clock marks in pictures: the marker source turns white on each whole second and black
-//! on each half, and a receiver that sees a picture turn white notes how far past the whole
+//! Wall-clock marks in pictures: the marker source is white from each whole second to the
+//! half and black otherwise, and a receiver that sees a picture turn white notes how far past the whole
 //! second it is. On one machine (one clock) that is the latency from capture to display,
 //! whichever side sends. Browsers in the benchmark draw and watch the same marks.
 
 use gstreamer as gst;
 use gstreamer::prelude::*;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Milliseconds past the last whole second of the wall clock.
 pub fn past_the_second() -> u32 {
@@ -16,19 +15,34 @@ pub fn past_the_second() -> u32 {
     now.subsec_millis()
 }
 
-/// Switches the test source white on each whole second and black on each half, until
-/// `stopped`.
-pub fn mark_the_wall_clock(source: &gst::Element, stopped: &AtomicBool) {
-    while !stopped.load(Ordering::Relaxed) {
-        let into_half = past_the_second() % 500;
-        std::thread::sleep(Duration::from_millis(u64::from(500 - into_half)));
-        let pattern = if past_the_second() < 250 {
-            "white"
-        } else {
-            "black"
-        };
-        source.set_property_from_str("pattern", pattern);
-    }
+/// Paints each picture the marker source delivers white (its luma plane) while the wall clock
+/// is in the first half of a second, as it leaves the source: a camera's picture shows the
+/// moment it is delivered, whereas a test pattern switched by a timer would show a frame or
+/// two late, because the source renders each frame ahead of its time.
+pub fn mark_pictures(source: &gst::Element) -> anyhow::Result<()> {
+    let pad = source
+        .static_pad("src")
+        .ok_or_else(|| anyhow::anyhow!("the marker source has no output"))?;
+    pad.add_probe(gst::PadProbeType::BUFFER, |pad, info| {
+        if past_the_second() >= 500 {
+            return gst::PadProbeReturn::Ok;
+        }
+        let size = pad.current_caps().and_then(|caps| {
+            let s = caps.structure(0)?;
+            Some((s.get::<i32>("width").ok()?, s.get::<i32>("height").ok()?))
+        });
+        if let (Some((width, height)), Some(gst::PadProbeData::Buffer(buffer))) =
+            (size, &mut info.data)
+        {
+            let luma_plane = (width.max(0) as usize).div_ceil(4) * 4 * height.max(0) as usize;
+            if let Ok(mut map) = buffer.make_mut().map_writable() {
+                let end = luma_plane.min(map.len());
+                map.as_mut_slice()[..end].fill(235);
+            }
+        }
+        gst::PadProbeReturn::Ok
+    });
+    Ok(())
 }
 
 /// Watches the brightness of successive pictures and reports each turn to white.

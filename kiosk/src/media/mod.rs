@@ -40,8 +40,8 @@ pub enum Codec {
 pub enum Source {
     /// GStreamer's test pattern and tone: CI, demos, simulated kiosks.
     Test,
-    /// The test tone, and a picture that turns white on each whole second of the wall clock
-    /// and black on each half: a browser that notes when it shows the white frame measures
+    /// The test tone, and a picture that is white from each whole second of the wall clock
+    /// to the half and black otherwise: a browser that notes when it shows the white frame measures
     /// capture-to-display latency (`tests/bench capture-to-display`). Incoming pictures are
     /// watched for the same marks.
     Marker,
@@ -201,11 +201,7 @@ impl Media {
         watch_bus(&pipeline, errors.clone(), stopped.clone())?;
         let watch_marks = config.source == Source::Marker;
         if watch_marks {
-            let source = element(graph::MARKER_SOURCE)?;
-            let stopped = stopped.clone();
-            std::thread::Builder::new()
-                .name("wall-clock-marks".into())
-                .spawn(move || marker::mark_the_wall_clock(&source, &stopped))?;
+            marker::mark_pictures(&element(graph::MARKER_SOURCE)?)?;
         }
         pipeline
             .set_state(gst::State::Playing)
