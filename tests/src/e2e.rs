@@ -204,6 +204,14 @@ impl KioskProcess {
         )
     }
 
+    /// Waits until the kiosk is connected to the broker.
+    pub async fn connected(&self) -> Result<Value> {
+        self.wait_for("a connection to the broker", PATIENCE, |s| {
+            s["connected"] == true
+        })
+        .await
+    }
+
     /// SIGTERM, and wait for the kiosk to stop.
     pub async fn stop(mut self) -> Result<std::process::ExitStatus> {
         if let Some(pid) = self.child.id() {

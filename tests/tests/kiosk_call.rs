@@ -58,11 +58,7 @@ async fn a_whole_meeting(route: Route<'_>) -> Result<()> {
     let kiosk_dir = data.path().join("kiosk");
     enrol_kiosk_process(KIOSK.as_ref(), &broker, &admin, "rinkeby", &kiosk_dir).await?;
     let kiosk = KioskProcess::start(KIOSK.as_ref(), &kiosk_dir, route.kiosk_flags).await?;
-    kiosk
-        .wait_for("a connection to the broker", PATIENCE, |s| {
-            s["connected"] == true
-        })
-        .await?;
+    kiosk.connected().await?;
 
     let mut officer = OfficerBrowser::start(&broker, "anna.csn", route.officer_flags).await?;
     officer
@@ -205,12 +201,7 @@ async fn an_interpreter_joins_and_everyone_sees_everyone() {
     let kiosk = KioskProcess::start(KIOSK.as_ref(), &kiosk_dir, &[])
         .await
         .unwrap();
-    kiosk
-        .wait_for("a connection to the broker", PATIENCE, |s| {
-            s["connected"] == true
-        })
-        .await
-        .unwrap();
+    kiosk.connected().await.unwrap();
     let mut officer = OfficerBrowser::start(&broker, "anna.csn", &[])
         .await
         .unwrap();

@@ -86,12 +86,7 @@ async fn meeting_behind(network: &KioskNetwork) -> Meeting {
     let kiosk = KioskProcess::start_in(KIOSK.as_ref(), &kiosk_dir, &[], Some(network))
         .await
         .unwrap();
-    kiosk
-        .wait_for("a connection to the broker", PATIENCE, |s| {
-            s["connected"] == true
-        })
-        .await
-        .unwrap();
+    kiosk.connected().await.unwrap();
 
     let mut officer = OfficerBrowser::start(&broker, "anna.csn", &[])
         .await

@@ -205,7 +205,13 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
       audioSamples: 0, audioBytes: 0, audioEnergy: 0, concealedSamples: 0, candidateType: null,
     };
     const candidates = new Map();
-    stats.forEach((s) => { if (s.type === 'local-candidate') candidates.set(s.id, s.candidateType); });
+    const pairs = new Map();
+    let selectedPair = null;
+    stats.forEach((s) => {
+      if (s.type === 'local-candidate') candidates.set(s.id, s.candidateType);
+      if (s.type === 'candidate-pair') pairs.set(s.id, s);
+      if (s.type === 'transport' && s.selectedCandidatePairId) selectedPair = s.selectedCandidatePairId;
+    });
     stats.forEach((s) => {
       if (s.type === 'inbound-rtp' && s.kind === 'video') {
         summary.framesDecoded = s.framesDecoded || 0;
@@ -221,10 +227,9 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
         summary.audioEnergy = s.totalAudioEnergy || 0;
         summary.concealedSamples = s.concealedSamples || 0;
       }
-      if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') {
-        summary.candidateType = candidates.get(s.localCandidateId) || null;
-      }
     });
+    const pair = pairs.get(selectedPair);
+    if (pair) summary.candidateType = candidates.get(pair.localCandidateId) || null;
     report(summary);
   }
 

@@ -267,11 +267,13 @@ impl PeerLink {
         };
         // Checks paced every 50 ms (RFC 8445's Ta, as browsers do) rather than webrtc-rs's
         // 200 ms: as the controlling side the kiosk nominates on a check, so the pacing is
-        // what a call waits for before ICE connects. The same 1.4 s of attempts per pair.
+        // what a call waits for before ICE connects. Each pair is tried for 5 s: a relay pair
+        // only answers once the desk's TURN server has a permission for us, which waits for
+        // our candidate to reach the desk through the broker (1.4 s was sometimes too short).
         let setting_engine = SettingEngineBuilder::new()
             .with_include_loopback_candidate(settings.loopback)
             .with_multicast_dns_mode(mdns)
-            .with_ice_connection_attempts(Some(Duration::from_millis(50)), Some(28))
+            .with_ice_connection_attempts(Some(Duration::from_millis(50)), Some(100))
             .build();
         let configuration = RTCConfigurationBuilder::new()
             .with_ice_servers(

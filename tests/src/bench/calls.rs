@@ -212,11 +212,7 @@ async fn start(figure: CallFigure, codec: &str) -> Result<Stage> {
         flags.extend(["--config", config.to_str().unwrap_or_default()]);
     }
     let kiosk = KioskProcess::start(&kiosk_binary, &kiosk_dir, &flags).await?;
-    kiosk
-        .wait_for("a connection to the broker", PATIENCE, |s| {
-            s["connected"] == true
-        })
-        .await?;
+    kiosk.connected().await?;
     let camera: &[&str] = match figure {
         CallFigure::Cpu => &["--video", "1280x720"],
         CallFigure::Setup => &[],
@@ -278,12 +274,7 @@ async fn setup_round(stage: &mut Stage) -> Result<(f64, f64)> {
             e["event"] == "firstFrame" && e["from"] == "kiosk"
         })
         .await?;
-    stage.officer.command("invite ar").await?;
-    let interpreter = stage
-        .interpreter
-        .as_mut()
-        .ok_or_else(|| anyhow!("no interpreter"))?;
-    interpreter.seen.clear();
+    let interpreter = invite_interpreter(stage).await?;
     interpreter
         .expect("the interpreter's call", PATIENCE, |e| {
             e["event"] == "callStarted"
@@ -408,14 +399,8 @@ async fn latency_round(stage: &mut Stage) -> Result<[Vec<f64>; 4]> {
         .take(MARKS_PER_CALL - MARKS_SKIPPED)
         .collect();
 
-    stage.officer.command("invite ar").await?;
-    let interpreter = stage
-        .interpreter
-        .as_mut()
-        .ok_or_else(|| anyhow!("no interpreter"))?;
-    interpreter.seen.clear();
+    let to_interpreter = marks_from(invite_interpreter(stage).await?, "anna-csn").await?;
     let to_officer_from_browser = marks_from(&mut stage.officer, "tolk-amir").await?;
-    let to_interpreter = marks_from(interpreter, "anna-csn").await?;
     end_call(
         &stage.kiosk,
         &mut stage.officer,
@@ -428,4 +413,15 @@ async fn latency_round(stage: &mut Stage) -> Result<[Vec<f64>; 4]> {
         to_officer_from_browser,
         to_interpreter,
     ])
+}
+
+/// The officer invites an Arabic interpreter; the interpreter's browser, its past forgotten.
+async fn invite_interpreter(stage: &mut Stage) -> Result<&mut OfficerBrowser> {
+    stage.officer.command("invite ar").await?;
+    let interpreter = stage
+        .interpreter
+        .as_mut()
+        .ok_or_else(|| anyhow!("no interpreter"))?;
+    interpreter.seen.clear();
+    Ok(interpreter)
 }
