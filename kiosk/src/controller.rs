@@ -54,7 +54,9 @@ struct Peer {
     /// The share of our packets the desk reports lost, in thousandths.
     loss_permille: u16,
     last_restart: Option<Instant>,
-    /// Since when the path has been broken.
+    /// Since when the path has carried nothing: from the offer until ICE connects, and from a
+    /// break until it mends. A connection that never comes up (a TURN allocation that timed
+    /// out, an offer lost on the way) is restarted like a broken one.
     broken_since: Option<Instant>,
     /// The path's quality when last measured.
     network: Option<NetworkQuality>,
@@ -312,7 +314,7 @@ impl Kiosk {
                         estimate_kbps: None,
                         loss_permille: 0,
                         last_restart: None,
-                        broken_since: None,
+                        broken_since: Some(Instant::now()),
                         network: None,
                     },
                 );
