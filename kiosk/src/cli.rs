@@ -2,7 +2,7 @@
 
 use crate::config::Config;
 use crate::media::{Media, Source};
-use crate::peer::PeerSettings;
+use crate::peer::{PeerSettings, TurnBridges};
 use crate::{api, controller, identity};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -153,7 +153,9 @@ async fn run(mut config: Config) -> Result<()> {
     };
     let (stop, shutdown) = tokio::sync::watch::channel(false);
     let kiosk_id = identity.enrolment.kiosk.clone();
-    let (handle, kiosk) = controller::start(identity, media, settings, shutdown.clone());
+    let turn_bridges = TurnBridges::new(Arc::new(identity.turn_tls_config()?));
+    let (handle, kiosk) =
+        controller::start(identity, media, settings, turn_bridges, shutdown.clone());
     let listener = tokio::net::TcpListener::bind(config.api_listen)
         .await
         .with_context(|| format!("cannot listen for the local API on {}", config.api_listen))?;

@@ -7,7 +7,7 @@ use crate::health;
 use crate::link::{self, LinkEvent};
 use crate::media::rate::RateController;
 use crate::media::{CaptureHealth, Media};
-use crate::peer::{FromPeer, PeerEvent, PeerLink, PeerSettings};
+use crate::peer::{FromPeer, PeerEvent, PeerLink, PeerSettings, TurnBridges};
 use crate::status::{ChatLine, PeerStatus, Status};
 use crate::visit::{CitizenAction, Command, Visit};
 use crate::Identity;
@@ -75,6 +75,8 @@ struct Kiosk {
     identity: Identity,
     media: Arc<Media>,
     settings: PeerSettings,
+    /// TURN over TCP and TLS for the peer connections (rewrites `settings.ice_servers`).
+    turn_bridges: TurnBridges,
     visit: Visit,
     visit_watch: watch::Sender<Option<VisitId>>,
     outbox: mpsc::UnboundedSender<KioskToBroker>,
@@ -105,6 +107,7 @@ pub fn start(
     identity: Identity,
     media: Arc<Media>,
     settings: PeerSettings,
+    turn_bridges: TurnBridges,
     shutdown: watch::Receiver<bool>,
 ) -> (Handle, tokio::task::JoinHandle<()>) {
     let (requests_tx, requests) = mpsc::channel(64);
@@ -127,6 +130,7 @@ pub fn start(
         identity,
         media,
         settings,
+        turn_bridges,
         visit: Visit::new(),
         visit_watch,
         outbox,
@@ -227,12 +231,12 @@ impl Kiosk {
             } => {
                 self.site_name = site_name.to_string();
                 self.agencies = agencies.clone();
-                self.settings.ice_servers = ice_servers.clone();
+                self.settings.ice_servers = self.turn_bridges.route(ice_servers);
                 self.last_error = None;
             }
             BrokerToKiosk::Agencies { agencies } => self.agencies = agencies.clone(),
             BrokerToKiosk::IceServers { ice_servers } => {
-                self.settings.ice_servers = ice_servers.clone()
+                self.settings.ice_servers = self.turn_bridges.route(ice_servers)
             }
             BrokerToKiosk::RunSelfTest { request } => self.start_self_test(Some(request.clone())),
             BrokerToKiosk::Error(error) => {

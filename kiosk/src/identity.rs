@@ -162,29 +162,28 @@ pub fn load(data_dir: &Path) -> Result<Identity> {
 impl Identity {
     /// TLS for the kiosk's WebSocket: trusts the broker, presents the kiosk's certificate.
     pub fn tls_config(&self) -> Result<rustls::ClientConfig> {
-        let mut roots = rustls::RootCertStore::empty();
-        match &self.trust_pem {
-            Some(pem) => {
-                for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
-                    roots.add(cert?)?;
-                }
-            }
-            None => {
-                let found = rustls_native_certs::load_native_certs();
-                for cert in found.certs {
-                    let _ = roots.add(cert);
-                }
-            }
-        }
+        let roots = match &self.trust_pem {
+            Some(pem) => pem_roots(pem)?,
+            None => native_roots(),
+        };
         let key: PrivateKeyDer<'static> =
             rustls_pemfile::private_key(&mut self.key_pem.as_bytes())?
                 .ok_or_else(|| anyhow!("the key file holds no private key"))?;
-        Ok(rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_client_auth_cert(self.chain.clone(), key)?)
+        Ok(tls_builder()?
+            .with_root_certificates(roots)
+            .with_client_auth_cert(self.chain.clone(), key)?)
+    }
+
+    /// TLS for `turns:` servers: those the broker is trusted for (coturn often shares its
+    /// certificate) and the system's roots (or a TURN service with a public certificate).
+    pub fn turn_tls_config(&self) -> Result<rustls::ClientConfig> {
+        let mut roots = native_roots();
+        if let Some(pem) = &self.trust_pem {
+            roots.roots.extend(pem_roots(pem)?.roots);
+        }
+        Ok(tls_builder()?
+            .with_root_certificates(roots)
+            .with_no_client_auth())
     }
 
     /// The kiosk WebSocket's address, from the broker's base address.
@@ -194,6 +193,30 @@ impl Identity {
             self.enrolment.broker.replacen("https://", "wss://", 1)
         )
     }
+}
+
+fn tls_builder() -> Result<rustls::ConfigBuilder<rustls::ClientConfig, rustls::WantsVerifier>> {
+    Ok(rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?)
+}
+
+fn pem_roots(pem: &[u8]) -> Result<rustls::RootCertStore> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pemfile::certs(&mut &pem[..]) {
+        roots.add(cert?)?;
+    }
+    Ok(roots)
+}
+
+fn native_roots() -> rustls::RootCertStore {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_native_certs::load_native_certs().certs {
+        // One unreadable system certificate must not cost the kiosk all the others.
+        let _ = roots.add(cert);
+    }
+    roots
 }
 
 fn create_private_dir(dir: &Path) -> Result<()> {

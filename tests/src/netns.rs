@@ -23,6 +23,7 @@ pub struct KioskNetwork {
     far_device: String,
     link: Child,
     control: ChildStdin,
+    answers: std::io::BufReader<std::process::ChildStdout>,
 }
 
 fn run(program: &str, args: &[&str]) -> Result<()> {
@@ -64,6 +65,7 @@ impl KioskNetwork {
             .spawn()
             .with_context(|| format!("cannot run {}", impaired_link.display()))?;
         let control = link.stdin.take().ok_or_else(|| anyhow!("no stdin"))?;
+        let stdout = link.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
         let mut network = KioskNetwork {
             namespace,
             near,
@@ -71,15 +73,9 @@ impl KioskNetwork {
             far_device,
             link,
             control,
+            answers: std::io::BufReader::new(stdout),
         };
-        let mut ready = String::new();
-        let stdout = network
-            .link
-            .stdout
-            .take()
-            .ok_or_else(|| anyhow!("no stdout"))?;
-        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut ready)?;
-        if ready.trim() != "READY" {
+        if network.answer()? != "READY" {
             bail!("impaired-link did not start (is this root?)");
         }
         let ns = network.namespace.clone();
@@ -104,13 +100,32 @@ impl KioskNetwork {
         Ok(network)
     }
 
+    fn answer(&mut self) -> Result<String> {
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut self.answers, &mut line)?;
+        Ok(line.trim().to_string())
+    }
+
+    /// Tells the link something and waits until it holds.
+    fn tell(&mut self, command: &str) -> Result<()> {
+        use std::io::Write;
+        writeln!(self.control, "{command}")?;
+        self.control.flush()?;
+        match self.answer()?.as_str() {
+            "OK" => Ok(()),
+            other => bail!("impaired-link answered {other:?} to {command:?}"),
+        }
+    }
+
     /// Delay each way, in milliseconds, and the share of packets lost each way, in percent.
     pub fn impair(&mut self, delay_ms: u32, loss_percent: f64) -> Result<()> {
-        use std::io::Write;
-        writeln!(self.control, "delay {delay_ms}")?;
-        writeln!(self.control, "loss {loss_percent}")?;
-        self.control.flush()?;
-        Ok(())
+        self.tell(&format!("delay {delay_ms}"))?;
+        self.tell(&format!("loss {loss_percent}"))
+    }
+
+    /// Lets no UDP across the link either way (a firewall that passes only TCP), or all again.
+    pub fn block_udp(&mut self, blocked: bool) -> Result<()> {
+        self.tell(if blocked { "udp blocked" } else { "udp open" })
     }
 
     /// Takes the kiosk's network device down (a pulled cable, as the kiosk sees it) or up,

@@ -7,8 +7,13 @@
 //! - When the kiosk's network device goes down for 10 s and comes back, media flows again in
 //!   the same call (no new queue entry, no new ring), and the kiosk reports how long it broke.
 //!
+//! - Behind a firewall that lets no UDP through, the kiosk still calls: through TURN over TCP
+//!   (the embedded server) and over TLS (coturn).
+//!
 //! Needs root, as CI and the development machines have.
 
+use nara_tests::bench::process::free_port;
+use nara_tests::coturn::{Coturn, CoturnTls};
 use nara_tests::e2e::{enrol_kiosk_process_via, KioskProcess, OfficerBrowser, MEDIA_PATIENCE};
 use nara_tests::harness::{admin, BrokerEndpoint, BrokerProcess, PATIENCE};
 use nara_tests::netns::KioskNetwork;
@@ -56,20 +61,42 @@ struct Meeting {
     officer: OfficerBrowser,
     /// The kiosk's status once it saw the officer.
     in_call: Value,
+    /// The officer's statistics once the kiosk's video played.
+    officer_saw: Value,
 }
 
-async fn meeting_behind(network: &KioskNetwork) -> Meeting {
+/// A broker on every address, with a certificate for the address the kiosk reaches it on.
+async fn broker_for(
+    network: &KioskNetwork,
+    env: &[(&str, &str)],
+) -> (tempfile::TempDir, BrokerProcess) {
     let data = tempfile::tempdir().unwrap();
     let names = format!("[\"{}\"]", network.near);
+    let mut env = env.to_vec();
+    env.push(("NARA_TLS__SELF_SIGNED_NAMES", &names));
     let broker = BrokerProcess::start_at(
         BROKER.as_ref(),
         &data.path().join("broker"),
-        &[("NARA_TLS__SELF_SIGNED_NAMES", &names)],
+        &env,
         None,
         "0.0.0.0:0".parse().unwrap(),
     )
     .await
     .unwrap();
+    (data, broker)
+}
+
+async fn meeting_behind(network: &KioskNetwork) -> Meeting {
+    let (data, broker) = broker_for(network, &[]).await;
+    meeting_through(network, data, broker).await
+}
+
+/// Enrols a kiosk behind `network` with `broker` and starts a meeting with an officer.
+async fn meeting_through(
+    network: &KioskNetwork,
+    data: tempfile::TempDir,
+    broker: BrokerProcess,
+) -> Meeting {
     let admin = admin(&broker).await.unwrap();
     let kiosk_dir = data.path().join("kiosk");
     let base = format!("https://{}:{}", network.near, broker.addr().port());
@@ -104,7 +131,7 @@ async fn meeting_behind(network: &KioskNetwork) -> Meeting {
         .expect("the call", PATIENCE, |e| e["event"] == "callStarted")
         .await
         .unwrap();
-    officer
+    let officer_saw = officer
         .expect("the kiosk's video", MEDIA_PATIENCE, |e| {
             e["event"] == "stats" && e["framesDecoded"].as_u64().unwrap_or(0) > 30
         })
@@ -122,6 +149,7 @@ async fn meeting_behind(network: &KioskNetwork) -> Meeting {
         kiosk,
         officer,
         in_call,
+        officer_saw,
     }
 }
 
@@ -155,6 +183,71 @@ async fn a_kiosk_without_a_default_route_still_calls() {
     end(meeting.kiosk, meeting.officer).await;
 }
 
+/// Many offices let nothing out but TCP. The broker's embedded TURN server, on this side of the
+/// link, hands out its UDP and TCP addresses; with UDP blocked, the kiosk reaches its relay over
+/// TCP and the officer's browser sends to that relay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kiosk_behind_a_firewall_that_passes_only_tcp_calls_through_turn_over_tcp() {
+    let mut network = KioskNetwork::create(IMPAIRED_LINK.as_ref()).unwrap();
+    network.block_udp(true).unwrap();
+    let listen = format!("{}:0", network.near);
+    let (data, broker) = broker_for(
+        &network,
+        &[
+            ("NARA_TURN__EMBEDDED__LISTEN", &listen),
+            // The officer's browser is on this side's private address.
+            ("NARA_TURN__EMBEDDED__ALLOWED_PEERS", "[\"10.0.0.0/8\"]"),
+        ],
+    )
+    .await;
+    let meeting = meeting_through(&network, data, broker).await;
+    assert_eq!(
+        meeting.officer_saw["remoteCandidateType"], "relay",
+        "{}",
+        meeting.officer_saw
+    );
+    assert_eq!(meeting.in_call["visit"]["phase"], "inCall");
+    end(meeting.kiosk, meeting.officer).await;
+}
+
+/// The same firewall, with coturn as production runs it, offering TURN over UDP and over TLS
+/// (sharing the broker's certificate, which the kiosk trusts since its enrolment): the kiosk
+/// relays through TLS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kiosk_behind_a_firewall_that_passes_only_tcp_calls_through_coturn_over_tls() {
+    const SECRET: &str = "coturn-tls-test-secret";
+    let mut network = KioskNetwork::create(IMPAIRED_LINK.as_ref()).unwrap();
+    network.block_udp(true).unwrap();
+    let port = free_port().unwrap();
+    let tls_port = free_port().unwrap();
+    let urls = format!(
+        "[\"turn:{near}:{port}?transport=udp\", \"turns:{near}:{tls_port}?transport=tcp\"]",
+        near = network.near
+    );
+    let (data, broker) = broker_for(
+        &network,
+        &[
+            ("NARA_TURN__URLS", &urls),
+            ("NARA_TURN__SHARED_SECRET", SECRET),
+            ("NARA_TURN__EMBEDDED__ENABLED", "false"),
+        ],
+    )
+    .await;
+    let tls = CoturnTls {
+        port: tls_port,
+        cert: broker.cert_path(),
+        key: broker.cert_path().with_file_name("server.key"),
+    };
+    let _coturn = Coturn::start_on(network.near.into(), port, SECRET, Some(&tls)).unwrap();
+    let meeting = meeting_through(&network, data, broker).await;
+    assert_eq!(
+        meeting.officer_saw["remoteCandidateType"], "relay",
+        "{}",
+        meeting.officer_saw
+    );
+    end(meeting.kiosk, meeting.officer).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_survives_loss_delay_and_a_dropped_link() {
     let mut network = KioskNetwork::create(IMPAIRED_LINK.as_ref()).unwrap();
@@ -164,6 +257,7 @@ async fn a_call_survives_loss_delay_and_a_dropped_link() {
         kiosk,
         mut officer,
         in_call,
+        ..
     } = meeting_behind(&network).await;
     let visit = in_call["visit"]["visit"].clone();
 

@@ -203,12 +203,15 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
     const summary = {
       event: 'stats', at: Date.now(), framesDecoded: 0, frameWidth: 0, framesPerSecond: 0,
       audioSamples: 0, audioBytes: 0, audioEnergy: 0, concealedSamples: 0, candidateType: null,
+      remoteCandidateType: null,
     };
     const candidates = new Map();
+    const remoteCandidates = new Map();
     const pairs = new Map();
     let selectedPair = null;
     stats.forEach((s) => {
       if (s.type === 'local-candidate') candidates.set(s.id, s.candidateType);
+      if (s.type === 'remote-candidate') remoteCandidates.set(s.id, s.candidateType);
       if (s.type === 'candidate-pair') pairs.set(s.id, s);
       if (s.type === 'transport' && s.selectedCandidatePairId) selectedPair = s.selectedCandidatePairId;
     });
@@ -229,7 +232,10 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
       }
     });
     const pair = pairs.get(selectedPair);
-    if (pair) summary.candidateType = candidates.get(pair.localCandidateId) || null;
+    if (pair) {
+      summary.candidateType = candidates.get(pair.localCandidateId) || null;
+      summary.remoteCandidateType = remoteCandidates.get(pair.remoteCandidateId) || null;
+    }
     report(summary);
   }
 

@@ -5,15 +5,19 @@
 //! packets go in from [`crate::media::Outgoing`], remote RTP comes out into
 //! [`crate::media::Receiver`]s, signalling and data-channel text come out as [`PeerEvent`]s.
 //! [`connection`] implements it with the `webrtc` crate; [`feedback`] lifts keyframe requests
-//! and bandwidth estimates out of its RTCP.
+//! and bandwidth estimates out of its RTCP. [`turn_bridge`] carries TURN over TCP and TLS,
+//! which the `webrtc` crate lacks, framed by [`turn_framing`].
 
 pub mod connection;
 pub mod feedback;
+pub mod turn_bridge;
+pub mod turn_framing;
 
 use nara_protocol::{IceServer, NetworkQuality, SignalPayload, StaffId};
 use std::net::SocketAddr;
 
 pub use connection::PeerLink;
+pub use turn_bridge::TurnBridges;
 
 /// Something the kiosk must act on, from the peer connection with `staff`.
 #[derive(Debug, Clone, PartialEq)]

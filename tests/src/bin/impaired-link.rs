@@ -8,8 +8,9 @@
 //!
 //! impaired-link NEAR-DEVICE FAR-DEVICE
 //!
-//! Prints `READY` once both devices exist. Reads commands on stdin: `delay MS`,
-//! `loss PERCENT`. Ends (taking both devices with it) when stdin closes.
+//! Prints `READY` once both devices exist. Reads commands on stdin, answering `OK` to each once
+//! it holds: `delay MS`, `loss PERCENT`, `udp blocked` or `udp open` (a firewall that lets only
+//! TCP through, as in many offices). Ends (taking both devices with it) when stdin closes.
 
 use anyhow::{bail, Context, Result};
 use rand::Rng;
@@ -23,6 +24,19 @@ struct Impairment {
     delay: Duration,
     /// The share of packets dropped, 0.0–1.0.
     loss: f64,
+    /// Drop every UDP packet, both ways.
+    udp_blocked: bool,
+}
+
+/// IANA's protocol number for UDP, in the IPv4 header's protocol field and IPv6's next header.
+const UDP: u8 = 17;
+
+fn is_udp(packet: &[u8]) -> bool {
+    match packet.first().map(|b| b >> 4) {
+        Some(4) => packet.get(9) == Some(&UDP),
+        Some(6) => packet.get(6) == Some(&UDP),
+        _ => false,
+    }
 }
 
 fn main() -> Result<()> {
@@ -46,15 +60,23 @@ fn main() -> Result<()> {
         let (Some(what), Some(value)) = (words.next(), words.next()) else {
             continue;
         };
-        let value: f64 = value
-            .parse()
-            .with_context(|| format!("not a number: {line}"))?;
         let mut settings = impairment.lock().expect("not poisoned");
-        match what {
-            "delay" => settings.delay = Duration::from_secs_f64(value.max(0.0) / 1000.0),
-            "loss" => settings.loss = (value / 100.0).clamp(0.0, 1.0),
-            other => bail!("unknown command {other:?} (delay MS, loss PERCENT)"),
+        match (what, value) {
+            ("udp", "blocked") => settings.udp_blocked = true,
+            ("udp", "open") => settings.udp_blocked = false,
+            ("delay" | "loss", value) => {
+                let value: f64 = value
+                    .parse()
+                    .with_context(|| format!("not a number: {line}"))?;
+                if what == "delay" {
+                    settings.delay = Duration::from_secs_f64(value.max(0.0) / 1000.0);
+                } else {
+                    settings.loss = (value / 100.0).clamp(0.0, 1.0);
+                }
+            }
+            _ => bail!("unknown command {line:?} (delay MS, loss PERCENT, udp blocked|open)"),
         }
+        println!("OK");
         eprintln!("impaired-link: {settings:?}");
     }
     Ok(())
@@ -75,7 +97,14 @@ fn carry(
     let mut rng = rand::thread_rng();
     let mut buffer = vec![0u8; 65_536];
     while let Ok(length) = from.recv(&mut buffer) {
-        let Impairment { delay, loss } = *impairment.lock().expect("not poisoned");
+        let Impairment {
+            delay,
+            loss,
+            udp_blocked,
+        } = *impairment.lock().expect("not poisoned");
+        if udp_blocked && is_udp(&buffer[..length]) {
+            continue;
+        }
         if loss > 0.0 && rng.gen::<f64>() < loss {
             continue;
         }
