@@ -2,6 +2,7 @@
 //! are refused so that a misspelt setting is noticed rather than silently ignored.
 
 use crate::media::MediaConfig;
+use crate::scanner::ScannerConfig;
 use anyhow::{Context, Result};
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -18,6 +19,7 @@ pub struct Config {
     pub api_listen: SocketAddr,
     pub media: MediaConfig,
     pub network: NetworkConfig,
+    pub scanner: ScannerConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -41,6 +43,7 @@ impl Default for Config {
             api_listen: "127.0.0.1:7700".parse().expect("a valid address"),
             media: MediaConfig::default(),
             network: NetworkConfig::default(),
+            scanner: ScannerConfig::default(),
         }
     }
 }
@@ -83,7 +86,8 @@ mod tests {
         let path = dir.path().join("kiosk.toml");
         std::fs::write(
             &path,
-            "headless = true\n[media]\nsource = { kind = \"test\" }\n[network]\nrelay-only = true\n",
+            "headless = true\n[media]\nsource = { kind = \"test\" }\n[network]\nrelay-only = true\n\
+             [scanner]\ndevice = \"test:0\"\noptions = { test-picture = \"Grid\" }\n",
         )
         .unwrap();
         let config = Config::load(Some(&path)).unwrap();
@@ -95,6 +99,20 @@ mod tests {
         );
         assert!(config.network.relay_only);
         assert!(config.network.mdns);
+        assert_eq!(config.scanner.device, "test:0");
+        assert_eq!(config.scanner.resolution, 300);
+        assert_eq!(config.scanner.options["test-picture"], "Grid");
+    }
+
+    #[test]
+    fn the_sample_in_deploy_shows_the_defaults() {
+        let sample: Config =
+            toml::from_str(include_str!("../../deploy/kiosk.sample.toml")).unwrap();
+        let default = Config::default();
+        assert_eq!(sample.scanner, default.scanner);
+        assert_eq!(sample.network.bind, default.network.bind);
+        assert_eq!(sample.media.source, default.media.source);
+        assert_eq!(sample.data_dir, default.data_dir);
     }
 
     #[test]

@@ -16,9 +16,14 @@ use webrtc::peer_connection::{
 /// Quieter than this (dBFS ×10) the microphone is taken to hear nothing at all.
 const SILENCE_DECIBELS_X10: i16 = -900;
 
-fn short(text: impl Into<String>) -> ShortText {
+/// A detail for the health report, cut to fit (at a character boundary).
+pub(crate) fn short(text: impl Into<String>) -> ShortText {
     let mut text: String = text.into();
-    text.truncate(nara_protocol::MAX_SHORT_TEXT_LEN);
+    let mut end = text.len().min(nara_protocol::MAX_SHORT_TEXT_LEN);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
     ShortText::new(text).unwrap_or_else(|_| ShortText::new("unreadable detail").expect("valid"))
 }
 

@@ -11,6 +11,8 @@
 //!   follows the bandwidth estimate.
 //! - [`peer`]: one `webrtc` peer connection per person at a desk, behind a small interface at
 //!   the RTP boundary.
+//! - [`scanner`]: the scanner through SANE on a thread of its own; pages cut to the paper and
+//!   compressed, in memory only.
 //! - [`health`]: device states, load and disk for heartbeats; the self-test.
 //! - [`identity`]: enrolment with a one-time code; the key and certificates on disk.
 //! - [`api`] and [`status`]: the local control API (headless mode, tests, demo kiosks).
@@ -29,6 +31,7 @@ pub mod identity;
 pub mod link;
 pub mod media;
 pub mod peer;
+pub mod scanner;
 pub mod status;
 pub mod visit;
 
