@@ -2,15 +2,15 @@
 //! the demo's simulated kiosks drive a headless kiosk. It speaks for the citizen: start a
 //! visit, chat, leave, answer the survey.
 
-use crate::controller::{Handle, Request};
+use crate::controller::{DocumentRequest, Handle, Request};
 use crate::status::Status;
 use crate::visit::CitizenAction;
-use axum::extract::{rejection::JsonRejection, State};
+use axum::extract::{rejection::JsonRejection, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use nara_protocol::{AgencyId, BookingCode, LanguageCode, SelfTestReport};
+use nara_protocol::{AgencyId, BookingCode, LanguageCode, SelfTestReport, StaffId};
 use serde::Deserialize;
 
 pub fn app(kiosk: Handle) -> Router {
@@ -22,6 +22,11 @@ pub fn app(kiosk: Handle) -> Router {
         .route("/visit/reset", post(reset))
         .route("/chat", post(chat))
         .route("/self-test", post(self_test))
+        .route("/document/scan", post(scan))
+        .route("/document/rescan", post(rescan))
+        .route("/document/send", post(send_document))
+        .route("/document/cancel", post(cancel_document))
+        .route("/document/pages/{index}", get(document_page))
         .with_state(kiosk)
 }
 
@@ -29,6 +34,7 @@ pub fn app(kiosk: Handle) -> Router {
 #[derive(Debug)]
 pub enum ApiError {
     BadRequest(String),
+    NotFound(String),
     Refused(String),
     Stopping,
 }
@@ -37,6 +43,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, message) = match self {
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
+            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, m),
             ApiError::Refused(m) => (StatusCode::CONFLICT, m),
             ApiError::Stopping => (
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -152,4 +159,57 @@ async fn self_test(State(kiosk): State<Handle>) -> Result<Json<SelfTestReport>, 
         .await
         .map(Json)
         .ok_or(ApiError::Stopping)
+}
+
+async fn document(kiosk: &Handle, request: DocumentRequest) -> Result<StatusCode, ApiError> {
+    match kiosk.ask(|reply| Request::Document(request, reply)).await {
+        Some(Ok(())) => Ok(StatusCode::NO_CONTENT),
+        Some(Err(why)) => Err(ApiError::Refused(why)),
+        None => Err(ApiError::Stopping),
+    }
+}
+
+/// Scans a page and adds it to the citizen's document; `/status` shows it when done.
+async fn scan(State(kiosk): State<Handle>) -> Result<StatusCode, ApiError> {
+    document(&kiosk, DocumentRequest::Scan).await
+}
+
+/// Scans the last page again.
+async fn rescan(State(kiosk): State<Handle>) -> Result<StatusCode, ApiError> {
+    document(&kiosk, DocumentRequest::Rescan).await
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct SendDocument {
+    /// Who receives it; may be left out when one person is at a desk in the meeting.
+    to: Option<StaffId>,
+}
+
+/// The citizen pressed send.
+async fn send_document(
+    State(kiosk): State<Handle>,
+    body: Result<Json<SendDocument>, JsonRejection>,
+) -> Result<StatusCode, ApiError> {
+    let Json(SendDocument { to }) = body?;
+    document(&kiosk, DocumentRequest::Send { to }).await
+}
+
+/// Stops a scan or the sending and forgets the pages.
+async fn cancel_document(State(kiosk): State<Handle>) -> Result<StatusCode, ApiError> {
+    document(&kiosk, DocumentRequest::Cancel).await
+}
+
+/// A scanned page as the citizen is shown it, before they decide to send.
+async fn document_page(
+    State(kiosk): State<Handle>,
+    Path(index): Path<usize>,
+) -> Result<Response, ApiError> {
+    match kiosk.ask(|reply| Request::DocumentPage(index, reply)).await {
+        Some(Some(jpeg)) => {
+            Ok(([(axum::http::header::CONTENT_TYPE, "image/jpeg")], jpeg).into_response())
+        }
+        Some(None) => Err(ApiError::NotFound(format!("there is no page {index}"))),
+        None => Err(ApiError::Stopping),
+    }
 }

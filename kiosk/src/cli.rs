@@ -3,6 +3,7 @@
 use crate::config::Config;
 use crate::media::{Media, Source};
 use crate::peer::{PeerSettings, TurnBridges};
+use crate::scanner::Scanner;
 use crate::{api, controller, identity};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -56,6 +57,9 @@ enum Commands {
         #[arg(long)]
         loopback: bool,
     },
+    /// Runs SANE for one request of a running kiosk (see `scanner::helper`).
+    #[command(hide = true)]
+    ScannerHelper { task: String, config: String },
 }
 
 /// Runs the command line and returns the process's exit status.
@@ -84,6 +88,12 @@ fn run_cli() -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if let Commands::ScannerHelper { task, config } = &cli.command {
+        return match crate::scanner::helper::serve(task, config) {
+            code if code == std::process::ExitCode::SUCCESS => Ok(()),
+            _ => anyhow::bail!("the scanner helper could not answer"),
+        };
+    }
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         match cli.command {
@@ -136,6 +146,7 @@ fn run_cli() -> Result<()> {
                 }
                 run(settings).await
             }
+            Commands::ScannerHelper { .. } => unreachable!("answered before the runtime"),
         }
     })
 }
@@ -154,8 +165,16 @@ async fn run(mut config: Config) -> Result<()> {
     let (stop, shutdown) = tokio::sync::watch::channel(false);
     let kiosk_id = identity.enrolment.kiosk.clone();
     let turn_bridges = TurnBridges::new(Arc::new(identity.turn_tls_config()?));
-    let (handle, kiosk) =
-        controller::start(identity, media, settings, turn_bridges, shutdown.clone());
+    let helper = std::env::current_exe().context("cannot find the kiosk's own program")?;
+    let scanner = Arc::new(Scanner::start(config.scanner.clone(), helper));
+    let (handle, kiosk) = controller::start(
+        identity,
+        media,
+        settings,
+        turn_bridges,
+        scanner,
+        shutdown.clone(),
+    );
     let listener = tokio::net::TcpListener::bind(config.api_listen)
         .await
         .with_context(|| format!("cannot listen for the local API on {}", config.api_listen))?;

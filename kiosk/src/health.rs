@@ -3,6 +3,7 @@
 
 use crate::media::{CaptureHealth, Media};
 use crate::peer::PeerSettings;
+use crate::scanner::Scanner;
 use anyhow::Result;
 use nara_protocol::{DeviceState, DeviceStates, SelfTestReport, ShortText};
 use std::path::Path;
@@ -51,7 +52,7 @@ pub fn device_states(previous: &CaptureHealth, now: &CaptureHealth, seconds: u64
         camera,
         microphone,
         speaker: DeviceState::Ok,
-        // The scanner arrives with the documents issue; until then there is none to report.
+        // The scanner's state is the scanner thread's to tell; the controller fills it in.
         scanner: DeviceState::Missing,
     }
 }
@@ -73,8 +74,10 @@ pub fn disk_free_megabytes(path: &Path) -> u64 {
 }
 
 /// Camera frames and microphone level over two seconds, the scanner, and a TURN allocation.
-pub async fn self_test(media: &Media, peers: &PeerSettings) -> SelfTestReport {
+pub async fn self_test(media: &Media, peers: &PeerSettings, scanner: &Scanner) -> SelfTestReport {
     let before = media.capture_health();
+    let scanned = scanner.probe().await;
+    let scanner_state = scanner.state();
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after = media.capture_health();
     let camera_frames = after.camera_frames.saturating_sub(before.camera_frames) as u32;
@@ -96,11 +99,16 @@ pub async fn self_test(media: &Media, peers: &PeerSettings) -> SelfTestReport {
     if let Err(why) = &turn {
         details.push(short(format!("TURN: {why}")));
     }
+    // A kiosk configured without a scanner passes without one.
+    let scanner_ok = scanned.is_ok() || !scanner.expected();
+    if let Err(why) = &scanned {
+        details.push(short(format!("scanner: {why}")));
+    }
     SelfTestReport {
-        passed: camera_frames >= 20 && microphone_ok && turn.is_ok(),
+        passed: camera_frames >= 20 && microphone_ok && turn.is_ok() && scanner_ok,
         camera_frames,
         microphone_peak_decibels_x10: peak,
-        scanner: DeviceState::Missing,
+        scanner: scanner_state,
         turn_reachable: turn.is_ok(),
         details,
     }

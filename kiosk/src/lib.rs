@@ -11,6 +11,7 @@
 //!   follows the bandwidth estimate.
 //! - [`peer`]: one `webrtc` peer connection per person at a desk, behind a small interface at
 //!   the RTP boundary.
+//! - [`documents`]: the citizen's pages, sent to one officer only when they press send.
 //! - [`scanner`]: the scanner through SANE on a thread of its own; pages cut to the paper and
 //!   compressed, in memory only.
 //! - [`health`]: device states, load and disk for heartbeats; the self-test.
@@ -26,6 +27,7 @@ pub mod backoff;
 pub mod cli;
 pub mod config;
 pub mod controller;
+pub mod documents;
 pub mod health;
 pub mod identity;
 pub mod link;

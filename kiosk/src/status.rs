@@ -1,6 +1,7 @@
 //! What the kiosk shows of itself to the local API and the UI: the visit, the people in the
-//! meeting and whether their picture and voice arrive, the chat.
+//! meeting and whether their picture and voice arrive, the chat, the document.
 
+use crate::documents::DocumentStatus;
 use crate::media::{CaptureHealth, ReceiverStats};
 use crate::visit::Phase;
 use nara_protocol::kiosk::AgencyChoice;
@@ -19,6 +20,8 @@ pub struct Status {
     pub peers: Vec<PeerStatus>,
     pub chat: Vec<ChatLine>,
     pub document_requested_by: Option<StaffId>,
+    /// The citizen's document: pages scanned, sending, delivered.
+    pub document: DocumentStatus,
     pub capture: CaptureHealth,
     /// The last thing that went wrong, in words, until it is put right.
     pub last_error: Option<String>,

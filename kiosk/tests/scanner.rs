@@ -1,6 +1,7 @@
 //! The scanner through the real SANE library and its `test` backend (Debian's `libsane1`), as
 //! CI has no scanner: a page, the scanner's troubles as SANE reports them, and a cancelled
-//! scan. Each test runs in a process of its own (nextest), so `SANE_CONFIG_DIR` is its own.
+//! scan. Each test runs in a process of its own (nextest), so `SANE_CONFIG_DIR` is its own; the
+//! kiosk's scanner helper inherits it.
 
 use nara_kiosk::scanner::{SaneError, Scanner, ScannerConfig};
 use nara_protocol::DeviceState;
@@ -19,6 +20,11 @@ fn test_backend() -> tempfile::TempDir {
     dir
 }
 
+/// SANE runs in the kiosk's helper process, as in the field.
+fn start(config: ScannerConfig) -> Scanner {
+    Scanner::start(config, env!("CARGO_BIN_EXE_kiosk").into())
+}
+
 fn config(options: &[(&str, &str)]) -> ScannerConfig {
     let mut all: BTreeMap<String, String> = [("br-x", "210"), ("br-y", "297")]
         .iter()
@@ -35,7 +41,7 @@ fn config(options: &[(&str, &str)]) -> ScannerConfig {
 #[tokio::test]
 async fn an_a4_page_in_colour_at_300_dpi() {
     let _sane = test_backend();
-    let scanner = Scanner::start(config(&[("test-picture", "Color pattern")]));
+    let scanner = start(config(&[("test-picture", "Color pattern")]));
     assert_eq!(scanner.probe().await.unwrap(), "test:0");
     let page = scanner.scan().await.unwrap();
     // A4 is 210 × 297 mm: 2480 × 3507 whole dots at 300 dpi; the edges of the test picture
@@ -56,7 +62,7 @@ async fn an_a4_page_in_colour_at_300_dpi() {
 #[tokio::test]
 async fn an_empty_bed_is_sent_whole_so_the_citizen_sees_nothing_was_on_it() {
     let _sane = test_backend();
-    let scanner = Scanner::start(config(&[("test-picture", "Solid white")]));
+    let scanner = start(config(&[("test-picture", "Solid white")]));
     let page = scanner.scan().await.unwrap();
     assert_eq!((page.width, page.height), (2480, 3507), "{page:?}");
 }
@@ -74,7 +80,7 @@ async fn troubles_at_the_scanner_are_named() {
         ("SANE_STATUS_NO_DOCS", SaneError::NoPaper, "no paper"),
         ("SANE_STATUS_DEVICE_BUSY", SaneError::Busy, "busy"),
     ] {
-        let scanner = Scanner::start(config(&[("read-return-value", status)]));
+        let scanner = start(config(&[("read-return-value", status)]));
         assert_eq!(scanner.scan().await.unwrap_err(), expected, "{status}");
         match scanner.state() {
             DeviceState::Failing { detail: said } => {
@@ -89,7 +95,7 @@ async fn troubles_at_the_scanner_are_named() {
 async fn a_scan_can_be_cancelled() {
     let _sane = test_backend();
     // 200 ms a buffer: the scan takes long enough to be stopped halfway.
-    let scanner = Scanner::start(config(&[
+    let scanner = start(config(&[
         ("read-limit", "yes"),
         ("read-limit-size", "65536"),
         ("read-delay", "yes"),
@@ -112,21 +118,21 @@ async fn a_scan_can_be_cancelled() {
 #[tokio::test]
 async fn no_scanner_is_missing_and_a_wrong_option_is_named() {
     let _sane = test_backend();
-    let none = Scanner::start(ScannerConfig {
+    let none = start(ScannerConfig {
         device: "none".into(),
         ..ScannerConfig::default()
     });
     assert_eq!(none.scan().await.unwrap_err(), SaneError::NoScanner);
     assert_eq!(none.state(), DeviceState::Missing);
 
-    let unplugged = Scanner::start(ScannerConfig {
+    let unplugged = start(ScannerConfig {
         device: "test:7".into(),
         ..ScannerConfig::default()
     });
     assert_eq!(unplugged.probe().await.unwrap_err(), SaneError::NoScanner);
     assert_eq!(unplugged.state(), DeviceState::Missing);
 
-    let misspelt = Scanner::start(config(&[("test-pictur", "Grid")]));
+    let misspelt = start(config(&[("test-pictur", "Grid")]));
     let error = misspelt.scan().await.unwrap_err();
     assert_eq!(error, SaneError::NoSuchOption("test-pictur".into()));
 }

@@ -90,6 +90,10 @@ impl KioskProcess {
             None => Command::new(binary),
         };
         command.args(["run", "--headless", "--test-sources"]);
+        // A test's own SANE configuration (set in its process) wins over the harness's.
+        if std::env::var_os("SANE_CONFIG_DIR").is_none() {
+            command.env("SANE_CONFIG_DIR", sane_test_backend(SANE_A4_COLOUR)?);
+        }
         match network {
             Some(network) => command.args(["--api", &format!("{}:0", network.far)]),
             None => command.args(["--loopback", "--api", "127.0.0.1:0"]),
@@ -148,6 +152,13 @@ impl KioskProcess {
 
     pub fn log(&self) -> String {
         self.log.lock().expect("not poisoned").clone()
+    }
+
+    /// GETs a path of the kiosk's local API; the status and the body's bytes.
+    pub async fn get_bytes(&self, path: &str) -> Result<(u16, Vec<u8>)> {
+        let response = self.http.get(format!("{}{path}", self.api)).send().await?;
+        let status = response.status().as_u16();
+        Ok((status, response.bytes().await?.to_vec()))
     }
 
     pub fn pid(&self) -> Option<u32> {
@@ -444,4 +455,29 @@ pub async fn end_call<'a>(
         })
         .await?;
     Ok(())
+}
+
+/// SANE's `test` backend with an A4 bed (210 × 297 mm) and its colour test picture loaded:
+/// the scanner every test kiosk has.
+pub const SANE_A4_COLOUR: &str =
+    "geometry_max 300.0\nbr_x 210.0\nbr_y 297.0\ntest-picture \"Color pattern\"\n";
+
+/// A SANE configuration directory with only the `test` backend, configured by `test_conf`
+/// (lines of SANE's `test.conf`); made once per process and setting.
+pub fn sane_test_backend(test_conf: &str) -> Result<std::path::PathBuf> {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    test_conf.hash(&mut hasher);
+    let dir = std::env::temp_dir().join(format!(
+        "nara-sane-{}-{:x}",
+        std::process::id(),
+        hasher.finish()
+    ));
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("dll.conf"), "test\n")?;
+    std::fs::write(
+        dir.join("test.conf"),
+        format!("number_of_devices 1\n{test_conf}"),
+    )?;
+    Ok(dir)
 }

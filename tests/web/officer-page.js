@@ -1,7 +1,8 @@
 // An officer's (or interpreter's) side of a call, run inside headless Chromium on the broker's
 // own origin: the desk protocol over the real WebSocket, one real RTCPeerConnection per other
 // person in the call (the kiosk offers to us; towards other desks the one who joined later
-// offers), Chromium's fake camera, and the data channel for chat. It stands in for the
+// offers), Chromium's fake camera, and the data channel for chat and documents (page frames put
+// together and each page's SHA-256 checked before it counts as received). It stands in for the
 // agent-desk page until that exists; the end-to-end tests and benchmarks drive it through
 // `officer.mjs`. Everything it learns goes to `report()`.
 window.startOfficer = async function startOfficer({ username, password, relayOnly, video, marker }) {
@@ -43,7 +44,78 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
     available() {
       send({ type: 'setStatus', status: 'available' });
     },
+    askDocument() {
+      send({ type: 'requestDocument', call });
+    },
   };
+
+  // A document arriving from the kiosk: its manifest, then binary frames, page after page.
+  // Frame: "NP" | version 1 | 0 | document u32 | page u16 | offset u32 | bytes (big-endian).
+  function documentReceiver(key, channel) {
+    let current = null;
+    const fail = (document, reason, detail) => {
+      report({ event: 'documentFailed', from: key, document, reason, detail });
+      channel.send(JSON.stringify({ type: 'documentFailed', document, reason }));
+      current = null;
+    };
+    const hex = (buffer) => [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, '0')).join('');
+    return {
+      offered(message) {
+        current = {
+          document: message.document,
+          manifest: message.pages,
+          pages: message.pages.map((p) => new Uint8Array(p.bytes)),
+          filled: message.pages.map(() => 0),
+          page: 0,
+          verified: 0,
+        };
+        report({ event: 'documentOffered', from: key, document: message.document, pages: message.pages.length, at: Date.now() });
+      },
+      failed(message) {
+        report({ event: 'documentFailed', from: key, document: message.document, reason: message.reason });
+        current = null;
+      },
+      frame(buffer) {
+        const view = new DataView(buffer);
+        if (buffer.byteLength < 14 || view.getUint8(0) !== 0x4e || view.getUint8(1) !== 0x50 || view.getUint8(2) !== 1) {
+          report({ event: 'badFrame', from: key, bytes: buffer.byteLength });
+          return;
+        }
+        const document = view.getUint32(4);
+        const page = view.getUint16(8);
+        const offset = view.getUint32(10);
+        const data = new Uint8Array(buffer, 14);
+        if (!current || current.document !== document) {
+          report({ event: 'badFrame', from: key, document, reason: 'no such document' });
+          return;
+        }
+        // Ordered and reliable: every frame continues exactly where the last one ended.
+        if (page !== current.page || offset !== current.filled[page] || offset + data.length > current.pages[page].length) {
+          fail(document, 'protocolViolation', `page ${page} at ${offset}`);
+          return;
+        }
+        current.pages[page].set(data, offset);
+        current.filled[page] += data.length;
+        if (current.filled[page] < current.pages[page].length) return;
+        current.page += 1;
+        const whole = current;
+        const bytes = whole.pages[page];
+        crypto.subtle.digest('SHA-256', bytes).then((digest) => {
+          const sha256 = hex(digest);
+          if (sha256 !== whole.manifest[page].sha256) {
+            fail(document, 'corrupted', `page ${page}`);
+            return;
+          }
+          report({ event: 'page', from: key, document, page, bytes: bytes.length, sha256, at: Date.now() });
+          channel.send(JSON.stringify({ type: 'pageReceived', document, page }));
+          whole.verified += 1;
+          if (whole.verified === whole.pages.length) {
+            report({ event: 'documentComplete', from: key, document, pages: whole.pages.length, at: Date.now() });
+          }
+        });
+      },
+    };
+  }
 
   async function localMedia() {
     if (!media) {
@@ -140,9 +212,17 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
       const opened = () => report({ event: 'channelOpen', from: key });
       if (channel.readyState === 'open') opened();
       else channel.onopen = opened;
+      channel.binaryType = 'arraybuffer';
+      const documents = documentReceiver(key, channel);
       channel.onmessage = ({ data }) => {
+        if (typeof data !== 'string') {
+          documents.frame(data);
+          return;
+        }
         const message = JSON.parse(data);
-        if (message.type === 'chat') {
+        if (message.type === 'documentOffered') documents.offered(message);
+        else if (message.type === 'documentFailed') documents.failed(message);
+        else if (message.type === 'chat') {
           report({ event: 'chat', from: key, text: message.text });
           channel.send(JSON.stringify({ type: 'chatSeen', id: message.id }));
         } else if (message.type === 'chatSeen') {

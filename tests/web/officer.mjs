@@ -53,6 +53,7 @@ for await (const line of commands) {
   if (command === 'end') await page.evaluate(() => window.officer.end());
   if (command === 'invite') await page.evaluate((language) => window.officer.inviteInterpreter(language), rest[0]);
   if (command === 'available') await page.evaluate(() => window.officer.available());
+  if (command === 'askDocument') await page.evaluate(() => window.officer.askDocument());
   if (command === 'quit') break;
 }
 await browser.close();

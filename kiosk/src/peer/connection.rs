@@ -308,6 +308,7 @@ impl PeerLink {
                     connected: connected.clone(),
                 }))
                 .with_udp_addrs(settings.bind.clone())
+                .with_data_channel_send_buffer_limit(super::transfer::SEND_BUFFER_BYTES)
                 .build()
                 .await
                 .context("cannot make a peer connection")?,
@@ -420,6 +421,13 @@ impl PeerLink {
         }
         self.channel.send_text(text).await?;
         Ok(())
+    }
+
+    /// The data channel, once open: documents go over it ([`super::transfer`]).
+    pub fn open_channel(&self) -> Option<Arc<dyn DataChannel>> {
+        self.channel_open
+            .load(Ordering::Relaxed)
+            .then(|| self.channel.clone())
     }
 
     /// Fits the receivers' buffers to the path's round trip.

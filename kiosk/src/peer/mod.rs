@@ -5,11 +5,13 @@
 //! packets go in from [`crate::media::Outgoing`], remote RTP comes out into
 //! [`crate::media::Receiver`]s, signalling and data-channel text come out as [`PeerEvent`]s.
 //! [`connection`] implements it with the `webrtc` crate; [`feedback`] lifts keyframe requests
-//! and bandwidth estimates out of its RTCP. [`turn_bridge`] carries TURN over TCP and TLS,
+//! and bandwidth estimates out of its RTCP; [`transfer`] sends a document over a data channel.
+//! [`turn_bridge`] carries TURN over TCP and TLS,
 //! which the `webrtc` crate lacks, framed by [`turn_framing`].
 
 pub mod connection;
 pub mod feedback;
+pub mod transfer;
 pub mod turn_bridge;
 pub mod turn_framing;
 

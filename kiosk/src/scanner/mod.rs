@@ -1,23 +1,29 @@
-//! The scanner on the *kundarbetsplats*: found and driven through SANE ([`nara_sane`]) on a thread of
-//! its own, since SANE blocks and is not thread-safe; each page cut to the paper and compressed
-//! ([`raster`]). Pages live in memory only: nothing scanned is ever written to disk.
+//! The scanner on the *kundarbetsplats*: found and driven through SANE ([`nara_sane`]), each
+//! page cut to the paper and compressed ([`raster`]). Pages live in memory only: nothing
+//! scanned is ever written to disk.
+//!
+//! SANE runs in a helper process (`kiosk scanner-helper`, [`helper`]), one per request, never
+//! in the kiosk itself. Its backends are C drivers of every quality: one that crashes must not
+//! end the citizen's meeting, and some reset the process's SIGTERM handling from their reader
+//! threads (the `test` backend does), which would take the kiosk's clean shutdown with it. A
+//! scan is cancelled through the helper's stdin, so the backend can stop the scanner properly.
 //!
 //! [`Scanner`] is the async face the controller uses: look for the scanner, scan a page,
 //! cancel a scan, and the state the health report carries.
 
+pub mod helper;
 pub mod raster;
 
 use nara_protocol::DeviceState;
 pub use nara_sane::SaneError;
-use nara_sane::{Device, Sane};
-use raster::{Page, Raster};
-use serde::Deserialize;
+use raster::Page;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
-use tokio::sync::oneshot;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use tokio::sync::watch;
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct ScannerConfig {
     /// `auto`: the first scanner SANE finds; `none`: this kiosk has none; otherwise a SANE
@@ -43,16 +49,15 @@ impl Default for ScannerConfig {
     }
 }
 
-enum Request {
-    Probe(oneshot::Sender<Result<String, SaneError>>),
-    Scan(oneshot::Sender<Result<Page, SaneError>>),
-}
-
-/// The scanner thread's handle. Dropping it ends the thread after its current request.
+/// The kiosk's scanner. Requests run one at a time, each in a helper process.
 #[derive(Debug)]
 pub struct Scanner {
-    requests: mpsc::Sender<Request>,
-    cancel: Arc<AtomicBool>,
+    config: ScannerConfig,
+    /// The program that runs `scanner-helper` (the kiosk's own binary).
+    helper: PathBuf,
+    /// One request at a time: SANE opens a device exclusively.
+    busy: tokio::sync::Mutex<()>,
+    cancel: watch::Sender<u64>,
     state: Arc<Mutex<DeviceState>>,
 }
 
@@ -69,46 +74,51 @@ fn state_after<T>(result: &Result<T, SaneError>) -> DeviceState {
 }
 
 impl Scanner {
-    pub fn start(config: ScannerConfig) -> Scanner {
-        let (requests, inbox) = mpsc::channel();
-        let cancel = Arc::new(AtomicBool::new(false));
-        let state = Arc::new(Mutex::new(DeviceState::Missing));
-        let worker = Worker {
-            config,
-            cancel: cancel.clone(),
-            state: state.clone(),
-        };
-        let spawned = std::thread::Builder::new()
-            .name("scanner".into())
-            .spawn(move || worker.serve(inbox));
-        if let Err(error) = spawned {
-            tracing::error!(%error, "no scanner thread; the kiosk runs without its scanner");
-        }
+    /// `helper` is the kiosk's binary, which runs SANE when given `scanner-helper`.
+    pub fn start(config: ScannerConfig, helper: PathBuf) -> Scanner {
         Scanner {
-            requests,
-            cancel,
-            state,
+            config,
+            helper,
+            busy: tokio::sync::Mutex::new(()),
+            cancel: watch::channel(0).0,
+            state: Arc::new(Mutex::new(DeviceState::Missing)),
         }
+    }
+
+    /// Whether this kiosk is meant to have a scanner (one configured `none` is not).
+    pub fn expected(&self) -> bool {
+        self.config.device != "none"
     }
 
     /// Looks for the scanner; returns its SANE name.
     pub async fn probe(&self) -> Result<String, SaneError> {
-        let (reply, answer) = oneshot::channel();
-        self.ask(Request::Probe(reply))?;
-        answer.await.unwrap_or(Err(SaneError::NoScanner))
+        let result = self
+            .run(helper::Task::Probe)
+            .await
+            .and_then(|reply| match reply {
+                helper::Reply::Found { device } => Ok(device),
+                other => Err(helper::unexpected(&other)),
+            });
+        self.record(&result);
+        result
     }
 
     /// Scans one page, cut to the paper and compressed.
     pub async fn scan(&self) -> Result<Page, SaneError> {
-        self.cancel.store(false, Ordering::Relaxed);
-        let (reply, answer) = oneshot::channel();
-        self.ask(Request::Scan(reply))?;
-        answer.await.unwrap_or(Err(SaneError::Cancelled))
+        let result = self
+            .run(helper::Task::Scan)
+            .await
+            .and_then(|reply| match reply {
+                helper::Reply::Scanned { page } => Ok(page),
+                other => Err(helper::unexpected(&other)),
+            });
+        self.record(&result);
+        result
     }
 
     /// Stops the scan under way, if any; it ends with [`SaneError::Cancelled`].
     pub fn cancel(&self) {
-        self.cancel.store(true, Ordering::Relaxed);
+        self.cancel.send_modify(|n| *n += 1);
     }
 
     /// What the last look at the scanner found.
@@ -116,90 +126,17 @@ impl Scanner {
         self.state.lock().expect("not poisoned").clone()
     }
 
-    fn ask(&self, request: Request) -> Result<(), SaneError> {
-        self.requests
-            .send(request)
-            .map_err(|_| SaneError::Failed("the scanner thread has stopped".into()))
-    }
-}
-
-struct Worker {
-    config: ScannerConfig,
-    cancel: Arc<AtomicBool>,
-    state: Arc<Mutex<DeviceState>>,
-}
-
-impl Worker {
-    fn serve(self, inbox: mpsc::Receiver<Request>) {
-        for request in inbox {
-            match request {
-                Request::Probe(reply) => {
-                    let result = self.probe();
-                    self.record(&result);
-                    let _ = reply.send(result);
-                }
-                Request::Scan(reply) => {
-                    let result = self.scan();
-                    self.record(&result);
-                    let _ = reply.send(result);
-                }
-            }
-        }
-    }
-
     fn record<T>(&self, result: &Result<T, SaneError>) {
         *self.state.lock().expect("not poisoned") = state_after(result);
     }
 
-    /// SANE is started afresh for each request: a scanner plugged in since is then found, and
-    /// nothing of SANE stays loaded between visits.
-    fn session(&self) -> Result<(Sane, String), SaneError> {
-        if self.config.device == "none" {
+    async fn run(&self, task: helper::Task) -> Result<helper::Reply, SaneError> {
+        if !self.expected() {
             return Err(SaneError::NoScanner);
         }
-        let sane = Sane::init()?;
-        let name = if self.config.device == "auto" {
-            let devices = sane.devices()?;
-            devices.into_iter().next().ok_or(SaneError::NoScanner)?.name
-        } else {
-            self.config.device.clone()
-        };
-        Ok((sane, name))
-    }
-
-    fn probe(&self) -> Result<String, SaneError> {
-        let (sane, name) = self.session()?;
-        drop(sane.open(&name)?);
-        Ok(name)
-    }
-
-    fn scan(&self) -> Result<Page, SaneError> {
-        let (sane, name) = self.session()?;
-        let mut device = sane.open(&name)?;
-        self.configure(&mut device)?;
-        let scan = device.scan(&self.cancel)?;
-        drop(device);
-        Raster::from_samples(scan.layout, &scan.data)
-            .map_err(SaneError::Failed)?
-            .cropped_to_paper()
-            .to_page()
-            .map_err(SaneError::Failed)
-    }
-
-    fn configure(&self, device: &mut Device<'_>) -> Result<(), SaneError> {
-        let mode = if self.config.colour { "Color" } else { "Gray" };
-        let resolution = self.config.resolution.to_string();
-        // Backends name and offer these differently; one that lacks them scans as it can.
-        for (name, value) in [("mode", mode), ("depth", "8"), ("resolution", &resolution)] {
-            if let Err(error) = device.set(name, value) {
-                tracing::warn!(%error, "scanning with the scanner's own setting");
-            }
-        }
-        for (name, value) in &self.config.options {
-            if !device.set(name, value)? {
-                return Err(SaneError::NoSuchOption(name.clone()));
-            }
-        }
-        Ok(())
+        let _one_at_a_time = self.busy.lock().await;
+        let mut cancelled = self.cancel.subscribe();
+        cancelled.mark_unchanged();
+        helper::run(&self.helper, &self.config, task, cancelled).await
     }
 }

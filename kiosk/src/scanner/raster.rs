@@ -2,8 +2,8 @@
 //! scanner's bed is larger than most papers put on it), then compressed to a JPEG that crosses
 //! a slow office link quickly while text stays readable.
 
+use nara_protocol::peer::{PageManifest, PageMediaType};
 pub use nara_sane::SampleLayout;
-use sha2::{Digest, Sha256};
 
 /// Eight-bit samples, one or three per pixel, row after row.
 #[derive(Clone, PartialEq, Eq)]
@@ -24,13 +24,19 @@ impl std::fmt::Debug for Raster {
     }
 }
 
-/// A page as it is sent: a JPEG and its SHA-256.
+/// A page as it is sent: a JPEG.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Page {
     pub jpeg: Vec<u8>,
     pub width: u32,
     pub height: u32,
-    pub sha256: [u8; 32],
+}
+
+impl Page {
+    /// What the desk is told of the page before its bytes: size, SHA-256, kind, dimensions.
+    pub fn manifest(&self) -> PageManifest {
+        PageManifest::describe(&self.jpeg, PageMediaType::Jpeg, self.width, self.height)
+    }
 }
 
 impl std::fmt::Debug for Page {
@@ -178,12 +184,10 @@ impl Raster {
         jpeg_encoder::Encoder::new(&mut jpeg, JPEG_QUALITY)
             .encode(&self.samples, width, height, colour)
             .map_err(|e| format!("cannot compress the page: {e}"))?;
-        let sha256 = Sha256::digest(&jpeg).into();
         Ok(Page {
             jpeg,
             width: u32::from(width),
             height: u32::from(height),
-            sha256,
         })
     }
 }
@@ -274,7 +278,7 @@ mod tests {
     }
 
     #[test]
-    fn a_page_is_a_jpeg_with_its_hash() {
+    fn a_page_is_a_jpeg_and_its_manifest_carries_its_hash() {
         let page = bed_with_paper(64, 48, (8, 8, 40, 30)).to_page().unwrap();
         assert_eq!(
             &page.jpeg[..3],
@@ -282,6 +286,9 @@ mod tests {
             "JPEG's start of image"
         );
         assert_eq!((page.width, page.height), (64, 48));
-        assert_eq!(page.sha256, <[u8; 32]>::from(Sha256::digest(&page.jpeg)));
+        let manifest = page.manifest();
+        assert_eq!(manifest.sha256, nara_protocol::Sha256Hex::of(&page.jpeg));
+        assert_eq!(manifest.bytes as usize, page.jpeg.len());
+        assert_eq!((manifest.width_px, manifest.height_px), (64, 48));
     }
 }

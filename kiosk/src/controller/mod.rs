@@ -3,11 +3,17 @@
 //! the media and the broker link. Everything of a visit (peers, chat) lives here in memory
 //! and is dropped when the visit ends.
 
+mod documents;
+
+pub use documents::DocumentRequest;
+
+use crate::documents::{DocumentEvent, Documents};
 use crate::health;
 use crate::link::{self, LinkEvent};
 use crate::media::rate::RateController;
 use crate::media::{CaptureHealth, Media};
 use crate::peer::{FromPeer, PeerEvent, PeerLink, PeerSettings, TurnBridges};
+use crate::scanner::Scanner;
 use crate::status::{ChatLine, PeerStatus, Status};
 use crate::visit::{CitizenAction, Command, Visit};
 use crate::Identity;
@@ -29,6 +35,9 @@ pub enum Request {
     Citizen(CitizenAction, oneshot::Sender<Result<(), String>>),
     Chat(String, oneshot::Sender<Result<(), String>>),
     SelfTest(oneshot::Sender<SelfTestReport>),
+    Document(DocumentRequest, oneshot::Sender<Result<(), String>>),
+    /// Page n (from 0) of the citizen's document, as a JPEG.
+    DocumentPage(usize, oneshot::Sender<Option<Vec<u8>>>),
 }
 
 /// The way into a running kiosk.
@@ -85,6 +94,7 @@ struct Kiosk {
     chat: Vec<ChatLine>,
     chat_sent: u32,
     document_requested_by: Option<StaffId>,
+    documents: Documents,
     connected: bool,
     site_name: String,
     agencies: Vec<AgencyChoice>,
@@ -108,6 +118,7 @@ pub fn start(
     media: Arc<Media>,
     settings: PeerSettings,
     turn_bridges: TurnBridges,
+    scanner: Arc<Scanner>,
     shutdown: watch::Receiver<bool>,
 ) -> (Handle, tokio::task::JoinHandle<()>) {
     let (requests_tx, requests) = mpsc::channel(64);
@@ -116,6 +127,7 @@ pub fn start(
     let (visit_watch, visit_rx) = watch::channel(None);
     let (peer_events, peer_rx) = mpsc::unbounded_channel();
     let (self_tests, self_test_rx) = mpsc::unbounded_channel();
+    let (document_events, document_rx) = mpsc::unbounded_channel();
     tokio::spawn(link::run(
         identity.clone(),
         env!("CARGO_PKG_VERSION").to_string(),
@@ -125,6 +137,13 @@ pub fn start(
         shutdown.clone(),
     ));
     let last_capture = media.capture_health();
+    // The health report names the scanner from the start.
+    let probing = scanner.clone();
+    tokio::spawn(async move {
+        if let Err(error) = probing.probe().await {
+            tracing::info!(%error, "no scanner");
+        }
+    });
     let rate = media.starting_rate();
     let kiosk = Kiosk {
         identity,
@@ -139,6 +158,7 @@ pub fn start(
         chat: Vec::new(),
         chat_sent: 0,
         document_requested_by: None,
+        documents: Documents::new(scanner, document_events),
         connected: false,
         site_name: String::new(),
         agencies: Vec::new(),
@@ -153,7 +173,14 @@ pub fn start(
         self_test_waiting: Vec::new(),
         self_test_running: false,
     };
-    let task = tokio::spawn(kiosk.serve(requests, link_events, peer_rx, self_test_rx, shutdown));
+    let task = tokio::spawn(kiosk.serve(
+        requests,
+        link_events,
+        peer_rx,
+        self_test_rx,
+        document_rx,
+        shutdown,
+    ));
     (
         Handle {
             requests: requests_tx,
@@ -169,6 +196,7 @@ impl Kiosk {
         mut link_events: mpsc::UnboundedReceiver<LinkEvent>,
         mut peer_events: mpsc::UnboundedReceiver<FromPeer>,
         mut self_tests: mpsc::UnboundedReceiver<(Option<nara_protocol::RequestId>, SelfTestReport)>,
+        mut document_events: mpsc::UnboundedReceiver<DocumentEvent>,
         mut shutdown: watch::Receiver<bool>,
     ) {
         let mut heartbeat = tokio::time::interval(self.heartbeat_every);
@@ -197,6 +225,7 @@ impl Kiosk {
                     }
                 },
                 Some(from) = peer_events.recv() => self.on_peer(from).await,
+                Some(event) = document_events.recv() => self.documents.on_event(event),
                 Some(request) = requests.recv() => self.on_request(request).await,
                 Some((request, report)) = self_tests.recv() => {
                     self.self_test_running = false;
@@ -255,6 +284,7 @@ impl Kiosk {
                 Command::Send(message) => self.send(message),
                 Command::OpenPeer { call, staff } => self.open_peer(call, staff).await,
                 Command::ClosePeer { staff } => {
+                    self.documents.peer_gone(&staff);
                     if let Some(peer) = self.peers.remove(&staff) {
                         peer.link.close().await;
                     }
@@ -338,6 +368,7 @@ impl Kiosk {
         self.chat = Vec::new();
         self.chat_sent = 0;
         self.document_requested_by = None;
+        self.documents.clear();
         self.rate = self.media.starting_rate();
         self.media.apply_rate(self.rate.current());
     }
@@ -373,6 +404,10 @@ impl Kiosk {
             }
             PeerEvent::ChannelOpen => peer.channel_open = true,
             PeerEvent::Text(text) => match decode::<PeerMessage>(&text) {
+                Ok(
+                    message @ (PeerMessage::PageReceived { .. }
+                    | PeerMessage::DocumentFailed { .. }),
+                ) => self.on_desk_document(&staff, &message),
                 Ok(PeerMessage::Chat { id, text }) => {
                     self.chat.push(ChatLine {
                         from: Some(staff.clone()),
@@ -432,6 +467,12 @@ impl Kiosk {
                 self.self_test_waiting.push(reply);
                 self.start_self_test(None);
             }
+            Request::Document(request, reply) => {
+                let _ = reply.send(self.on_document(request).await);
+            }
+            Request::DocumentPage(index, reply) => {
+                let _ = reply.send(self.documents.page(index));
+            }
         }
     }
 
@@ -469,9 +510,10 @@ impl Kiosk {
         self.self_test_running = true;
         let media = self.media.clone();
         let settings = self.settings.clone();
+        let scanner = self.documents.scanner();
         let done = self.self_tests.clone();
         tokio::spawn(async move {
-            let report = health::self_test(&media, &settings).await;
+            let report = health::self_test(&media, &settings, &scanner).await;
             let _ = done.send((request, report));
         });
     }
@@ -535,8 +577,9 @@ impl Kiosk {
             return;
         }
         let now = self.media.capture_health();
-        let devices =
+        let mut devices =
             health::device_states(&self.last_capture, &now, self.heartbeat_every.as_secs());
+        devices.scanner = self.documents.scanner().state();
         self.last_capture = now;
         let activity = match self.visit.phase() {
             crate::visit::Phase::Waiting { .. } | crate::visit::Phase::Asking { .. } => {
@@ -578,6 +621,7 @@ impl Kiosk {
                 .collect(),
             chat: self.chat.clone(),
             document_requested_by: self.document_requested_by.clone(),
+            document: self.documents.status(),
             capture: self.media.capture_health(),
             last_error: self.last_error.clone(),
         }

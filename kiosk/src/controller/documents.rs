@@ -1,0 +1,95 @@
+//! The citizen's document, as the controller carries it: only in a meeting, to one officer in
+//! it, and told to the broker as a count and a size once that officer has every page whole.
+
+use super::Kiosk;
+use crate::documents::DocumentAction;
+use nara_protocol::encode;
+use nara_protocol::kiosk::KioskToBroker;
+use nara_protocol::peer::{DocumentFailure, PeerMessage};
+use nara_protocol::StaffId;
+
+/// The citizen's document action as the local API (or the screen) asks it: the recipient of a
+/// `send` may be left out when only one person is at a desk in the meeting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DocumentRequest {
+    Scan,
+    Rescan,
+    Send { to: Option<StaffId> },
+    Cancel,
+}
+
+impl Kiosk {
+    pub(super) async fn on_document(&mut self, request: DocumentRequest) -> Result<(), String> {
+        if self.visit.call().is_none() && request != DocumentRequest::Cancel {
+            return Err("documents are shown to an officer in a meeting; there is none now".into());
+        }
+        let action = match request {
+            DocumentRequest::Scan => DocumentAction::Scan,
+            DocumentRequest::Rescan => DocumentAction::Rescan,
+            DocumentRequest::Cancel => DocumentAction::Cancel,
+            DocumentRequest::Send { to } => DocumentAction::Send {
+                to: self.recipient(to)?,
+            },
+        };
+        match action {
+            DocumentAction::Scan => self.documents.scan(false),
+            DocumentAction::Rescan => self.documents.scan(true),
+            DocumentAction::Send { to } => {
+                let channel = self
+                    .peers
+                    .get(&to)
+                    .and_then(|peer| peer.link.open_channel())
+                    .ok_or_else(|| "the connection to that officer is not open".to_string())?;
+                self.documents.send(to, channel)
+            }
+            DocumentAction::Cancel => {
+                if let Some((to, document)) = self.documents.cancel() {
+                    let failed = encode(&PeerMessage::DocumentFailed {
+                        document,
+                        reason: DocumentFailure::Cancelled,
+                    });
+                    if let Some(peer) = self.peers.get(&to) {
+                        let _ = peer.link.send_text(&failed).await;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Who receives the document: the one named, who must be in the meeting, or the only one
+    /// there. With two agencies or an interpreter the citizen must choose.
+    fn recipient(&self, to: Option<StaffId>) -> Result<StaffId, String> {
+        match to {
+            Some(to) if self.peers.contains_key(&to) => Ok(to),
+            Some(to) => Err(format!("{to} is not in the meeting")),
+            None => {
+                let mut everyone = self.peers.keys();
+                match (everyone.next(), everyone.next()) {
+                    (Some(only), None) => Ok(only.clone()),
+                    (None, _) => Err("nobody is in the meeting to send it to".into()),
+                    (Some(_), Some(_)) => {
+                        Err("more than one person is in the meeting: choose who receives it".into())
+                    }
+                }
+            }
+        }
+    }
+
+    /// A desk confirmed a page or gave the document up.
+    pub(super) fn on_desk_document(&mut self, from: &StaffId, message: &PeerMessage) {
+        let Some(delivered) = self.documents.on_desk(from, message) else {
+            return;
+        };
+        let Some(visit) = self.visit.resumable() else {
+            return;
+        };
+        tracing::info!(to = %delivered.to, pages = delivered.pages, bytes = delivered.bytes, "document delivered");
+        self.send(KioskToBroker::DocumentSent {
+            visit,
+            to: delivered.to,
+            pages: delivered.pages,
+            bytes: delivered.bytes,
+        });
+    }
+}
