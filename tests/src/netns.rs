@@ -20,6 +20,7 @@ pub struct KioskNetwork {
     pub near: Ipv4Addr,
     /// The kiosk's address inside the namespace.
     pub far: Ipv4Addr,
+    near_device: String,
     far_device: String,
     link: Child,
     control: ChildStdin,
@@ -70,6 +71,7 @@ impl KioskNetwork {
             namespace,
             near,
             far,
+            near_device: near_device.clone(),
             far_device,
             link,
             control,
@@ -121,6 +123,34 @@ impl KioskNetwork {
     pub fn impair(&mut self, delay_ms: u32, loss_percent: f64) -> Result<()> {
         self.tell(&format!("delay {delay_ms}"))?;
         self.tell(&format!("loss {loss_percent}"))
+    }
+
+    /// Limits the link to `mbit` Mbit/s each way (`tc`'s token bucket, which these kernels
+    /// have), queueing up to 200 ms as a broadband router would.
+    pub fn shape(&self, mbit: u32) -> Result<()> {
+        let rate = format!("{mbit}mbit");
+        let tbf = ["tbf", "rate", &rate, "burst", "32kb", "latency", "200ms"];
+        let near = [
+            &["qdisc", "replace", "dev", &self.near_device, "root"][..],
+            &tbf,
+        ]
+        .concat();
+        run("tc", &near)?;
+        let ns = &self.namespace;
+        let far = [
+            &[
+                "-n",
+                ns,
+                "qdisc",
+                "replace",
+                "dev",
+                &self.far_device,
+                "root",
+            ][..],
+            &tbf,
+        ]
+        .concat();
+        run("tc", &far)
     }
 
     /// Lets no UDP across the link either way (a firewall that passes only TCP), or all again.

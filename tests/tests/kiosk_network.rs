@@ -362,3 +362,102 @@ async fn a_call_survives_loss_delay_and_a_dropped_link() {
 
     end(kiosk, officer).await;
 }
+
+/// A document on its way when the kiosk's cable is pulled: the link is shaped to 20 Mbit/s, so
+/// two colour pages take seconds, and the cable comes out halfway. Afterwards the officer has
+/// the whole document, every page matching its SHA-256, or is told it failed; never part of it
+/// shown as whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_document_cut_off_by_a_pulled_cable_arrives_whole_or_is_said_to_fail() {
+    let mut network = KioskNetwork::create(IMPAIRED_LINK.as_ref()).unwrap();
+    let Meeting {
+        _data,
+        _broker,
+        kiosk,
+        mut officer,
+        ..
+    } = meeting_behind(&network).await;
+    network.shape(20).unwrap();
+    network.impair(20, 0.0).unwrap();
+    officer
+        .expect("the data channel", PATIENCE, |e| {
+            e["event"] == "channelOpen"
+        })
+        .await
+        .unwrap();
+    let mut hashes = Vec::new();
+    for pages in 1..=2 {
+        let (status, body) = kiosk.post("/document/scan", json!({})).await.unwrap();
+        assert_eq!(status, 204, "{body}");
+        kiosk
+            .wait_for("a scanned page", PATIENCE, |s| {
+                s["document"]["pages"].as_array().map(Vec::len) == Some(pages)
+            })
+            .await
+            .unwrap();
+        let (_, jpeg) = kiosk
+            .get_bytes(&format!("/document/pages/{}", pages - 1))
+            .await
+            .unwrap();
+        hashes.push(format!(
+            "{:x}",
+            <sha2::Sha256 as sha2::Digest>::digest(&jpeg)
+        ));
+    }
+    let (status, body) = kiosk.post("/document/send", json!({})).await.unwrap();
+    assert_eq!(status, 204, "{body}");
+    kiosk
+        .wait_for("a first megabyte sent", PATIENCE, |s| {
+            s["document"]["sending"]["sentBytes"].as_u64().unwrap_or(0) > 1_000_000
+        })
+        .await
+        .unwrap();
+    network.kiosk_link(false).unwrap();
+    tokio::time::sleep(OUTAGE).await;
+    network.kiosk_link(true).unwrap();
+
+    let ending = officer
+        .expect("the document's end", Duration::from_secs(90), |e| {
+            e["event"] == "documentComplete" || e["event"] == "documentFailed"
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}\nkiosk log:\n{}", kiosk.log()));
+    let shown: Vec<&Value> = officer
+        .seen
+        .iter()
+        .filter(|e| e["event"] == "page")
+        .collect();
+    for page in &shown {
+        let index = page["page"].as_u64().unwrap() as usize;
+        assert_eq!(
+            page["sha256"].as_str(),
+            Some(hashes[index].as_str()),
+            "{page}"
+        );
+    }
+    if ending["event"] == "documentComplete" {
+        eprintln!("the document resumed after the outage and arrived whole");
+        assert_eq!(shown.len(), 2, "{shown:?}");
+        kiosk
+            .wait_for("the delivery", PATIENCE, |s| {
+                s["document"]["deliveredTo"] == "anna-csn"
+            })
+            .await
+            .unwrap();
+    } else {
+        eprintln!("the document failed clearly: {ending}");
+        let told = kiosk
+            .wait_for("the citizen told", RECOVERY_PATIENCE, |s| {
+                s["document"]["problem"].is_string()
+            })
+            .await
+            .unwrap();
+        // The pages stay, so that the citizen can send them again.
+        assert_eq!(told["document"]["pages"].as_array().map(Vec::len), Some(2));
+        assert!(!officer
+            .seen
+            .iter()
+            .any(|e| e["event"] == "documentComplete"));
+    }
+    end(kiosk, officer).await;
+}

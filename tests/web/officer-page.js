@@ -75,6 +75,13 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
         report({ event: 'documentFailed', from: key, document: message.document, reason: message.reason });
         current = null;
       },
+      // The channel closed: a document still arriving never will, and is not shown.
+      closed() {
+        if (current && current.verified < current.pages.length) {
+          report({ event: 'documentFailed', from: key, document: current.document, reason: 'connectionLost' });
+        }
+        current = null;
+      },
       frame(buffer) {
         const view = new DataView(buffer);
         if (buffer.byteLength < 14 || view.getUint8(0) !== 0x4e || view.getUint8(1) !== 0x50 || view.getUint8(2) !== 1) {
@@ -214,6 +221,7 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
       else channel.onopen = opened;
       channel.binaryType = 'arraybuffer';
       const documents = documentReceiver(key, channel);
+      channel.onclose = () => documents.closed();
       channel.onmessage = ({ data }) => {
         if (typeof data !== 'string') {
           documents.frame(data);
