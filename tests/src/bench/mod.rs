@@ -2,6 +2,7 @@
 //! per figure). Benchmarks print figures; they never pass or fail a test run.
 
 pub mod calls;
+pub mod documents;
 pub mod process;
 pub mod routing;
 pub mod signalling;

@@ -2,6 +2,7 @@
 //! one and ends with one line per figure.
 
 use nara_tests::bench::calls::{self, CallFigure};
+use nara_tests::bench::documents;
 use nara_tests::bench::{routing, signalling, turn, Figures};
 use std::process::ExitCode;
 
@@ -13,6 +14,10 @@ const BENCHMARKS: &[(&str, &str)] = &[
     (
         "capture-to-display",
         "wall-clock marks from capture to display, kiosk ↔ officer next to browser ↔ browser",
+    ),
+    (
+        "document-transfer",
+        "an A4 page from the kiosk's send to the officer's browser over 20 Mbit/s, 40 ms; video fps meanwhile",
     ),
     (
         "kiosk-cpu",
@@ -38,7 +43,7 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         None | Some("--list") => {
             for (name, what) in BENCHMARKS {
-                println!("{name:<12} {what}");
+                println!("{name:<18} {what}");
             }
             ExitCode::SUCCESS
         }
@@ -58,6 +63,17 @@ fn main() -> ExitCode {
                 _ => CallFigure::Latency,
             };
             report(calls::run(&bench, figure), name)
+        }
+        Some("document-transfer") => {
+            let mut bench = documents::DocumentBench::default();
+            // `--quick`: three pages; `--rounds N` sets how many.
+            if quick {
+                bench.rounds = 3;
+            }
+            if let Some(n) = flag_value(&args, "--rounds") {
+                bench.rounds = n;
+            }
+            report(documents::run(&bench), "document-transfer")
         }
         Some("routing") => {
             let mut bench = routing::RoutingBench::default();
