@@ -8,7 +8,7 @@ use nara_tests::e2e::{
     begin_call, end_call, enrol_kiosk_process, sane_test_backend, KioskProcess, OfficerBrowser,
     MEDIA_PATIENCE, SANE_A4_COLOUR,
 };
-use nara_tests::harness::{admin, BrokerProcess, PATIENCE};
+use nara_tests::harness::{admin, get_json, BrokerProcess, PATIENCE};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
@@ -39,6 +39,7 @@ struct Stage {
     officer: OfficerBrowser,
     kiosk_dir: std::path::PathBuf,
     kiosk_temp: tempfile::TempDir,
+    admin: reqwest::Client,
 }
 
 /// A broker, an enrolled kiosk (its temporary directory its own, to be looked at after) and
@@ -88,6 +89,7 @@ async fn meeting() -> Stage {
         officer,
         kiosk_dir,
         kiosk_temp,
+        admin,
     }
 }
 
@@ -114,6 +116,7 @@ async fn the_officer_asked_for_receives_two_pages_and_the_interpreter_none() {
         mut officer,
         kiosk_dir,
         kiosk_temp,
+        admin,
     } = meeting().await;
     let kiosk_files_before = files(&kiosk_dir);
     let broker = &_broker;
@@ -152,12 +155,20 @@ async fn the_officer_asked_for_receives_two_pages_and_the_interpreter_none() {
 
     // Two pages, each shown to the citizen before anything is sent.
     let one = scan_page(&kiosk, 1).await;
+    for desk in [&mut officer, &mut interpreter] {
+        desk.expect("the scanner's state", PATIENCE, |e| {
+            e["event"] == "scannerState" && e["pages"] == 1
+        })
+        .await
+        .unwrap();
+    }
     assert_eq!(one["document"]["problem"], Value::Null, "{one}");
     let page = &one["document"]["pages"][0];
     assert!(page["widthPx"].as_u64().unwrap() > 2400, "{page}");
     let two = scan_page(&kiosk, 2).await;
     assert_eq!(two["document"]["problem"], Value::Null, "{two}");
     let mut hashes = Vec::new();
+    let mut page_bytes = 0;
     for index in 0..2 {
         let (status, jpeg) = kiosk
             .get_bytes(&format!("/document/pages/{index}"))
@@ -166,6 +177,7 @@ async fn the_officer_asked_for_receives_two_pages_and_the_interpreter_none() {
         assert_eq!(status, 200);
         assert_eq!(&jpeg[..3], &[0xff, 0xd8, 0xff], "a JPEG");
         hashes.push(format!("{:x}", Sha256::digest(&jpeg)));
+        page_bytes += jpeg.len() as u64;
     }
     assert!(
         !officer.seen.iter().any(|e| e["event"] == "documentOffered"),
@@ -228,6 +240,17 @@ async fn the_officer_asked_for_receives_two_pages_and_the_interpreter_none() {
     let after = kiosk.status().await.unwrap();
     assert_eq!(after["document"]["pages"], json!([]), "{after}");
     assert_eq!(after["document"]["deliveredTo"], Value::Null, "{after}");
+
+    // The broker counted the document for the statistics: pages and bytes, never content.
+    let stats = get_json(&admin, broker, "/api/statistics?groupBy=agency")
+        .await
+        .unwrap();
+    let csn = stats
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r["group"] == "csn"))
+        .unwrap_or_else(|| panic!("{stats}"));
+    assert_eq!(csn["documents"], 2, "{csn}");
+    assert_eq!(csn["documentBytes"].as_u64(), Some(page_bytes), "{csn}");
 
     // Nothing of the visit was written: the data directory is as it was, the temp dir empty.
     assert_eq!(files(&kiosk_dir), kiosk_files_before);
@@ -298,7 +321,7 @@ async fn a_slow_scan_can_be_cancelled_and_only_one_runs_at_a_time() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_paper_jam_is_told_to_the_citizen() {
+async fn a_paper_jam_is_told_to_the_citizen_and_the_officer() {
     let jammed = format!("{SANE_A4_COLOUR}read-status-code \"SANE_STATUS_JAMMED\"\n");
     std::env::set_var("SANE_CONFIG_DIR", sane_test_backend(&jammed).unwrap());
     let stage = meeting().await;
@@ -306,5 +329,15 @@ async fn a_paper_jam_is_told_to_the_citizen() {
     let scanned = scan_page(kiosk, 1).await;
     assert_eq!(scanned["document"]["problem"], "paper jam", "{scanned}");
     assert_eq!(scanned["document"]["pages"], json!([]), "{scanned}");
+    // The officer is told too, so that they know why no paper comes.
+    let mut officer = officer;
+    let told = officer
+        .expect("the scanner's state", PATIENCE, |e| {
+            e["event"] == "scannerState" && e["problem"].is_string()
+        })
+        .await
+        .unwrap();
+    assert_eq!(told["problem"], "paper jam", "{told}");
+    assert_eq!(told["pages"], 0, "{told}");
     officer.close().await.unwrap();
 }

@@ -230,6 +230,7 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
         const message = JSON.parse(data);
         if (message.type === 'documentOffered') documents.offered(message);
         else if (message.type === 'documentFailed') documents.failed(message);
+        else if (message.type === 'scannerState') report({ event: 'scannerState', from: key, scanning: message.scanning, pages: message.pages, problem: message.problem });
         else if (message.type === 'chat') {
           report({ event: 'chat', from: key, text: message.text });
           channel.send(JSON.stringify({ type: 'chatSeen', id: message.id }));

@@ -140,4 +140,12 @@ export type PageManifest = { bytes: number, sha256: Sha256Hex, mediaType: PageMe
 
 export type DocumentFailure = "cancelled" | "corrupted" | "protocolViolation" | "tooLarge" | "connectionLost";
 
-export type PeerMessage = { "type": "chat", id: number, text: LongText, } | { "type": "chatSeen", id: number, } | { "type": "documentOffered", document: number, pages: Array<PageManifest>, } | { "type": "pageReceived", document: number, page: number, } | { "type": "documentFailed", document: number, reason: DocumentFailure, };
+export type PeerMessage = { "type": "chat", id: number, text: LongText, } | { "type": "chatSeen", id: number, } | { "type": "documentOffered", document: number, pages: Array<PageManifest>, } | { "type": "pageReceived", document: number, page: number, } | { "type": "scannerState", scanning: boolean, 
+/**
+ * Pages scanned and not yet sent.
+ */
+pages: number, 
+/**
+ * What went wrong at the scanner, as the citizen was told ("paper jam").
+ */
+problem: ShortText | null, } | { "type": "documentFailed", document: number, reason: DocumentFailure, };

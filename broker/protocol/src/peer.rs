@@ -27,6 +27,16 @@ pub enum PeerMessage {
     /// Desk → kiosk: a page arrived whole and its SHA-256 matched.
     #[serde(rename_all = "camelCase")]
     PageReceived { document: u32, page: u16 },
+    /// Kiosk → desks: the citizen's scanner, so that an officer waiting for a paper knows what
+    /// holds it up. Never anything of the pages but their count.
+    #[serde(rename_all = "camelCase")]
+    ScannerState {
+        scanning: bool,
+        /// Pages scanned and not yet sent.
+        pages: u16,
+        /// What went wrong at the scanner, as the citizen was told ("paper jam").
+        problem: Option<ShortText>,
+    },
     /// Either way: the document will not arrive whole and nothing of it is shown.
     #[serde(rename_all = "camelCase")]
     DocumentFailed {
@@ -94,5 +104,20 @@ mod tests {
         let bad = text.replace(Sha256Hex::of(b"page").as_str(), "abc");
         let err = decode::<PeerMessage>(&bad).unwrap_err().to_string();
         assert!(err.contains("64 hexadecimal"), "{err}");
+    }
+
+    #[test]
+    fn the_scanner_state_names_its_problem() {
+        let jammed = PeerMessage::ScannerState {
+            scanning: false,
+            pages: 1,
+            problem: Some(ShortText::new("paper jam").unwrap()),
+        };
+        let text = encode(&jammed);
+        assert_eq!(
+            text,
+            r#"{"type":"scannerState","scanning":false,"pages":1,"problem":"paper jam"}"#
+        );
+        assert_eq!(decode::<PeerMessage>(&text).unwrap(), jammed);
     }
 }

@@ -2,7 +2,7 @@
 //! it, and told to the broker as a count and a size once that officer has every page whole.
 
 use super::Kiosk;
-use crate::documents::DocumentAction;
+use crate::documents::{DocumentAction, DocumentEvent};
 use nara_protocol::encode;
 use nara_protocol::kiosk::KioskToBroker;
 use nara_protocol::peer::{DocumentFailure, PeerMessage};
@@ -20,6 +20,37 @@ pub enum DocumentRequest {
 
 impl Kiosk {
     pub(super) async fn on_document(&mut self, request: DocumentRequest) -> Result<(), String> {
+        let result = self.document_action(request).await;
+        if result.is_ok() {
+            self.tell_desks_about_scanner().await;
+        }
+        result
+    }
+
+    /// A scan or a transfer reported back.
+    pub(super) async fn on_document_event(&mut self, event: DocumentEvent) {
+        let scanned = matches!(event, DocumentEvent::Scanned(_));
+        self.documents.on_event(event);
+        if scanned {
+            self.tell_desks_about_scanner().await;
+        }
+    }
+
+    /// Tells the desks in the meeting what the citizen's scanner is doing: an officer waiting
+    /// for a paper then knows what holds it up.
+    async fn tell_desks_about_scanner(&self) {
+        let status = self.documents.status();
+        let message = encode(&PeerMessage::ScannerState {
+            scanning: status.scanning,
+            pages: status.pages.len() as u16,
+            problem: status.problem.map(crate::health::short),
+        });
+        for peer in self.peers.values().filter(|peer| peer.channel_open) {
+            let _ = peer.link.send_text(&message).await;
+        }
+    }
+
+    async fn document_action(&mut self, request: DocumentRequest) -> Result<(), String> {
         if self.visit.call().is_none() && request != DocumentRequest::Cancel {
             return Err("documents are shown to an officer in a meeting; there is none now".into());
         }

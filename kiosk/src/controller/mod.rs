@@ -225,7 +225,7 @@ impl Kiosk {
                     }
                 },
                 Some(from) = peer_events.recv() => self.on_peer(from).await,
-                Some(event) = document_events.recv() => self.documents.on_event(event),
+                Some(event) = document_events.recv() => self.on_document_event(event).await,
                 Some(request) = requests.recv() => self.on_request(request).await,
                 Some((request, report)) = self_tests.recv() => {
                     self.self_test_running = false;
