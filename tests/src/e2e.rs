@@ -367,6 +367,19 @@ impl OfficerBrowser {
             .await
     }
 
+    /// An officer logged in and gone available, ready to be offered a visit.
+    pub async fn start_available(
+        broker: &impl BrokerEndpoint,
+        username: &str,
+        extra: &[&str],
+    ) -> Result<OfficerBrowser> {
+        let mut officer = OfficerBrowser::start(broker, username, extra).await?;
+        officer
+            .expect("going available", PATIENCE, |e| e["event"] == "available")
+            .await?;
+        Ok(officer)
+    }
+
     /// The driver's pid: Chromium's processes are its descendants.
     pub fn pid(&self) -> Option<u32> {
         self.child.id()

@@ -68,11 +68,7 @@ async fn meeting() -> Stage {
         .unwrap();
     std::env::remove_var("TMPDIR");
     kiosk.connected().await.unwrap();
-    let mut officer = OfficerBrowser::start(&broker, "anna.csn", &[])
-        .await
-        .unwrap();
-    officer
-        .expect("going available", PATIENCE, |e| e["event"] == "available")
+    let mut officer = OfficerBrowser::start_available(&broker, "anna.csn", &[])
         .await
         .unwrap();
     begin_call(&kiosk, &mut officer).await.unwrap();
@@ -120,11 +116,7 @@ async fn the_officer_asked_for_receives_two_pages_and_the_interpreter_none() {
     } = meeting().await;
     let kiosk_files_before = files(&kiosk_dir);
     let broker = &_broker;
-    let mut interpreter = OfficerBrowser::start(broker, "tolk.amir", &[])
-        .await
-        .unwrap();
-    interpreter
-        .expect("going available", PATIENCE, |e| e["event"] == "available")
+    let mut interpreter = OfficerBrowser::start_available(broker, "tolk.amir", &[])
         .await
         .unwrap();
     officer.command("invite ar").await.unwrap();

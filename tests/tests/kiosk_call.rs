@@ -60,10 +60,8 @@ async fn a_whole_meeting(route: Route<'_>) -> Result<()> {
     let kiosk = KioskProcess::start(KIOSK.as_ref(), &kiosk_dir, route.kiosk_flags).await?;
     kiosk.connected().await?;
 
-    let mut officer = OfficerBrowser::start(&broker, "anna.csn", route.officer_flags).await?;
-    officer
-        .expect("going available", PATIENCE, |e| e["event"] == "available")
-        .await?;
+    let mut officer =
+        OfficerBrowser::start_available(&broker, "anna.csn", route.officer_flags).await?;
 
     let (status, body) = kiosk
         .post("/visit", json!({ "language": "sv", "agency": "csn" }))

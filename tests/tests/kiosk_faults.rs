@@ -55,10 +55,7 @@ async fn a_killed_broker_keeps_the_visit_and_the_meeting_goes_on_while_it_is_awa
     kiosk
         .wait_for("a connection", PATIENCE, |s| s["connected"] == true)
         .await?;
-    let mut officer = OfficerBrowser::start(&broker, "anna.csn", &[]).await?;
-    officer
-        .expect("going available", PATIENCE, |e| e["event"] == "available")
-        .await?;
+    let officer = OfficerBrowser::start_available(&broker, "anna.csn", &[]).await?;
     kiosk
         .post("/visit", json!({ "language": "sv", "agency": "csn" }))
         .await?;

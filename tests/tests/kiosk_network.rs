@@ -115,11 +115,7 @@ async fn meeting_through(
         .unwrap();
     kiosk.connected().await.unwrap();
 
-    let mut officer = OfficerBrowser::start(&broker, "anna.csn", &[])
-        .await
-        .unwrap();
-    officer
-        .expect("going available", PATIENCE, |e| e["event"] == "available")
+    let mut officer = OfficerBrowser::start_available(&broker, "anna.csn", &[])
         .await
         .unwrap();
     let (status, body) = kiosk

@@ -65,11 +65,7 @@ struct Stage {
 }
 
 pub fn run(bench: &CallBench, figure: CallFigure) -> Result<Figures> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
+    super::runtime()?.block_on(async {
         let mut figures = Figures::default();
         match figure {
             CallFigure::Setup => {
@@ -225,10 +221,7 @@ async fn start(figure: CallFigure, codec: &str) -> Result<Stage> {
         .await?;
     let interpreter = match figure {
         CallFigure::Setup | CallFigure::Latency => {
-            let mut interpreter = OfficerBrowser::start(&broker, "tolk.amir", camera).await?;
-            interpreter
-                .expect("going available", PATIENCE, |e| e["event"] == "available")
-                .await?;
+            let interpreter = OfficerBrowser::start_available(&broker, "tolk.amir", camera).await?;
             Some(interpreter)
         }
         CallFigure::Cpu => None,

@@ -49,11 +49,7 @@ struct Round {
 }
 
 pub fn run(bench: &DocumentBench) -> Result<Figures> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
+    super::runtime()?.block_on(async {
         let mut figures = Figures::default();
         let letter = rounds_with("Grid", bench.rounds).await?;
         let photo = rounds_with("Color pattern", bench.rounds.div_ceil(2)).await?;
@@ -120,10 +116,7 @@ async fn rounds_with(picture: &str, rounds: usize) -> Result<Vec<Round>> {
     enrol_kiosk_process_via(&kiosk_binary, &broker, &base, &admin, "rinkeby", &kiosk_dir).await?;
     let kiosk = KioskProcess::start_in(&kiosk_binary, &kiosk_dir, &[], Some(&network)).await?;
     kiosk.connected().await?;
-    let mut officer = OfficerBrowser::start(&broker, "anna.csn", &[]).await?;
-    officer
-        .expect("going available", PATIENCE, |e| e["event"] == "available")
-        .await?;
+    let mut officer = OfficerBrowser::start_available(&broker, "anna.csn", &[]).await?;
     network.shape(LINK_MBIT)?;
     network.impair(DELAY_EACH_WAY_MS, 0.0)?;
     begin_call(&kiosk, &mut officer).await?;

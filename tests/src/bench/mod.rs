@@ -74,6 +74,14 @@ fn round(value: f64) -> String {
     }
 }
 
+/// The runtime a benchmark harness drives its processes from: two threads, as the machine has.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
+
 /// The median of several rounds: what a noisy machine can quote.
 pub fn median(mut values: Vec<f64>) -> f64 {
     if values.is_empty() {

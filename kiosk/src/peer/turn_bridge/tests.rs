@@ -82,6 +82,16 @@ async fn receive(client: &UdpSocket) -> Vec<u8> {
     buffer[..length].to_vec()
 }
 
+/// A stand-in TURN server's listener on loopback, and a bridge to it.
+async fn bridged_tcp_server() -> (TcpListener, TurnBridges, SocketAddr) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut bridges = TurnBridges::new(trusting(None));
+    let url = format!("turn:127.0.0.1:{port}?transport=tcp");
+    let bridge = bridge_address(&bridges.route(&servers(&[&url])));
+    (listener, bridges, bridge)
+}
+
 #[tokio::test]
 async fn udp_and_stun_urls_pass_unchanged_and_unusable_ones_are_left_out() {
     let mut bridges = TurnBridges::new(trusting(None));
@@ -121,11 +131,7 @@ async fn a_bridge_is_kept_while_the_broker_names_its_server() {
 
 #[tokio::test]
 async fn messages_cross_a_tcp_stream_framed_and_come_back_as_datagrams() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let mut bridges = TurnBridges::new(trusting(None));
-    let url = format!("turn:127.0.0.1:{port}?transport=tcp");
-    let bridge = bridge_address(&bridges.route(&servers(&[&url])));
+    let (listener, bridges, bridge) = bridged_tcp_server().await;
 
     let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     client.send_to(&binding(1), bridge).await.unwrap();
@@ -151,11 +157,7 @@ async fn messages_cross_a_tcp_stream_framed_and_come_back_as_datagrams() {
 
 #[tokio::test]
 async fn each_client_socket_gets_a_connection_of_its_own() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let mut bridges = TurnBridges::new(trusting(None));
-    let url = format!("turn:127.0.0.1:{port}?transport=tcp");
-    let bridge = bridge_address(&bridges.route(&servers(&[&url])));
+    let (listener, bridges, bridge) = bridged_tcp_server().await;
 
     let first = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let second = UdpSocket::bind("127.0.0.1:0").await.unwrap();
@@ -216,11 +218,7 @@ async fn turns_verifies_the_server_and_carries_the_same_messages() {
 
 #[tokio::test]
 async fn a_server_that_sends_garbage_is_cut_off_and_the_next_datagram_reconnects() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let mut bridges = TurnBridges::new(trusting(None));
-    let url = format!("turn:127.0.0.1:{port}?transport=tcp");
-    let bridge = bridge_address(&bridges.route(&servers(&[&url])));
+    let (listener, bridges, bridge) = bridged_tcp_server().await;
     let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
 
     client.send_to(&binding(1), bridge).await.unwrap();
