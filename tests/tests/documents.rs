@@ -78,6 +78,13 @@ async fn meeting() -> Stage {
         })
         .await
         .unwrap_or_else(|e| panic!("{e:#}\nkiosk log:\n{}", kiosk.log()));
+    // The kiosk's end of the channel too: what it tells the desk goes over it.
+    kiosk
+        .wait_for("the kiosk's channel", PATIENCE, |s| {
+            s["peers"][0]["channelOpen"] == true
+        })
+        .await
+        .unwrap();
     Stage {
         _data: data,
         _broker: broker,

@@ -381,6 +381,12 @@ async fn a_document_cut_off_by_a_pulled_cable_arrives_whole_or_is_said_to_fail()
         })
         .await
         .unwrap();
+    kiosk
+        .wait_for("the kiosk's channel", PATIENCE, |s| {
+            s["peers"][0]["channelOpen"] == true
+        })
+        .await
+        .unwrap();
     let mut hashes = Vec::new();
     for pages in 1..=2 {
         let (status, body) = kiosk.post("/document/scan", json!({})).await.unwrap();

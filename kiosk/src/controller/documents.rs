@@ -38,7 +38,7 @@ impl Kiosk {
 
     /// Tells the desks in the meeting what the citizen's scanner is doing: an officer waiting
     /// for a paper then knows what holds it up.
-    async fn tell_desks_about_scanner(&self) {
+    pub(super) async fn tell_desks_about_scanner(&self) {
         let status = self.documents.status();
         let message = encode(&PeerMessage::ScannerState {
             scanning: status.scanning,

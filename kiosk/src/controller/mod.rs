@@ -402,7 +402,14 @@ impl Kiosk {
                 peer.broken_since.get_or_insert_with(Instant::now);
                 self.restart_broken_paths(Duration::ZERO).await;
             }
-            PeerEvent::ChannelOpen => peer.channel_open = true,
+            PeerEvent::ChannelOpen => {
+                peer.channel_open = true;
+                // A desk that joins while the citizen scans learns of it at once.
+                let document = self.documents.status();
+                if document.scanning || !document.pages.is_empty() || document.problem.is_some() {
+                    self.tell_desks_about_scanner().await;
+                }
+            }
             PeerEvent::Text(text) => match decode::<PeerMessage>(&text) {
                 Ok(
                     message @ (PeerMessage::PageReceived { .. }
