@@ -265,15 +265,18 @@ impl PeerLink {
         } else {
             rtc::ice::mdns::MulticastDnsMode::Disabled
         };
-        // Checks paced every 50 ms (RFC 8445's Ta, as browsers do) rather than webrtc-rs's
-        // 200 ms: as the controlling side the kiosk nominates on a check, so the pacing is
-        // what a call waits for before ICE connects. Each pair is tried for 5 s: a relay pair
+        // Checks paced every 20 ms rather than webrtc-rs's 200 ms (or RFC 8445's default Ta of
+        // 50 ms): as the controlling side the kiosk nominates on a check, so the pacing is what
+        // a call waits for between ICE and DTLS. A kiosk has a handful of candidate pairs, so
+        // this is tens of small packets a second for a moment. `tests/bench call-setup`: the
+        // first frame's median went from 168 ms (50 ms pacing; the browser-to-browser call in
+        // the same run 175 ms) to 102 ms (127 ms). Each pair is tried for 5 s: a relay pair
         // only answers once the desk's TURN server has a permission for us, which waits for
         // our candidate to reach the desk through the broker (1.4 s was sometimes too short).
         let setting_engine = SettingEngineBuilder::new()
             .with_include_loopback_candidate(settings.loopback)
             .with_multicast_dns_mode(mdns)
-            .with_ice_connection_attempts(Some(Duration::from_millis(50)), Some(100))
+            .with_ice_connection_attempts(Some(Duration::from_millis(20)), Some(250))
             .build();
         let configuration = RTCConfigurationBuilder::new()
             .with_ice_servers(
