@@ -136,3 +136,18 @@ async fn no_scanner_is_missing_and_a_wrong_option_is_named() {
     let error = misspelt.scan().await.unwrap_err();
     assert_eq!(error, SaneError::NoSuchOption("test-pictur".into()));
 }
+
+#[tokio::test]
+async fn a_scanner_unplugged_between_visits_is_reported_missing() {
+    let _sane = test_backend();
+    let scanner = std::sync::Arc::new(start(config(&[])));
+    scanner.refresh().expect("idle").await.unwrap();
+    assert_eq!(scanner.state(), DeviceState::Ok);
+
+    // SANE finds nothing any more (the helper reads its configuration anew each time).
+    let unplugged = tempfile::tempdir().unwrap();
+    std::fs::write(unplugged.path().join("dll.conf"), "").unwrap();
+    std::env::set_var("SANE_CONFIG_DIR", unplugged.path());
+    scanner.refresh().expect("idle").await.unwrap();
+    assert_eq!(scanner.state(), DeviceState::Missing);
+}

@@ -587,6 +587,11 @@ impl Kiosk {
         let mut devices =
             health::device_states(&self.last_capture, &now, self.heartbeat_every.as_secs());
         devices.scanner = self.documents.scanner().state();
+        // Between visits the scanner is looked for again, for the next report; during one it
+        // is left to the citizen.
+        if self.visit.resumable().is_none() {
+            let _looking = self.documents.scanner().refresh();
+        }
         self.last_capture = now;
         let activity = match self.visit.phase() {
             crate::visit::Phase::Waiting { .. } | crate::visit::Phase::Asking { .. } => {

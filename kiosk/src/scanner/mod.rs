@@ -116,6 +116,21 @@ impl Scanner {
         result
     }
 
+    /// Looks for the scanner again in the background unless it is in use, so that the next
+    /// health report says whether it is still there (unplugged, switched off, back).
+    /// Returns the look under way, if one was started.
+    pub fn refresh(self: &Arc<Self>) -> Option<tokio::task::JoinHandle<()>> {
+        if self.busy.try_lock().is_err() {
+            return None;
+        }
+        let scanner = self.clone();
+        Some(tokio::spawn(async move {
+            if let Err(error) = scanner.probe().await {
+                tracing::debug!(%error, "no scanner");
+            }
+        }))
+    }
+
     /// Stops the scan under way, if any; it ends with [`SaneError::Cancelled`].
     pub fn cancel(&self) {
         self.cancel.send_modify(|n| *n += 1);
