@@ -51,8 +51,10 @@ async fn an_a4_page_in_colour_at_300_dpi() {
         "{page:?}"
     );
     assert_eq!(&page.jpeg[..3], &[0xff, 0xd8, 0xff]);
+    // The test pattern is colour edges all over, the hardest kind of page to compress; it
+    // still has to cross a 20 Mbit/s link in about a second.
     assert!(
-        page.jpeg.len() < 4_000_000,
+        page.jpeg.len() < 2_600_000,
         "{} bytes would take too long on a slow link",
         page.jpeg.len()
     );
