@@ -16,6 +16,9 @@ use tokio::sync::mpsc;
 
 /// Media takes longer than signalling: ICE, DTLS, the first key frame.
 pub const MEDIA_PATIENCE: Duration = Duration::from_secs(30);
+/// How long a page may take to scan and compress: a real scanner takes up to a minute at
+/// 300 dpi in colour, and the debug build's JPEG encoder is slow on a busy machine.
+pub const SCAN_PATIENCE: Duration = Duration::from_secs(60);
 
 /// Makes a one-time code for a new kiosk at `site` as `admin`, and enrols the kiosk binary
 /// with it into `data_dir`.

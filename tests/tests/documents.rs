@@ -6,7 +6,7 @@
 
 use nara_tests::e2e::{
     begin_call, end_call, enrol_kiosk_process, sane_test_backend, KioskProcess, OfficerBrowser,
-    MEDIA_PATIENCE, SANE_A4_COLOUR,
+    MEDIA_PATIENCE, SANE_A4_COLOUR, SCAN_PATIENCE,
 };
 use nara_tests::harness::{admin, get_json, BrokerProcess, PATIENCE};
 use serde_json::{json, Value};
@@ -101,7 +101,7 @@ async fn scan_page(kiosk: &KioskProcess, pages_after: usize) -> Value {
     let (status, body) = kiosk.post("/document/scan", json!({})).await.unwrap();
     assert_eq!(status, 204, "{body}");
     kiosk
-        .wait_for("the scanned page", PATIENCE, |s| {
+        .wait_for("the scanned page", SCAN_PATIENCE, |s| {
             s["document"]["scanning"] == false
                 && (s["document"]["pages"].as_array().map(Vec::len) == Some(pages_after)
                     || s["document"]["problem"].is_string())
@@ -309,7 +309,7 @@ async fn a_slow_scan_can_be_cancelled_and_only_one_runs_at_a_time() {
     let (status, body) = kiosk.post("/document/cancel", json!({})).await.unwrap();
     assert_eq!(status, 204, "{body}");
     let cancelled = kiosk
-        .wait_for("the scan stopped", PATIENCE, |s| {
+        .wait_for("the scan stopped", SCAN_PATIENCE, |s| {
             s["document"]["scanning"] == false
         })
         .await

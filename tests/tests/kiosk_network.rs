@@ -14,7 +14,9 @@
 
 use nara_tests::bench::process::free_port;
 use nara_tests::coturn::{Coturn, CoturnTls};
-use nara_tests::e2e::{enrol_kiosk_process_via, KioskProcess, OfficerBrowser, MEDIA_PATIENCE};
+use nara_tests::e2e::{
+    enrol_kiosk_process_via, KioskProcess, OfficerBrowser, MEDIA_PATIENCE, SCAN_PATIENCE,
+};
 use nara_tests::harness::{admin, BrokerEndpoint, BrokerProcess, PATIENCE};
 use nara_tests::netns::KioskNetwork;
 use serde_json::{json, Value};
@@ -392,7 +394,7 @@ async fn a_document_cut_off_by_a_pulled_cable_arrives_whole_or_is_said_to_fail()
         let (status, body) = kiosk.post("/document/scan", json!({})).await.unwrap();
         assert_eq!(status, 204, "{body}");
         kiosk
-            .wait_for("a scanned page", PATIENCE, |s| {
+            .wait_for("a scanned page", SCAN_PATIENCE, |s| {
                 s["document"]["pages"].as_array().map(Vec::len) == Some(pages)
             })
             .await

@@ -15,7 +15,7 @@ use super::process::sibling_binary;
 use super::{median, Figures};
 use crate::e2e::{
     begin_call, enrol_kiosk_process_via, sane_test_backend, KioskProcess, OfficerBrowser,
-    MEDIA_PATIENCE,
+    MEDIA_PATIENCE, SCAN_PATIENCE,
 };
 use crate::harness::{admin, BrokerEndpoint, BrokerProcess, PATIENCE};
 use crate::netns::KioskNetwork;
@@ -159,7 +159,7 @@ async fn one_page(kiosk: &KioskProcess, officer: &mut OfficerBrowser) -> Result<
         bail!("the kiosk did not scan ({status}): {body}");
     }
     let scanned = kiosk
-        .wait_for("the scanned page", PATIENCE, |s| {
+        .wait_for("the scanned page", SCAN_PATIENCE, |s| {
             s["document"]["scanning"] == false
         })
         .await?;
