@@ -139,7 +139,10 @@ impl Default for EmbeddedTurnConfig {
 pub struct Limits {
     /// Most connections held at once; more are refused at accept.
     pub max_connections: usize,
-    /// Messages a WebSocket may send per second on average, and in a burst.
+    /// Messages a WebSocket may send per second on average, and in a burst. A desk joining a
+    /// meeting of four trickles its ICE candidates to each of the others, one message each
+    /// (Chromium offers host, TCP and relay candidates per interface: 15 or more a peer), so
+    /// the burst holds a few meetings' worth; a flood is still cut off within a second.
     pub messages_per_second: u32,
     pub message_burst: u32,
     /// A TLS handshake or request head that takes longer is cut off.
@@ -152,8 +155,8 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_connections: 20_000,
-            messages_per_second: 20,
-            message_burst: 60,
+            messages_per_second: 50,
+            message_burst: 200,
             handshake_timeout_seconds: 10,
             outbound_queue: 256,
         }
