@@ -16,6 +16,9 @@ use tokio::sync::mpsc;
 
 /// Media takes longer than signalling: ICE, DTLS, the first key frame.
 pub const MEDIA_PATIENCE: Duration = Duration::from_secs(30);
+/// How long a headless Chromium may take to start, load the page and log in: a cold start
+/// beside another test's load took over 10 s.
+pub const BROWSER_PATIENCE: Duration = Duration::from_secs(30);
 /// How long a page may take to scan and compress: a real scanner takes up to a minute at
 /// 300 dpi in colour, and the debug build's JPEG encoder is slow on a busy machine.
 pub const SCAN_PATIENCE: Duration = Duration::from_secs(60);
@@ -378,7 +381,9 @@ impl OfficerBrowser {
     ) -> Result<OfficerBrowser> {
         let mut officer = OfficerBrowser::start(broker, username, extra).await?;
         officer
-            .expect("going available", PATIENCE, |e| e["event"] == "available")
+            .expect("going available", BROWSER_PATIENCE, |e| {
+                e["event"] == "available"
+            })
             .await?;
         Ok(officer)
     }

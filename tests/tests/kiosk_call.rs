@@ -6,7 +6,8 @@
 use anyhow::Result;
 use nara_tests::coturn::Coturn;
 use nara_tests::e2e::{
-    begin_call, end_call, enrol_kiosk_process, KioskProcess, OfficerBrowser, MEDIA_PATIENCE,
+    begin_call, end_call, enrol_kiosk_process, KioskProcess, OfficerBrowser, BROWSER_PATIENCE,
+    MEDIA_PATIENCE,
 };
 use nara_tests::harness::{admin, BrokerProcess, PATIENCE};
 use serde_json::{json, Value};
@@ -207,9 +208,11 @@ async fn an_interpreter_joins_and_everyone_sees_everyone() {
         .await
         .unwrap();
     for desk in [&mut officer, &mut interpreter] {
-        desk.expect("going available", PATIENCE, |e| e["event"] == "available")
-            .await
-            .unwrap();
+        desk.expect("going available", BROWSER_PATIENCE, |e| {
+            e["event"] == "available"
+        })
+        .await
+        .unwrap();
     }
     let first_frame =
         |from: &'static str| move |e: &Value| e["event"] == "firstFrame" && e["from"] == from;

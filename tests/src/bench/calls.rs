@@ -16,7 +16,8 @@
 use super::process::{cpu_seconds, sibling_binary, tree_cpu_seconds};
 use super::{median, Figures};
 use crate::e2e::{
-    begin_call, end_call, enrol_kiosk_process, KioskProcess, OfficerBrowser, MEDIA_PATIENCE,
+    begin_call, end_call, enrol_kiosk_process, KioskProcess, OfficerBrowser, BROWSER_PATIENCE,
+    MEDIA_PATIENCE,
 };
 use crate::harness::{admin, BrokerProcess, PATIENCE};
 use anyhow::{anyhow, bail, Result};
@@ -217,7 +218,9 @@ async fn start(figure: CallFigure, codec: &str) -> Result<Stage> {
     let mut officer = OfficerBrowser::start(&broker, "anna.csn", camera).await?;
     let officer_browser_pid = officer.pid();
     officer
-        .expect("going available", PATIENCE, |e| e["event"] == "available")
+        .expect("going available", BROWSER_PATIENCE, |e| {
+            e["event"] == "available"
+        })
         .await?;
     let interpreter = match figure {
         CallFigure::Setup | CallFigure::Latency => {
