@@ -153,3 +153,23 @@ async fn a_scanner_unplugged_between_visits_is_reported_missing() {
     scanner.refresh().expect("idle").await.unwrap();
     assert_eq!(scanner.state(), DeviceState::Missing);
 }
+
+/// A stand-in helper (named as such: a shell script) that answers and then hangs, as a SANE
+/// backend stuck in its cleanup after an error did once in CI: the kiosk has its answer and
+/// kills the helper after a grace period (5 s), rather than waiting for it. Before the fix
+/// this test hung.
+#[tokio::test]
+async fn a_helper_stuck_after_answering_does_not_keep_the_kiosk_waiting() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let helper = dir.path().join("stuck-helper");
+    std::fs::write(
+        &helper,
+        "#!/bin/sh\necho '{\"reply\":\"found\",\"device\":\"test:0\"}'\nexec sleep 600\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let scanner = Scanner::start(ScannerConfig::default(), helper);
+    assert_eq!(scanner.probe().await.unwrap(), "test:0");
+    assert_eq!(scanner.state(), DeviceState::Ok);
+}

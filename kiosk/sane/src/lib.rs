@@ -261,7 +261,11 @@ impl Sane {
         // SAFETY: `c_name` is NUL-terminated; SANE writes the handle on success.
         let status = unsafe { (self.api.open)(c_name.as_ptr(), &mut handle) };
         match status {
-            STATUS_GOOD => Ok(Device { sane: self, handle }),
+            STATUS_GOOD => Ok(Device {
+                sane: self,
+                handle,
+                scanning: false,
+            }),
             // An unknown name and a scanner unplugged since the list look the same to SANE.
             STATUS_INVAL | STATUS_IO_ERROR => Err(SaneError::NoScanner),
             other => Err(self.api.error(other)),
@@ -281,6 +285,8 @@ impl Drop for Sane {
 pub struct Device<'a> {
     sane: &'a Sane,
     handle: Handle,
+    /// A scan was started and not yet ended with `sane_cancel`.
+    scanning: bool,
 }
 
 impl Device<'_> {
@@ -376,13 +382,21 @@ impl Device<'_> {
 
     /// Scans one page. `cancel` is checked between reads; when it turns true the scan stops
     /// and `Cancelled` comes back.
+    ///
+    /// The scan is ended (`sane_cancel`, as SANE's standard asks of every scan, finished or
+    /// not) by [`Device::finish`] or when the device is dropped, not here: some backends can
+    /// hang there after an error, and the caller may want to report the result first.
     pub fn scan(&mut self, cancel: &AtomicBool) -> Result<Scan, SaneError> {
-        let api = &self.sane.api;
-        let result = self.read_frame(cancel);
-        // SANE's standard: every scan ends with sane_cancel, finished or not.
-        // SAFETY: the handle is open.
-        unsafe { (api.cancel)(self.handle) };
-        result
+        self.scanning = true;
+        self.read_frame(cancel)
+    }
+
+    /// Ends the scan under way, if any.
+    pub fn finish(&mut self) {
+        if std::mem::take(&mut self.scanning) {
+            // SAFETY: the handle is open.
+            unsafe { (self.sane.api.cancel)(self.handle) };
+        }
     }
 
     fn read_frame(&mut self, cancel: &AtomicBool) -> Result<Scan, SaneError> {
@@ -441,6 +455,7 @@ impl Device<'_> {
 
 impl Drop for Device<'_> {
     fn drop(&mut self) {
+        self.finish();
         // SAFETY: the handle is open and closed only here.
         unsafe { (self.sane.api.close)(self.handle) }
     }

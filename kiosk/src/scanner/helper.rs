@@ -22,7 +22,8 @@ use tokio::sync::watch;
 /// discovery, and a 300-dpi colour scan on a slow USB scanner takes most of a minute.
 const PROBE_PATIENCE: Duration = Duration::from_secs(30);
 const SCAN_PATIENCE: Duration = Duration::from_secs(180);
-/// After `cancel`, how long the backend has to stop the scanner before the helper is killed.
+/// After `cancel`, or after its answer, how long the helper has to stop the scanner and end
+/// before it is killed.
 const CANCEL_GRACE: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,7 +200,12 @@ pub async fn run(
         }
     };
     drop(stdin);
-    if result.is_err() {
+    // With its answer given, the helper only closes SANE; one stuck there is killed.
+    if result.is_err()
+        || tokio::time::timeout(CANCEL_GRACE, child.wait())
+            .await
+            .is_err()
+    {
         let _ = child.start_kill();
     }
     let _ = child.wait().await;
@@ -271,19 +277,30 @@ pub fn serve(task: &str, config: &str) -> ExitCode {
                         error: error.into(),
                     },
                 },
-                "scan" => match worker.scan() {
-                    Ok(page) => {
-                        let line = WireReply::Scanned {
-                            width: page.width,
-                            height: page.height,
-                            bytes: page.jpeg.len(),
-                        };
-                        return write_reply(&line, &page.jpeg);
-                    }
-                    Err(error) => WireReply::Failed {
-                        error: error.into(),
-                    },
-                },
+                "scan" => {
+                    // The answer goes out as soon as it is known; SANE's cleanup after it
+                    // (which a backend can hang in after an error) keeps nobody waiting.
+                    let mut written = ExitCode::FAILURE;
+                    worker.scan(|result| {
+                        written = match result {
+                            Ok(page) => write_reply(
+                                &WireReply::Scanned {
+                                    width: page.width,
+                                    height: page.height,
+                                    bytes: page.jpeg.len(),
+                                },
+                                &page.jpeg,
+                            ),
+                            Err(error) => write_reply(
+                                &WireReply::Failed {
+                                    error: error.into(),
+                                },
+                                &[],
+                            ),
+                        }
+                    });
+                    return written;
+                }
                 other => WireReply::Failed {
                     error: WireError::Failed {
                         detail: format!("no such scanner task {other:?}"),
@@ -330,17 +347,27 @@ impl Worker {
         Ok(name)
     }
 
-    fn scan(&self) -> Result<Page, SaneError> {
-        let (sane, name) = self.session()?;
-        let mut device = sane.open(&name)?;
-        self.configure(&mut device)?;
-        let scan = device.scan(&self.cancel)?;
+    /// Scans a page and hands the result to `answer` before SANE is closed.
+    fn scan(&self, answer: impl FnOnce(Result<Page, SaneError>)) {
+        let (sane, name) = match self.session() {
+            Ok(session) => session,
+            Err(error) => return answer(Err(error)),
+        };
+        let mut device = match sane.open(&name) {
+            Ok(device) => device,
+            Err(error) => return answer(Err(error)),
+        };
+        let page = self.configure(&mut device).and_then(|()| {
+            let scan = device.scan(&self.cancel)?;
+            Raster::from_samples(scan.layout, &scan.data)
+                .map_err(SaneError::Failed)?
+                .cropped_to_paper()
+                .to_page()
+                .map_err(SaneError::Failed)
+        });
+        answer(page);
         drop(device);
-        Raster::from_samples(scan.layout, &scan.data)
-            .map_err(SaneError::Failed)?
-            .cropped_to_paper()
-            .to_page()
-            .map_err(SaneError::Failed)
+        drop(sane);
     }
 
     fn configure(&self, device: &mut Device<'_>) -> Result<(), SaneError> {
