@@ -3,8 +3,8 @@
 //! kiosk before the citizen presses send, and nothing is kept after the visit: pages live
 //! here, in memory, and [`Documents::clear`] drops them.
 //!
-//! The controller owns a [`Documents`], hands it the citizen's [`DocumentAction`]s and the
-//! desk's answers, and feeds back the [`DocumentEvent`]s its scan and transfer tasks report.
+//! The controller owns a [`Documents`], hands it what the citizen does and what the desk
+//! answers, and feeds back the [`DocumentEvent`]s its scan and transfer tasks report.
 
 use crate::peer::transfer::send_document;
 use crate::scanner::raster::Page;
@@ -17,19 +17,6 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use webrtc::data_channel::DataChannel;
-
-/// What the citizen does with the document.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DocumentAction {
-    /// Scan a page and add it.
-    Scan,
-    /// Scan the last page again (crooked, the wrong side).
-    Rescan,
-    /// Send every page to one officer in the meeting.
-    Send { to: StaffId },
-    /// Stop the scan or the sending, and forget the pages.
-    Cancel,
-}
 
 /// What the scan and transfer tasks report back.
 #[derive(Debug)]

@@ -2,7 +2,7 @@
 //! it, and told to the broker as a count and a size once that officer has every page whole.
 
 use super::Kiosk;
-use crate::documents::{DocumentAction, DocumentEvent};
+use crate::documents::DocumentEvent;
 use nara_protocol::encode;
 use nara_protocol::kiosk::KioskToBroker;
 use nara_protocol::peer::{DocumentFailure, PeerMessage};
@@ -12,9 +12,13 @@ use nara_protocol::StaffId;
 /// `send` may be left out when only one person is at a desk in the meeting.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DocumentRequest {
+    /// Scan a page and add it.
     Scan,
+    /// Scan the last page again (crooked, the wrong side).
     Rescan,
+    /// Send every page to one officer in the meeting.
     Send { to: Option<StaffId> },
+    /// Stop the scan or the sending, and forget the pages.
     Cancel,
 }
 
@@ -54,18 +58,11 @@ impl Kiosk {
         if self.visit.call().is_none() && request != DocumentRequest::Cancel {
             return Err("documents are shown to an officer in a meeting; there is none now".into());
         }
-        let action = match request {
-            DocumentRequest::Scan => DocumentAction::Scan,
-            DocumentRequest::Rescan => DocumentAction::Rescan,
-            DocumentRequest::Cancel => DocumentAction::Cancel,
-            DocumentRequest::Send { to } => DocumentAction::Send {
-                to: self.recipient(to)?,
-            },
-        };
-        match action {
-            DocumentAction::Scan => self.documents.scan(false),
-            DocumentAction::Rescan => self.documents.scan(true),
-            DocumentAction::Send { to } => {
+        match request {
+            DocumentRequest::Scan => self.documents.scan(false),
+            DocumentRequest::Rescan => self.documents.scan(true),
+            DocumentRequest::Send { to } => {
+                let to = self.recipient(to)?;
                 let channel = self
                     .peers
                     .get(&to)
@@ -73,7 +70,7 @@ impl Kiosk {
                     .ok_or_else(|| "the connection to that officer is not open".to_string())?;
                 self.documents.send(to, channel)
             }
-            DocumentAction::Cancel => {
+            DocumentRequest::Cancel => {
                 if let Some((to, document)) = self.documents.cancel() {
                     let failed = encode(&PeerMessage::DocumentFailed {
                         document,
