@@ -2,7 +2,7 @@
 //! SANE's `test` backend, and officers in headless Chromium. The officer asks for a paper; the
 //! citizen (through the kiosk's local API, as the touch screen would) scans two pages, sees
 //! them, and sends them to that officer; the officer's browser has both pages whole with
-//! matching SHA-256, and the interpreter in the same meeting has nothing.
+//! matching SHA-256, and a second officer (of another agency) in the same meeting has nothing.
 
 use nara_tests::e2e::{
     begin_call, end_call, enrol_kiosk_process, sane_test_backend, KioskProcess, OfficerBrowser,
@@ -111,7 +111,7 @@ async fn scan_page(kiosk: &KioskProcess, pages_after: usize) -> Value {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_officer_asked_for_receives_two_pages_and_the_interpreter_none() {
+async fn the_officer_asked_for_receives_two_pages_and_a_second_officer_none() {
     let Stage {
         _data,
         _broker,
@@ -123,13 +123,13 @@ async fn the_officer_asked_for_receives_two_pages_and_the_interpreter_none() {
     } = meeting().await;
     let kiosk_files_before = files(&kiosk_dir);
     let broker = &_broker;
-    let mut interpreter = OfficerBrowser::start_available(broker, "tolk.amir", &[])
+    let mut colleague = OfficerBrowser::start_available(broker, "maria.skatteverket", &[])
         .await
         .unwrap();
-    officer.command("invite ar").await.unwrap();
-    interpreter
+    officer.command("inviteOfficer skatteverket").await.unwrap();
+    colleague
         .expect(
-            "the interpreter's channel to the kiosk",
+            "the colleague's channel to the kiosk",
             MEDIA_PATIENCE,
             |e| e["event"] == "channelOpen" && e["from"] == "kiosk",
         )
@@ -154,7 +154,7 @@ async fn the_officer_asked_for_receives_two_pages_and_the_interpreter_none() {
 
     // Two pages, each shown to the citizen before anything is sent.
     let one = scan_page(&kiosk, 1).await;
-    for desk in [&mut officer, &mut interpreter] {
+    for desk in [&mut officer, &mut colleague] {
         desk.expect("the scanner's state", PATIENCE, |e| {
             e["event"] == "scannerState" && e["pages"] == 1
         })
@@ -222,8 +222,8 @@ async fn the_officer_asked_for_receives_two_pages_and_the_interpreter_none() {
     let (status, _) = kiosk.get_bytes("/document/pages/0").await.unwrap();
     assert_eq!(status, 404, "the pages are gone from the kiosk");
 
-    // The interpreter in the same meeting got nothing of it.
-    let leaked: Vec<&Value> = interpreter
+    // The colleague in the same meeting got nothing of it.
+    let leaked: Vec<&Value> = colleague
         .seen
         .iter()
         .filter(|e| {
@@ -231,9 +231,9 @@ async fn the_officer_asked_for_receives_two_pages_and_the_interpreter_none() {
                 .contains(&e["event"].as_str().unwrap_or(""))
         })
         .collect();
-    assert!(leaked.is_empty(), "the interpreter saw {leaked:?}");
+    assert!(leaked.is_empty(), "the colleague saw {leaked:?}");
 
-    end_call(&kiosk, &mut officer, std::iter::once(&mut interpreter))
+    end_call(&kiosk, &mut officer, std::iter::once(&mut colleague))
         .await
         .unwrap();
     let after = kiosk.status().await.unwrap();
@@ -255,7 +255,7 @@ async fn the_officer_asked_for_receives_two_pages_and_the_interpreter_none() {
     assert_eq!(files(&kiosk_dir), kiosk_files_before);
     assert_eq!(files(kiosk_temp.path()), BTreeSet::new());
     officer.close().await.unwrap();
-    interpreter.close().await.unwrap();
+    colleague.close().await.unwrap();
     let exit = kiosk.stop().await.unwrap();
     assert!(exit.success(), "the kiosk did not stop cleanly: {exit}");
 }

@@ -41,6 +41,9 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
     inviteInterpreter(language) {
       send({ type: 'invite', call, target: { kind: 'interpreter', language } });
     },
+    inviteOfficer(agency) {
+      send({ type: 'invite', call, target: { kind: 'officer', agency } });
+    },
     available() {
       send({ type: 'setStatus', status: 'available' });
     },

@@ -1,7 +1,8 @@
 // Drives one officer's browser for the end-to-end tests: headless Debian Chromium with its fake
 // camera and microphone, on the broker's origin, running officer-page.js. It prints what the
 // officer would see as JSON lines on stdout and takes commands on stdin: `chat <text>`,
-// `end`, `invite <language>` (an interpreter), `available`, `quit`.
+// `end`, `invite <language>` (an interpreter), `inviteOfficer <agency>` (a colleague of
+// another agency), `askDocument`, `available`, `quit`.
 //
 // node officer.mjs --broker https://localhost:PORT --user anna.csn [--relay-only]
 import { chromium } from 'playwright-core';
@@ -51,6 +52,7 @@ for await (const line of commands) {
   const [command, ...rest] = line.trim().split(' ');
   if (command === 'chat') await page.evaluate((text) => window.officer.chat(text), rest.join(' '));
   if (command === 'end') await page.evaluate(() => window.officer.end());
+  if (command === 'inviteOfficer') await page.evaluate((agency) => window.officer.inviteOfficer(agency), rest[0]);
   if (command === 'invite') await page.evaluate((language) => window.officer.inviteInterpreter(language), rest[0]);
   if (command === 'available') await page.evaluate(() => window.officer.available());
   if (command === 'askDocument') await page.evaluate(() => window.officer.askDocument());
