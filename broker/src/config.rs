@@ -29,6 +29,9 @@ pub struct Config {
     pub demo: bool,
     /// The time zone opening hours are read in (IANA name).
     pub timezone: String,
+    /// The built agent-desk pages (`agent-desk/dist` after `npm run build`), served at `/`.
+    /// Unset: only the API is served, and `/` says where the pages are missing from.
+    pub desk_assets: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -46,6 +49,7 @@ impl Default for Config {
             statistics: StatisticsConfig::default(),
             demo: false,
             timezone: "Europe/Stockholm".into(),
+            desk_assets: None,
         }
     }
 }
@@ -311,6 +315,14 @@ impl Config {
                 "turn.embedded.listen is {}: set turn.embedded.relay_ip to the address peers reach the relay on",
                 embedded.listen
             )));
+        }
+        if let Some(dir) = &self.desk_assets {
+            if !dir.join("index.html").is_file() {
+                return Err(ConfigError::Invalid(format!(
+                    "desk_assets is {}, which has no index.html: build the pages with `npm run build` in agent-desk/ and point desk_assets at its dist/ folder",
+                    dir.display()
+                )));
+            }
         }
         if self.fleet.heartbeat_seconds == 0 {
             return Err(ConfigError::Invalid(

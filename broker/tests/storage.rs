@@ -226,3 +226,60 @@ async fn staff_and_sessions() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_kiosk_keeps_only_its_latest_heartbeats() {
+    for (name, store, _dir) in stores().await {
+        for kiosk in ["k-1", "k-2"] {
+            store
+                .create_kiosk(&KioskRow {
+                    id: kiosk.into(),
+                    site_id: "norsjo".into(),
+                    name: kiosk.into(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+        }
+        let beats = HEARTBEAT_HISTORY as u64 + 5;
+        for at in 1..=beats {
+            let json = format!("{{\"n\":{at}}}");
+            store
+                .record_heartbeat("k-1", at * 1000, &json, None)
+                .await
+                .unwrap();
+        }
+        store
+            .record_heartbeat("k-2", 500, "{\"n\":0}", None)
+            .await
+            .unwrap();
+        let recent = store.recent_heartbeats("k-1").await.unwrap();
+        assert_eq!(recent.len(), HEARTBEAT_HISTORY, "{name}");
+        assert_eq!(
+            recent[0],
+            (beats * 1000, format!("{{\"n\":{beats}}}")),
+            "{name}: newest first"
+        );
+        assert_eq!(
+            recent.last().unwrap().0,
+            6000,
+            "{name}: the oldest five are gone"
+        );
+        assert_eq!(
+            store.recent_heartbeats("k-2").await.unwrap().len(),
+            1,
+            "{name}: other kiosks keep theirs"
+        );
+        assert_eq!(
+            store
+                .kiosk("k-1")
+                .await
+                .unwrap()
+                .unwrap()
+                .last_heartbeat
+                .as_deref(),
+            Some(format!("{{\"n\":{beats}}}").as_str()),
+            "{name}"
+        );
+    }
+}

@@ -35,6 +35,8 @@ export type ShortText = string;
 
 export type LongText = string;
 
+export type OpeningHours = string;
+
 export type Peer = { "kind": "kiosk", kiosk: KioskId, } | { "kind": "staff", staff: StaffId, };
 
 export type SignalPayload = { "kind": "offer", sdp: Sdp, } | { "kind": "answer", sdp: Sdp, } | { "kind": "candidate", candidate: CandidateLine, sdpMid: ShortText | null, sdpMLineIndex: number | null, };
@@ -90,11 +92,11 @@ export type ErrorReply = { code: ErrorCode, message: string,
  */
 fatal: boolean, };
 
-export type KioskToBroker = { "type": "hello", protocolVersion: number, softwareVersion: ShortText, resumeVisit: VisitId | null, } | { "type": "startVisit", language: LanguageCode, agency: AgencyId, topic: Topic | null, } | { "type": "checkIn", bookingCode: BookingCode, } | { "type": "endVisit", visit: VisitId, } | { "type": "signal", call: CallId, to: StaffId, payload: SignalPayload, } | { "type": "documentSent", visit: VisitId, to: StaffId, pages: number, bytes: bigint, } | { "type": "survey", visit: VisitId, score: number, } | { "type": "heartbeat", devices: DeviceStates, network: NetworkQuality | null, 
+export type KioskToBroker = { "type": "hello", protocolVersion: number, softwareVersion: ShortText, resumeVisit: VisitId | null, } | { "type": "startVisit", language: LanguageCode, agency: AgencyId, topic: Topic | null, } | { "type": "checkIn", bookingCode: BookingCode, } | { "type": "endVisit", visit: VisitId, } | { "type": "signal", call: CallId, to: StaffId, payload: SignalPayload, } | { "type": "documentSent", visit: VisitId, to: StaffId, pages: number, bytes: number, } | { "type": "survey", visit: VisitId, score: number, } | { "type": "heartbeat", devices: DeviceStates, network: NetworkQuality | null, 
 /**
  * One-minute load average ×100.
  */
-loadX100: number, diskFreeMegabytes: bigint, activity: KioskActivity, } | { "type": "selfTestResult", request: RequestId, report: SelfTestReport, };
+loadX100: number, diskFreeMegabytes: number, activity: KioskActivity, } | { "type": "selfTestResult", request: RequestId, report: SelfTestReport, };
 
 export type AgencyChoice = { agency: AgencyId, name: ShortText, openNow: boolean, 
 /**
@@ -130,7 +132,7 @@ export type QueueView = { agency: AgencyId, language: LanguageCode, waiting: Arr
 
 export type Me = { card: StaffCard, languages: Array<LanguageCode>, region: RegionId | null, };
 
-export type BrokerToDesk = { "type": "welcome", protocolVersion: number, me: Me, status: StaffStatus, iceServers: Array<IceServer>, } | { "type": "statusChanged", status: StaffStatus, } | { "type": "queues", queues: Array<QueueView>, } | { "type": "offer", offer: OfferId, visit: VisitId, purpose: OfferPurpose, language: LanguageCode, siteName: ShortText, booked: boolean, ringSeconds: number, } | { "type": "offerWithdrawn", offer: OfferId, reason: OfferWithdrawnReason, } | { "type": "callStarted", call: CallId, visit: VisitId, kiosk: KioskId, siteName: ShortText, language: LanguageCode, participants: Array<StaffCard>, } | { "type": "participantJoined", call: CallId, participant: StaffCard, } | { "type": "participantLeft", call: CallId, staff: StaffId, } | { "type": "signal", call: CallId, from: Peer, payload: SignalPayload, } | { "type": "documentNoted", call: CallId, pages: number, bytes: bigint, } | { "type": "callEnded", call: CallId, outcome: Outcome, } | { "type": "inviteUnanswered", call: CallId, target: InviteTarget, } | { "type": "iceServers", iceServers: Array<IceServer>, } | { "type": "error" } & ErrorReply;
+export type BrokerToDesk = { "type": "welcome", protocolVersion: number, me: Me, status: StaffStatus, iceServers: Array<IceServer>, } | { "type": "statusChanged", status: StaffStatus, } | { "type": "queues", queues: Array<QueueView>, } | { "type": "offer", offer: OfferId, visit: VisitId, purpose: OfferPurpose, language: LanguageCode, siteName: ShortText, booked: boolean, ringSeconds: number, } | { "type": "offerWithdrawn", offer: OfferId, reason: OfferWithdrawnReason, } | { "type": "callStarted", call: CallId, visit: VisitId, kiosk: KioskId, siteName: ShortText, language: LanguageCode, participants: Array<StaffCard>, } | { "type": "participantJoined", call: CallId, participant: StaffCard, } | { "type": "participantLeft", call: CallId, staff: StaffId, } | { "type": "signal", call: CallId, from: Peer, payload: SignalPayload, } | { "type": "documentNoted", call: CallId, pages: number, bytes: number, } | { "type": "callEnded", call: CallId, outcome: Outcome, } | { "type": "inviteUnanswered", call: CallId, target: InviteTarget, } | { "type": "iceServers", iceServers: Array<IceServer>, } | { "type": "error" } & ErrorReply;
 
 export type Sha256Hex = string;
 

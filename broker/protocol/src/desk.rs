@@ -208,6 +208,7 @@ pub enum BrokerToDesk {
     DocumentNoted {
         call: CallId,
         pages: u16,
+        #[ts(type = "number")]
         bytes: u64,
     },
     #[serde(rename_all = "camelCase")]

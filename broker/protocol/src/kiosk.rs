@@ -43,6 +43,7 @@ pub enum KioskToBroker {
         visit: VisitId,
         to: StaffId,
         pages: u16,
+        #[ts(type = "number")]
         bytes: u64,
     },
     /// The citizen's answer to "how was the meeting?", 1 (bad) to 5 (good).
@@ -54,6 +55,7 @@ pub enum KioskToBroker {
         network: Option<NetworkQuality>,
         /// One-minute load average ×100.
         load_x100: u32,
+        #[ts(type = "number")]
         disk_free_megabytes: u64,
         activity: KioskActivity,
     },

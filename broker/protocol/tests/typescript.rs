@@ -33,6 +33,7 @@ fn generate() -> String {
         CandidateLine,
         ShortText,
         LongText,
+        OpeningHours,
         Peer,
         SignalPayload,
         IceServer,

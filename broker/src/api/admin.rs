@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 const ENROLMENT_CODE_HOURS: u64 = 72;
 
 /// A kiosk as the fleet view shows it.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, utoipa::ToSchema, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct KioskView {
     pub id: String,
@@ -27,12 +27,26 @@ pub struct KioskView {
     pub enrolled: bool,
     pub revoked: bool,
     pub out_of_service: Option<String>,
+    #[ts(type = "number | null")]
     pub last_seen: Option<u64>,
     pub software_version: Option<String>,
+    #[ts(type = "Heartbeat | null")]
     pub last_heartbeat: Option<serde_json::Value>,
+    #[ts(type = "SelfTestReport | null")]
     pub last_self_test: Option<serde_json::Value>,
     /// Plain-language problems for the alert list, e.g. "offline", "scanner: paper jam".
     pub alerts: Vec<String>,
+    /// The latest heartbeats, newest first; only in a single kiosk's view.
+    pub recent_heartbeats: Vec<RecentHeartbeat>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+pub struct RecentHeartbeat {
+    #[ts(type = "number")]
+    pub at: u64,
+    #[ts(type = "Heartbeat")]
+    pub heartbeat: serde_json::Value,
 }
 
 async fn kiosk_views(state: &AppState, session: &StaffSession) -> Result<Vec<KioskView>, ApiError> {
@@ -104,6 +118,7 @@ async fn kiosk_views(state: &AppState, session: &StaffSession) -> Result<Vec<Kio
                 .as_deref()
                 .and_then(|h| serde_json::from_str(h).ok()),
             alerts,
+            recent_heartbeats: Vec::new(),
         });
     }
     Ok(out)
@@ -123,26 +138,39 @@ pub async fn kiosk_detail(
     session: StaffSession,
     Path(kiosk): Path<String>,
 ) -> Result<Json<KioskView>, ApiError> {
-    kiosk_views(&state, &session)
+    let mut view = kiosk_views(&state, &session)
         .await?
         .into_iter()
         .find(|k| k.id == kiosk)
-        .map(Json)
-        .ok_or_else(|| ApiError::NotFound(format!("no kiosk {kiosk}")))
+        .ok_or_else(|| ApiError::NotFound(format!("no kiosk {kiosk}")))?;
+    view.recent_heartbeats = state
+        .store
+        .recent_heartbeats(&kiosk)
+        .await?
+        .into_iter()
+        .filter_map(|(at, json)| {
+            Some(RecentHeartbeat {
+                at,
+                heartbeat: serde_json::from_str(&json).ok()?,
+            })
+        })
+        .collect();
+    Ok(Json(view))
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewKiosk {
     pub site: String,
     pub name: String,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, utoipa::ToSchema, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct NewKioskResponse {
     pub kiosk: String,
     pub enrolment_code: String,
+    #[ts(type = "number")]
     pub expires_at: u64,
 }
 
@@ -258,7 +286,7 @@ pub async fn run_self_test(
     Ok(Json(serde_json::json!({ "request": request })))
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OutOfService {
     /// The message shown on the kiosk; `null` puts it back in service.
@@ -356,7 +384,7 @@ pub async fn upsert_site(
     Ok(Json(s))
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, utoipa::ToSchema, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct StaffView {
     pub id: String,
@@ -397,7 +425,7 @@ pub async fn list_staff(
     ))
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewStaff {
     pub username: String,
@@ -484,11 +512,12 @@ pub async fn agency_queues(
     ))
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewBooking {
     pub agency: String,
     pub language: String,
+    #[ts(type = "number")]
     pub appointment_at: u64,
     #[serde(default)]
     pub interpreter_needed: bool,

@@ -80,14 +80,14 @@ fn token_hash(token: &str) -> String {
         .collect()
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
 }
 
 /// The logged-in person as the desk sees them.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct MeResponse {
     pub staff: String,

@@ -1,12 +1,13 @@
 //! The HTTP side: `app()` builds the router; handlers live in [`auth`] (login, sessions),
 //! [`admin`] (fleet, enrolment codes, directory, bookings, audit), [`stats`] (statistics and
 //! CSV) and [`enrol`] (a kiosk trading its one-time code for a certificate); [`openapi`]
-//! holds what the OpenAPI document shares.
+//! holds what the OpenAPI document shares; [`pages`] serves the built agent-desk pages.
 
 pub mod admin;
 pub mod auth;
 pub mod enrol;
 pub mod openapi;
+pub mod pages;
 pub mod stats;
 
 use crate::state::AppState;
@@ -116,11 +117,12 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(admin::audit_log))
         .split_for_parts();
     let api = Arc::new(api);
-    router
+    let router = router
         .route("/api/openapi.json", get(move || async move { Json(api) }))
         .route("/ws/kiosk", get(crate::ws::kiosk::upgrade))
-        .route("/ws/desk", get(crate::ws::desk::upgrade))
-        .with_state(state)
+        .route("/ws/desk", get(crate::ws::desk::upgrade));
+    let assets = state.config.desk_assets.clone();
+    pages::serve(router, assets.as_deref()).with_state(state)
 }
 
 /// Whether the broker and its database answer; for load balancers and monitoring.

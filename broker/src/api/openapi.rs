@@ -7,7 +7,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 /// Every error response: a sentence saying what was wrong and, where possible, what to do.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct ApiErrorBody {
     pub error: String,
 }

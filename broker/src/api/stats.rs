@@ -13,7 +13,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, utoipa::ToSchema, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub enum GroupBy {
     Site,
@@ -34,21 +34,32 @@ pub struct StatsQuery {
     pub agency: Option<String>,
 }
 
-#[derive(Debug, Default, Serialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Default, Serialize, PartialEq, utoipa::ToSchema, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct StatsRow {
     pub group: String,
     /// Queue segments: a visit transferred once counts in both agencies.
+    #[ts(type = "number")]
     pub visits: u64,
+    #[ts(type = "number")]
     pub served: u64,
+    #[ts(type = "number")]
     pub abandoned: u64,
+    #[ts(type = "number")]
     pub transferred: u64,
+    #[ts(type = "number")]
     pub failed: u64,
+    #[ts(type = "number | null")]
     pub wait_median_seconds: Option<u64>,
+    #[ts(type = "number | null")]
     pub wait_p90_seconds: Option<u64>,
+    #[ts(type = "number | null")]
     pub duration_median_seconds: Option<u64>,
+    #[ts(type = "number")]
     pub documents: u64,
+    #[ts(type = "number")]
     pub document_bytes: u64,
+    #[ts(type = "number")]
     pub survey_answers: u64,
     pub survey_average: Option<f64>,
 }

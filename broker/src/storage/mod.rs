@@ -12,6 +12,9 @@ use async_trait::async_trait;
 
 pub type StoreResult<T> = Result<T, sqlx::Error>;
 
+/// Heartbeats kept per kiosk for its page: at the default 30 s, the last quarter of an hour.
+pub const HEARTBEAT_HISTORY: usize = 30;
+
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug {
     // Directory: agencies, sites, people.
@@ -59,6 +62,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         heartbeat_json: &str,
         version: Option<&str>,
     ) -> StoreResult<()>;
+    /// The kiosk's latest heartbeats, newest first, as (time, JSON); the store keeps
+    /// `HEARTBEAT_HISTORY` of them.
+    async fn recent_heartbeats(&self, id: &str) -> StoreResult<Vec<(Millis, String)>>;
     async fn record_self_test(&self, id: &str, report_json: &str) -> StoreResult<()>;
 
     // Bookings.

@@ -3,7 +3,7 @@
 use crate::routing::Millis;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct AgencyRow {
     pub id: String,
     pub name: String,
@@ -11,14 +11,16 @@ pub struct AgencyRow {
     pub languages: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct SiteRow {
     pub id: String,
     pub name: String,
     pub region: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS,
+)]
 #[serde(rename_all = "camelCase")]
 pub enum Role {
     Officer,
@@ -84,15 +86,17 @@ pub struct EnrolmentCodeRow {
     pub expires_at: Millis,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct BookingRow {
     pub code: String,
     pub agency: String,
     pub language: String,
+    #[ts(type = "number")]
     pub appointment_at: Millis,
     pub interpreter_needed: bool,
     pub created_by: String,
+    #[ts(type = "number | null")]
     pub checked_in_at: Option<Millis>,
 }
 
@@ -110,8 +114,9 @@ pub struct SegmentRow {
     pub outcome: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct AuditRow {
+    #[ts(type = "number")]
     pub at: Millis,
     pub actor: String,
     pub action: String,

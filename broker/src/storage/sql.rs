@@ -400,7 +400,40 @@ impl Store for SqlStore {
             .bind(id)
             .execute(&self.pool)
             .await?;
+        sqlx::query("INSERT INTO kiosk_heartbeats (kiosk_id, at, heartbeat) VALUES ($1, $2, $3)")
+            .bind(id)
+            .bind(now as i64)
+            .bind(heartbeat)
+            .execute(&self.pool)
+            .await?;
+        sqlx::query(
+            "DELETE FROM kiosk_heartbeats WHERE kiosk_id = $1 AND at < (SELECT MIN(at) FROM \
+             (SELECT at FROM kiosk_heartbeats WHERE kiosk_id = $1 ORDER BY at DESC LIMIT $2) AS kept)",
+        )
+        .bind(id)
+        .bind(HEARTBEAT_HISTORY as i64)
+        .execute(&self.pool)
+        .await?;
         Ok(())
+    }
+
+    async fn recent_heartbeats(&self, id: &str) -> StoreResult<Vec<(Millis, String)>> {
+        let rows = sqlx::query(
+            "SELECT at, heartbeat FROM kiosk_heartbeats WHERE kiosk_id = $1 ORDER BY at DESC LIMIT $2",
+        )
+        .bind(id)
+        .bind(HEARTBEAT_HISTORY as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                (
+                    r.get::<i64, _>("at") as Millis,
+                    r.get::<String, _>("heartbeat"),
+                )
+            })
+            .collect())
     }
 
     async fn record_self_test(&self, id: &str, report: &str) -> StoreResult<()> {

@@ -1,0 +1,41 @@
+// The REST API: JSON in and out, the session cookie riding along. A failure becomes an
+// `ApiFailure` carrying the broker's own sentence, which the pages show as it is.
+import type { ApiErrorBody } from './rest';
+
+export class ApiFailure extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method,
+      credentials: 'same-origin',
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiFailure(0, 'network');
+  }
+  if (!response.ok) {
+    let message = `${response.status} ${response.statusText}`;
+    try {
+      message = ((await response.json()) as ApiErrorBody).error || message;
+    } catch {
+      // Not JSON (a proxy's error page): the status says enough.
+    }
+    throw new ApiFailure(response.status, message);
+  }
+  return (await response.json()) as T;
+}
+
+export const api = {
+  get: <T>(path: string) => request<T>('GET', path),
+  post: <T>(path: string, body?: unknown) => request<T>('POST', path, body ?? {}),
+};

@@ -1,0 +1,68 @@
+//! The desk's types for the REST API are generated from the handlers' Rust types, as the
+//! protocol's are. This test fails when the checked-in `agent-desk/src/api/rest.ts` differs;
+//! `NARA_BLESS=1 cargo test -p nara-broker --test typescript` rewrites it.
+
+use nara_broker::api::admin::*;
+use nara_broker::api::auth::*;
+use nara_broker::api::openapi::ApiErrorBody;
+use nara_broker::api::stats::*;
+use nara_broker::storage::*;
+use std::path::PathBuf;
+use ts_rs::TS;
+
+macro_rules! declarations {
+    ($($t:ty),* $(,)?) => {
+        vec![$(format!("export {}", <$t as TS>::decl())),*]
+    };
+}
+
+fn generate() -> String {
+    let decls = declarations![
+        ApiErrorBody,
+        Role,
+        LoginRequest,
+        MeResponse,
+        KioskView,
+        RecentHeartbeat,
+        NewKiosk,
+        NewKioskResponse,
+        OutOfService,
+        AgencyRow,
+        SiteRow,
+        StaffView,
+        NewStaff,
+        BookingRow,
+        NewBooking,
+        AuditRow,
+        GroupBy,
+        StatsRow,
+    ];
+    let mut out = String::from(
+        "// Generated from the broker's REST types by its `typescript` test. Do not edit by hand:\n\
+         // NARA_BLESS=1 cargo test -p nara-broker --test typescript\n\n\
+         import type { KioskToBroker, SelfTestReport } from '../protocol/protocol';\n\n\
+         /** A kiosk's last heartbeat as it sent it. */\n\
+         export type Heartbeat = Extract<KioskToBroker, { type: 'heartbeat' }>;\n\n",
+    );
+    for decl in decls {
+        out.push_str(&decl);
+        out.push_str("\n\n");
+    }
+    out.truncate(out.trim_end().len());
+    out.push('\n');
+    out
+}
+
+#[test]
+fn generated_typescript_is_current() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../agent-desk/src/api/rest.ts");
+    let generated = generate();
+    if std::env::var_os("NARA_BLESS").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        checked_in == generated,
+        "agent-desk/src/api/rest.ts is stale: NARA_BLESS=1 cargo test -p nara-broker --test typescript"
+    );
+}
