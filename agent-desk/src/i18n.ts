@@ -24,6 +24,11 @@ export function t(key: MessageKey, params: Record<string, string | number> = {})
   return text.replace(/\{(\w+)\}/g, (_, name: string) => String(params[name] ?? `{${name}}`));
 }
 
+/** `one` for a count of exactly one, `many` otherwise (enough for Swedish and English). */
+export function plural(count: number, one: MessageKey, many: MessageKey, params: Record<string, string | number> = {}): string {
+  return t(count === 1 ? one : many, { ...params, count });
+}
+
 export function applyLanguage(): void {
   document.documentElement.lang = language;
   document.title = t('app.title');

@@ -35,6 +35,16 @@ export function networkText(kiosk: KioskView): string {
   return network ? t('network.summary', { rtt: network.rttMs, loss: (network.lossPermille / 10).toFixed(1) }) : '—';
 }
 
+/** The broker's alert ("offline", "scanner: paper jam") in the page's language. */
+export function alertText(alert: string): string {
+  const known: Record<string, MessageKey> = { offline: 'kiosk.offline', revoked: 'kiosk.revoked', 'not enrolled yet': 'kiosk.notEnrolled' };
+  if (known[alert]) return t(known[alert]);
+  const [device, detail] = alert.split(': ', 2);
+  const devices: Record<string, MessageKey> = { camera: 'device.camera', microphone: 'device.microphone', speaker: 'device.speaker', scanner: 'device.scanner' };
+  if (devices[device] && detail !== undefined) return `${t(devices[device])}: ${detail === 'missing' ? t('device.missing') : detail}`;
+  return alert;
+}
+
 export async function fleetView(): Promise<AdminView> {
   const alerts = h('section', { class: 'panel alerts', 'aria-labelledby': 'alerts-title' });
   const table = h('div', {});
@@ -53,7 +63,7 @@ export async function fleetView(): Promise<AdminView> {
       h('h2', { id: 'alerts-title' }, t('fleet.alerts', { count: problems.length })),
       problems.length === 0 ? h('p', {}, `✓ ${t('fleet.noAlerts')}`)
         : h('ul', {}, problems.map((k) => h('li', { class: 'alert' },
-            h('a', { href: `#kiosk/${encodeURIComponent(k.id)}` }, `${k.name} (${k.siteName})`), ': ', k.alerts.join(', ')))));
+            h('a', { href: `#kiosk/${encodeURIComponent(k.id)}` }, `${k.name} (${k.siteName})`), ': ', k.alerts.map(alertText).join(', ')))));
     const regions = [...new Set(shown.map((k) => k.region))].sort();
     replace(table, regions.length === 0 ? h('p', {}, t('fleet.none')) : regions.map((region) => {
       const rows = shown.filter((k) => k.region === region).sort((a, b) => a.siteName.localeCompare(b.siteName) || a.name.localeCompare(b.name));

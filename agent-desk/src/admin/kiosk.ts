@@ -6,7 +6,7 @@ import { t, formatDateTime, formatNumber, type MessageKey } from '../i18n';
 import { api, ApiFailure } from '../api/client';
 import type { KioskView, OutOfService } from '../api/rest';
 import type { AdminView } from './page';
-import { activityText, deviceText, kioskState, networkText } from './fleet';
+import { activityText, alertText, deviceText, kioskState, networkText } from './fleet';
 
 const REFRESH_MS = 3000;
 
@@ -52,7 +52,7 @@ export async function kioskView(id: string): Promise<AdminView> {
         h('dt', {}, t('kiosk.disk')), h('dd', {}, heartbeat ? t('kiosk.diskFree', { gb: formatNumber(heartbeat.diskFreeMegabytes / 1024, 1) }) : '—'),
         k.outOfService ? [h('dt', {}, t('kiosk.outOfServiceMessage')), h('dd', {}, k.outOfService)] : null,
       ),
-      k.alerts.length > 0 ? h('section', { class: 'panel alerts' }, h('h2', {}, t('kiosk.alerts')), h('ul', {}, k.alerts.map((a) => h('li', { class: 'alert' }, a)))) : null,
+      k.alerts.length > 0 ? h('section', { class: 'panel alerts' }, h('h2', {}, t('kiosk.alerts')), h('ul', {}, k.alerts.map((a) => h('li', { class: 'alert' }, alertText(a))))) : null,
       h('section', { class: 'panel' },
         h('h2', {}, t('kiosk.devices')),
         h('table', {}, h('caption', { class: 'visually-hidden' }, t('kiosk.devices')), h('tbody', {}, deviceRows)),

@@ -52,7 +52,7 @@ export async function adminPage(root: HTMLElement, account: MeResponse): Promise
     await api.post('/api/logout');
     location.assign('/');
   };
-  replace(root, pageHeader(account, logout), h('div', { class: 'admin' }, nav, h('main', { id: 'main', tabindex: -1 }, content)));
+  replace(root, pageHeader(account, null, logout), h('div', { class: 'admin' }, nav, h('main', { id: 'main', tabindex: -1 }, content)));
   window.addEventListener('hashchange', () => void route());
   await route();
 }

@@ -2,9 +2,9 @@
 // grouped by site, kiosk, agency, language, day or month, as a chart and a table, and the
 // same rows as CSV. The chart repeats its numbers as text, so nothing depends on colour.
 import { h, replace, field, select, clock } from '../dom';
-import { t, formatNumber, type MessageKey } from '../i18n';
+import { t, formatNumber, languageName, type MessageKey } from '../i18n';
 import { api, ApiFailure } from '../api/client';
-import type { AgencyRow, GroupBy, StatsRow } from '../api/rest';
+import type { AgencyRow, GroupBy, KioskView, SiteRow, StatsRow } from '../api/rest';
 import type { AdminView } from './page';
 
 const DAY_MS = 86_400_000;
@@ -19,7 +19,7 @@ function svg<K extends keyof SVGElementTagNameMap>(tag: K, attributes: Record<st
 }
 
 /** A horizontal bar per group, split by outcome, each part labelled with its count. */
-function outcomeChart(rows: StatsRow[]): SVGSVGElement {
+function outcomeChart(rows: StatsRow[], name: (group: string) => string): SVGSVGElement {
   const labelWidth = 170;
   const barWidth = 560;
   const rowHeight = 30;
@@ -29,7 +29,7 @@ function outcomeChart(rows: StatsRow[]): SVGSVGElement {
   chart.append(svg('title', {}, t('stats.chartTitle')));
   rows.forEach((row, index) => {
     const y = index * rowHeight;
-    chart.append(svg('text', { x: labelWidth - 8, y: y + 19, 'text-anchor': 'end', class: 'label' }, row.group));
+    chart.append(svg('text', { x: labelWidth - 8, y: y + 19, 'text-anchor': 'end', class: 'label' }, name(row.group)));
     let x = labelWidth;
     for (const outcome of OUTCOMES) {
       const count = row[outcome];
@@ -55,7 +55,24 @@ function outcomeChart(rows: StatsRow[]): SVGSVGElement {
 const dateValue = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 export async function statisticsView(): Promise<AdminView> {
-  const agencies = await api.get<AgencyRow[]>('/api/admin/agencies');
+  const [agencies, sites, kiosks] = await Promise.all([
+    api.get<AgencyRow[]>('/api/admin/agencies'),
+    api.get<SiteRow[]>('/api/admin/sites'),
+    api.get<KioskView[]>('/api/admin/kiosks'),
+  ]);
+  // Groups come as ids; people read names.
+  const name = (group: string): string => {
+    switch (groupBy.value as GroupBy) {
+      case 'site': return sites.find((s) => s.id === group)?.name ?? group;
+      case 'agency': return agencies.find((a) => a.id === group)?.name ?? group;
+      case 'kiosk': {
+        const kiosk = kiosks.find((k) => k.id === group);
+        return kiosk ? `${kiosk.name} (${kiosk.siteName})` : group;
+      }
+      case 'language': return languageName(group);
+      default: return group;
+    }
+  };
   const groupBy = select('groupBy', (['site', 'kiosk', 'agency', 'language', 'day', 'month'] as GroupBy[]).map((g) => [g, t(`stats.by.${g}` as MessageKey)]), 'site');
   const agency = select('agency', [['', t('stats.allAgencies')], ...agencies.map((a): [string, string] => [a.id, a.name])]);
   const from = h('input', { type: 'date', name: 'from', value: dateValue(Date.now() - 30 * DAY_MS) });
@@ -95,11 +112,11 @@ export async function statisticsView(): Promise<AdminView> {
       replace(output,
         h('p', {}, t('stats.total', { visits: total, groups: rows.length })),
         rows.length === 0 ? h('p', { class: 'muted' }, t('stats.empty')) : [
-          h('figure', {}, outcomeChart(rows), h('figcaption', {}, t('stats.chartCaption'))),
+          h('figure', {}, outcomeChart(rows, name), h('figcaption', {}, t('stats.chartCaption'))),
           h('table', { class: 'statistics' },
-            h('caption', {}, t('stats.tableCaption', { by: t(`stats.by.${groupBy.value}` as MessageKey) })),
+            h('caption', {}, t('stats.tableCaption', { by: t(`stats.by.${groupBy.value}` as MessageKey).toLowerCase() })),
             h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t(`stats.by.${groupBy.value}` as MessageKey)), columns.map(([key]) => h('th', { scope: 'col' }, t(key))))),
-            h('tbody', {}, rows.map((r) => h('tr', {}, h('th', { scope: 'row' }, r.group), columns.map(([, value]) => h('td', {}, value(r)))))),
+            h('tbody', {}, rows.map((r) => h('tr', {}, h('th', { scope: 'row', 'data-group': r.group }, name(r.group)), columns.map(([, value]) => h('td', {}, value(r)))))),
           ),
         ],
       );

@@ -2,7 +2,7 @@
 // call beside; mute, camera, volume, the connection's quality in words and colour; the chat;
 // and what the officer can do: ask for a document, invite, transfer, end.
 import { h, replace, announce, field, select } from '../dom';
-import { t, languageName, type MessageKey } from '../i18n';
+import { t, plural, languageName, type MessageKey } from '../i18n';
 import type { AgencyRow } from '../api/rest';
 import type { InviteTarget, Outcome, StaffCard, TransferMode } from '../protocol/protocol';
 import type { PeerKey, QualityReport } from './call';
@@ -38,10 +38,13 @@ export class CallView {
   private readonly scanner = h('p', { class: 'scanner-state', role: 'status' });
   private readonly volume = h('input', { type: 'range', min: 0, max: 100, value: 100, id: 'call-volume' });
   private readonly elements = new Map<PeerKey, HTMLMediaElement>();
+  private readonly actionsSlot = h('div', {});
   private muted = false;
   private cameraOff = false;
+  private owner: boolean;
 
-  constructor(private readonly info: CallInfo, private readonly actions: CallActions) {
+  constructor(private readonly info: CallInfo, private readonly actions: CallActions, owner: boolean) {
+    this.owner = owner;
     this.main.muted = false;
     this.volume.addEventListener('input', () => {
       for (const element of [this.main, ...this.elements.values()]) element.volume = Number(this.volume.value) / 100;
@@ -73,8 +76,19 @@ export class CallView {
       ),
       this.participants,
       this.scanner,
-      h('div', { class: 'call-columns' }, this.chatPanel(), this.actionsPanel()),
+      h('div', { class: 'call-columns' }, this.chatPanel(), this.actionsSlot),
     );
+    replace(this.actionsSlot, this.actionsPanel());
+  }
+
+  /**
+   * Whether this desk leads the call: the one who answered, or took it over in a transfer,
+   * ends it and may transfer it; everyone else in the call may leave it.
+   */
+  setOwner(owner: boolean): void {
+    if (owner === this.owner) return;
+    this.owner = owner;
+    replace(this.actionsSlot, this.actionsPanel());
   }
 
   setLocal(stream: MediaStream): void {
@@ -121,7 +135,7 @@ export class CallView {
   showScanner(scanning: boolean, pages: number, problem: string | null): void {
     this.scanner.textContent = problem
       ? t('scanner.problem', { problem })
-      : scanning ? t('scanner.scanning') : pages > 0 ? t('scanner.pagesWaiting', { pages }) : '';
+      : scanning ? t('scanner.scanning') : pages > 0 ? plural(pages, 'scanner.pagesWaitingOne', 'scanner.pagesWaiting') : '';
     if (problem) announce(t('scanner.problem', { problem }));
   }
 
@@ -157,8 +171,12 @@ export class CallView {
 
   private actionsPanel(): HTMLElement {
     const { isOfficer, agencies, ownAgency } = this.info;
-    if (!isOfficer) {
-      return h('div', { class: 'actions' }, h('button', { class: 'danger', onclick: () => this.actions.leave() }, t('call.leave')));
+    const leave = h('button', { class: 'danger', onclick: () => this.actions.leave() }, t('call.leave'));
+    if (!isOfficer || !this.owner) {
+      return h('div', { class: 'actions' },
+        isOfficer ? h('p', {}, t('call.notOwner')) : null,
+        isOfficer ? h('button', { class: 'primary', onclick: () => this.actions.askDocument() }, t('call.askDocument')) : null,
+        leave);
     }
     const otherAgencies = agencies.filter((a) => a.id !== ownAgency);
     const interpreterLanguage = select('interpreterLanguage', this.info.interpreterLanguages.map((l) => [l, languageName(l)]), this.info.language);

@@ -3,7 +3,7 @@
 // never mixed up. Pages are checked (SHA-256) before they are shown; they stay in this tab's
 // memory only, until the officer downloads them or logs out.
 import { h, replace, announce } from '../dom';
-import { t, formatTime } from '../i18n';
+import { t, plural, formatTime } from '../i18n';
 import type { ReceivedPage } from './documents';
 import { documentPdf } from './pdf';
 
@@ -60,7 +60,7 @@ export class DocumentsView {
     const received = this.find(visit, document);
     if (!received) return;
     received.state = 'complete';
-    announce(t('documents.arrived', { pages: received.pages.length }));
+    announce(plural(received.pages.length, 'documents.arrivedOne', 'documents.arrived'));
     this.open(received);
   }
 
@@ -120,7 +120,7 @@ export class DocumentsView {
           ' ',
           h('span', { class: `tag ${d.state}` },
             d.state === 'arriving' ? t('documents.arriving', { done: d.pages.length, total: d.expected })
-              : d.state === 'complete' ? t('documents.pages', { pages: d.pages.length })
+              : d.state === 'complete' ? plural(d.pages.length, 'documents.pagesOne', 'documents.pages')
                 : t('documents.failedTag', { reason: d.failure ?? '' })),
         )));
     replace(this.element, h('h2', { id: 'documents-title' }, t('documents.title')), list, this.viewer());
@@ -165,7 +165,8 @@ export class DocumentsView {
         h('a', { class: 'button', href: this.url(page.blob), download: `${name}-${this.pageIndex + 1}.jpg` }, t('documents.downloadImage')),
         h('button', { disabled: document.state !== 'complete', onclick: () => void downloadPdf() }, t('documents.downloadPdf')),
       ),
-      h('div', { class: 'page-frame' }, image),
+      // Focusable so that a keyboard can scroll a zoomed page.
+      h('div', { class: 'page-frame', tabindex: 0, role: 'group', 'aria-label': t('documents.pageOf', { page: this.pageIndex + 1, total }) }, image),
     );
   }
 }

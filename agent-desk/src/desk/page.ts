@@ -17,6 +17,10 @@ import { pageHeader } from '../layout';
 
 interface CurrentCall {
   id: CallId;
+  /** This desk answered the visit or took it over, so it ends or transfers it. */
+  owner: boolean;
+  /** A warm transfer this desk asked for, to this agency, not yet taken over. */
+  handingTo: string | null;
   visit: VisitId;
   siteName: string;
   participants: StaffCard[];
@@ -42,6 +46,8 @@ export async function deskPage(root: HTMLElement, account: MeResponse): Promise<
   let iceServers: IceServer[] = [];
   let offer: Offer | null = null;
   let call: CurrentCall | null = null;
+  // What the last answered offer was for: an answer or a transfer makes this desk the owner.
+  let answeredPurpose: OfferPurpose['kind'] | null = null;
 
   const socket = new DeskSocket(handle, showLink);
 
@@ -104,7 +110,9 @@ export async function deskPage(root: HTMLElement, account: MeResponse): Promise<
       return;
     }
     const accept = () => {
-      if (offer) socket.send({ type: 'acceptOffer', offer: offer.offer });
+      if (!offer) return;
+      answeredPurpose = offer.purpose.kind;
+      socket.send({ type: 'acceptOffer', offer: offer.offer });
     };
     const decline = () => {
       if (offer) socket.send({ type: 'declineOffer', offer: offer.offer });
@@ -126,6 +134,7 @@ export async function deskPage(root: HTMLElement, account: MeResponse): Promise<
     const typing = event.target instanceof HTMLInputElement || event.target instanceof HTMLTextAreaElement;
     if (event.key === 'Enter' && !typing && !(event.target instanceof HTMLButtonElement)) {
       event.preventDefault();
+      answeredPurpose = offer.purpose.kind;
       socket.send({ type: 'acceptOffer', offer: offer.offer });
     }
   });
@@ -147,8 +156,11 @@ export async function deskPage(root: HTMLElement, account: MeResponse): Promise<
       return;
     }
     endCallView();
+    const owner = isOfficer && (answeredPurpose === 'answer' || answeredPurpose === 'transferIn');
     const current: CurrentCall = {
       id: message.call,
+      owner,
+      handingTo: null,
       visit: message.visit,
       siteName: message.siteName,
       participants: message.participants,
@@ -168,7 +180,11 @@ export async function deskPage(root: HTMLElement, account: MeResponse): Promise<
       scanner: (scanning, pages, problem) => current.view.showScanner(scanning, pages, problem),
       documentOffered: (document, pages) => documents.start(current.visit, current.siteName, document, pages),
       page: (page) => documents.page(current.visit, page),
-      documentComplete: (document) => documents.complete(current.visit, document),
+      documentComplete: (document) => {
+        documents.complete(current.visit, document);
+        // The kiosk forgets the pages once they are here; nothing waits at the scanner now.
+        current.view.showScanner(false, 0, null);
+      },
       documentFailed: (document, reason) => documents.failed(current.visit, document, t(`documentFailure.${reason}`)),
       quality: (report) => current.view.showQuality(report),
       problem: (text) => say(t('call.deviceProblem', { problem: text }), 'error'),
@@ -200,11 +216,13 @@ export async function deskPage(root: HTMLElement, account: MeResponse): Promise<
         },
         transfer: (agency, language, mode) => {
           socket.send({ type: 'transfer', call: current.id, agency, language, mode });
+          if (mode === 'warm') current.handingTo = agency;
           say(t('transfer.sent', { agency: agencies.find((a) => a.id === agency)?.name ?? agency }));
         },
         end: (outcome) => socket.send({ type: 'endCall', call: current.id, outcome }),
         leave: () => socket.send({ type: 'leaveCall', call: current.id }),
       },
+      owner,
     );
     call = current;
     lockLanguage(true);
@@ -259,6 +277,13 @@ export async function deskPage(root: HTMLElement, account: MeResponse): Promise<
           call.participants = [...call.participants.filter((p) => p.staff !== message.participant.staff), message.participant];
           call.view.setParticipants(call.participants);
           say(t('call.joined', { name: message.participant.displayName }));
+          if (call.handingTo !== null && message.participant.agency === call.handingTo) {
+            // The colleague took the visit over: it is theirs to end now, ours to leave.
+            call.handingTo = null;
+            call.owner = false;
+            call.view.setOwner(false);
+            say(t('transfer.takenOver', { name: message.participant.displayName }));
+          }
         }
         break;
       case 'participantLeft':
@@ -306,7 +331,7 @@ export async function deskPage(root: HTMLElement, account: MeResponse): Promise<
   };
 
   replace(root,
-    pageHeader(account, logout, statusGroup),
+    pageHeader(account, agencies.find((a) => a.id === account.agency)?.name ?? account.agency, logout, statusGroup),
     linkBanner,
     h('main', { id: 'main', class: isOfficer ? 'desk officer' : 'desk interpreter', tabindex: -1 },
       h('h1', { class: 'visually-hidden' }, isOfficer ? t('desk.titleOfficer') : t('desk.titleInterpreter')),

@@ -62,6 +62,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         heartbeat_json: &str,
         version: Option<&str>,
     ) -> StoreResult<()>;
+    /// The version the kiosk's software said it is, at its hello.
+    async fn set_software_version(&self, id: &str, version: &str) -> StoreResult<()>;
     /// The kiosk's latest heartbeats, newest first, as (time, JSON); the store keeps
     /// `HEARTBEAT_HISTORY` of them.
     async fn recent_heartbeats(&self, id: &str) -> StoreResult<Vec<(Millis, String)>>;

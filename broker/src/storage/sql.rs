@@ -417,6 +417,15 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn set_software_version(&self, id: &str, version: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE kiosks SET software_version = $1 WHERE id = $2")
+            .bind(version)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn recent_heartbeats(&self, id: &str) -> StoreResult<Vec<(Millis, String)>> {
         let rows = sqlx::query(
             "SELECT at, heartbeat FROM kiosk_heartbeats WHERE kiosk_id = $1 ORDER BY at DESC LIMIT $2",

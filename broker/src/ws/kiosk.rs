@@ -71,7 +71,20 @@ async fn serve(state: AppState, row: KioskRow, socket: WebSocket) {
     };
 
     let resume = match Box::pin(receive_hello::<KioskSide>(&state, &mut stream, &outbox)).await {
-        Some(KioskToBroker::Hello { resume_visit, .. }) => resume_visit,
+        Some(KioskToBroker::Hello {
+            resume_visit,
+            software_version,
+            ..
+        }) => {
+            if let Err(e) = state
+                .store
+                .set_software_version(&row.id, software_version.as_str())
+                .await
+            {
+                tracing::warn!(kiosk = %row.id, "cannot store the software version: {e}");
+            }
+            resume_visit
+        }
         _ => {
             let _ = writer.await;
             return;
