@@ -8,6 +8,7 @@ use anyhow::{bail, Context, Result};
 use nara_tests::e2e::{
     enrol_kiosk_process, sane_test_backend, web_dir, KioskProcess, SANE_A4_COLOUR,
 };
+use nara_tests::bench::process::free_port;
 use nara_tests::harness::{admin, BrokerEndpoint, BrokerProcess};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -42,11 +43,20 @@ async fn officers_an_interpreter_and_an_administrator_use_the_pages() -> Result<
     let assets = desk_assets()?;
     let data = tempfile::tempdir()?;
     let assets_env = assets.display().to_string();
-    let broker = BrokerProcess::start_with(
+    // The officer reaches the broker through a proxy in the story's process, which cuts the
+    // officer's network for a while; the page's origin is then the proxy's.
+    let port = free_port()?;
+    let proxy_port = free_port()?;
+    let origins = format!("[\"https://localhost:{port}\", \"https://localhost:{proxy_port}\"]");
+    let broker = BrokerProcess::start_at(
         BROKER.as_ref(),
         &data.path().join("broker"),
-        &[("NARA_DESK_ASSETS", assets_env.as_str())],
+        &[
+            ("NARA_DESK_ASSETS", assets_env.as_str()),
+            ("NARA_ALLOWED_ORIGINS", origins.as_str()),
+        ],
         None,
+        format!("127.0.0.1:{port}").parse()?,
     )
     .await?;
     let admin_api = admin(&broker).await?;
@@ -67,6 +77,7 @@ async fn officers_an_interpreter_and_an_administrator_use_the_pages() -> Result<
             &format!("https://localhost:{}", broker.addr().port()),
         ])
         .args(["--kiosk", &kiosk.api])
+        .args(["--officer-proxy", &proxy_port.to_string()])
         .arg("--artefacts")
         .arg(&artefacts)
         .args(["--password", nara_broker::demo::DEMO_PASSWORD])

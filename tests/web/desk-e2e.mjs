@@ -11,13 +11,17 @@
 // each page is saved as a screenshot in --artefacts. Progress goes to stdout as JSON lines;
 // `{"need":"stopKiosk"}` asks the test harness to stop the kiosk, which answers `ok` on stdin.
 //
+// The first officer reaches the broker through a TCP proxy run here (--officer-proxy PORT), which
+// is cut for a few seconds in the middle of the call, as a dropped network would be.
+//
 // node desk-e2e.mjs --broker https://localhost:PORT --kiosk http://127.0.0.1:PORT \
-//   --artefacts DIR --password PASSWORD
+//   --officer-proxy PORT --artefacts DIR --password PASSWORD
 import { chromium } from 'playwright-core';
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
+import { createServer, connect } from 'node:net';
 
 const args = process.argv.slice(2);
 const option = (name) => {
@@ -29,6 +33,7 @@ const broker = option('broker');
 const kioskApi = option('kiosk');
 const artefacts = option('artefacts');
 const password = option('password');
+const proxyPort = Number(option('officer-proxy'));
 // Waits for what a person would see: media and scans may take a while on a loaded machine.
 const PATIENCE = 30_000;
 const SCAN_PATIENCE = 60_000;
@@ -45,6 +50,51 @@ async function need(what) {
 
 const axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 await mkdir(artefacts, { recursive: true });
+
+// A TCP proxy to the broker that can be cut: every connection through it dropped, and new ones
+// refused, until it is mended.
+const proxy = (() => {
+  const target = Number(new URL(broker).port);
+  const open = new Set();
+  let cut = false;
+  let refused = 0;
+  const server = createServer((client) => {
+    if (cut) {
+      refused += 1;
+      client.destroy();
+      return;
+    }
+    const upstream = connect(target, '127.0.0.1');
+    open.add(client);
+    open.add(upstream);
+    client.pipe(upstream).pipe(client);
+    const close = () => {
+      client.destroy();
+      upstream.destroy();
+      open.delete(client);
+      open.delete(upstream);
+    };
+    client.on('error', close).on('close', close);
+    upstream.on('error', close).on('close', close);
+  });
+  server.listen(proxyPort, '127.0.0.1');
+  return {
+    url: `https://localhost:${proxyPort}`,
+    cut() {
+      cut = true;
+      refused = 0;
+      for (const socket of open) socket.destroy();
+    },
+    /** Connections refused since the cut: the page trying to get back. */
+    refused: () => refused,
+    mend() {
+      cut = false;
+    },
+    close() {
+      server.close();
+    },
+  };
+})();
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -121,8 +171,8 @@ async function kioskUntil(what, predicate, timeout = PATIENCE) {
   throw new Error(`the kiosk never showed ${what}; last status ${JSON.stringify(last)}`);
 }
 
-async function login(page, username) {
-  await page.goto(broker);
+async function login(page, username, through = broker) {
+  await page.goto(through);
   await page.getByLabel('Användarnamn').fill(username);
   await page.getByLabel('Lösenord').fill(password);
   await page.getByRole('button', { name: 'Logga in' }).click();
@@ -153,7 +203,7 @@ async function download(page, click) {
 try {
   step('the officer logs in');
   const officer = await person('officer');
-  await officer.goto(broker);
+  await officer.goto(proxy.url);
   await officer.getByLabel('Användarnamn').waitFor();
   await check(officer, '01-login');
   await officer.getByLabel('Användarnamn').fill('anna.csn');
@@ -161,7 +211,7 @@ try {
   await officer.getByRole('button', { name: 'Logga in' }).click();
   await officer.getByText('Fel användarnamn eller lösenord.').waitFor();
   await check(officer, '01-login-wrong-password');
-  await login(officer, 'anna.csn');
+  await login(officer, 'anna.csn', proxy.url);
   await goAvailable(officer);
   await check(officer, '02-officer-available');
 
@@ -192,6 +242,30 @@ try {
   await kiosk('/chat', { text: 'H-A-D-D-A-D' });
   await until(officer, "the citizen's chat line", () => document.querySelector('.chat-log li.citizen')?.textContent.includes('H-A-D-D-A-D'));
   await check(officer, '04-officer-call');
+
+  step("the officer's network drops for a while; the desk says so, reconnects, and the call goes on");
+  proxy.cut();
+  await until(officer, 'the lost-connection banner', () => {
+    const banner = document.querySelector('.banner');
+    return banner && !banner.hidden && banner.textContent.includes('bröts') && banner.textContent.includes('Samtalet fortsätter');
+  });
+  await check(officer, '04-officer-link-lost');
+  // Mended only once the page has tried to get back and been refused.
+  const deadline = Date.now() + PATIENCE;
+  while (proxy.refused() === 0) {
+    if (Date.now() > deadline) throw new Error('the page never tried to reconnect');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  proxy.mend();
+  await until(officer, 'the desk reconnected', () => document.querySelector('.banner')?.hidden === true);
+  const shown = await officer.evaluate(() => document.querySelector('.remote-main').currentTime);
+  await until(officer, 'the picture still moving after the drop', (before) =>
+    document.querySelector('.call') !== null && document.querySelector('.remote-main').currentTime > before + 1, shown);
+  await officer.getByLabel('Skriv till besökaren').fill('Är du kvar?');
+  await officer.getByRole('button', { name: 'Skicka' }).click();
+  await kioskUntil('the chat line after the drop', (s) => s.chat.some((line) => line.text === 'Är du kvar?'));
+  const stillInCall = await kiosk('/status');
+  if (stillInCall.visit.phase !== 'inCall') throw new Error(`the visit did not stay in the call: ${JSON.stringify(stillInCall.visit)}`);
 
   step('the officer asks for a document; the citizen scans and sends it');
   await officer.getByRole('button', { name: 'Be om ett dokument' }).click();

@@ -251,6 +251,12 @@ export async function deskPage(root: HTMLElement, account: MeResponse): Promise<
         status = message.status;
         iceServers = message.iceServers;
         renderStatus();
+        // Back after a broker restart that could not keep the call (the broker keeps waiting
+        // visits, not calls): the kiosk puts the citizen first in the queue again.
+        if (call && status !== 'inCall') {
+          endCallView();
+          say(t('call.lostByServer'), 'error');
+        }
         break;
       case 'statusChanged':
         status = message.status;

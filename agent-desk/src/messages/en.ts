@@ -80,6 +80,7 @@ export const en: Record<keyof typeof sv, string> = {
   'call.ended': 'The call has ended ({outcome}).',
   'call.joined': '{name} joined the call.',
   'call.left': '{name} left the call.',
+  'call.lostByServer': 'The server restarted and could not keep the call. The visitor is first in the queue again.',
   'call.mediaFailed': 'Sound and picture to the visitor broke. The kiosk tries to reconnect.',
   'call.deviceProblem': 'The camera or microphone does not work: {problem}',
 

@@ -79,6 +79,7 @@ export const sv = {
   'call.ended': 'Samtalet är avslutat ({outcome}).',
   'call.joined': '{name} kom med i samtalet.',
   'call.left': '{name} lämnade samtalet.',
+  'call.lostByServer': 'Servern startades om och samtalet kunde inte behållas. Besökaren står först i kön igen.',
   'call.mediaFailed': 'Bild och ljud till besökaren bröts. Kiosken försöker återansluta.',
   'call.deviceProblem': 'Kameran eller mikrofonen fungerar inte: {problem}',
 
