@@ -5,10 +5,10 @@
 //! screenshots land in `target/artefacts/agent-desk/`.
 
 use anyhow::{bail, Context, Result};
+use nara_tests::bench::process::free_port;
 use nara_tests::e2e::{
     enrol_kiosk_process, sane_test_backend, web_dir, KioskProcess, SANE_A4_COLOUR,
 };
-use nara_tests::bench::process::free_port;
 use nara_tests::harness::{admin, BrokerEndpoint, BrokerProcess};
 use serde_json::Value;
 use std::path::{Path, PathBuf};

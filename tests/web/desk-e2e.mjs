@@ -1,11 +1,12 @@
 // The agent-desk pages end to end, as their users would use them, in headless Debian Chromium
 // against a real broker and a real headless kiosk (driven through its local API, as its touch
-// screen would be). Each person has a browser context of their own (own cookies, own fake
-// camera): an officer of CSN answers with the Enter key, sees the citizen, chats, asks for a
-// document and downloads it as PDF, invites an interpreter who joins and leaves, and transfers
-// the visit to Skatteverket, whose officer answers and ends it. An administrator watches the
-// fleet, runs a self-test, puts the kiosk out of service and back, finds the visit in the
-// statistics and downloads the CSV, and sees the kiosk go offline when it is stopped.
+// screen would be). Each person has a browser of their own (own profile, own fake camera). An
+// officer of CSN answers with the Enter key, sees the citizen, chats, keeps the call through a
+// cut network, asks for a document and downloads it as PDF, invites an interpreter who joins
+// and leaves, and hands the visit over to Skatteverket, whose officer answers, ends it and
+// books a later meeting. An administrator watches the fleet, runs a self-test, puts the kiosk
+// out of service and back, finds the visit in the statistics, downloads the CSV, and sees the
+// kiosk go offline when it is stopped. Both pages are looked at in English too.
 //
 // axe-core checks every page shown (WCAG 2.1 A and AA rules) and any violation fails the run;
 // each page is saved as a screenshot in --artefacts. Progress goes to stdout as JSON lines;
@@ -96,7 +97,7 @@ const proxy = (() => {
   };
 })();
 
-const browser = await chromium.launch({
+const launchOptions = {
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
   args: [
     '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -106,10 +107,14 @@ const browser = await chromium.launch({
     '--disable-features=WebRtcHideLocalIpsWithMdns',
     '--autoplay-policy=no-user-gesture-required',
   ],
-});
+};
 
+// Each person has a browser of their own, as at their own desks.
+const browsers = [];
 const pageErrors = [];
 async function person(name) {
+  const browser = await chromium.launch(launchOptions);
+  browsers.push(browser);
   const context = await browser.newContext({
     ignoreHTTPSErrors: true,
     acceptDownloads: true,
@@ -180,8 +185,8 @@ async function login(page, username, through = broker) {
 }
 
 async function goAvailable(page) {
-  await page.getByRole('radio', { name: 'Tillgänglig' }).click();
-  await until(page, 'the status available', () => document.querySelector('[role=radio][aria-checked=true]')?.textContent === 'Tillgänglig');
+  await page.getByRole('button', { name: 'Tillgänglig' }).click();
+  await until(page, 'the status available', () => document.querySelector('.status-choice [aria-pressed=true]')?.textContent === 'Tillgänglig');
 }
 
 /** A <video> matching `selector` that plays a picture. */
@@ -408,16 +413,16 @@ try {
   await admin.getByRole('heading', { name: /Kiosks/ }).waitFor();
   await check(admin, '18-admin-fleet-english');
   await officer.getByRole('button', { name: 'Switch to English' }).click();
-  await officer.getByRole('radio', { name: 'Available' }).waitFor();
+  await officer.getByRole('button', { name: 'Available' }).waitFor();
   await check(officer, '08-officer-english');
 
   if (pageErrors.length > 0) throw new Error(`errors in the pages:\n${pageErrors.join('\n')}`);
   print({ event: 'passed', checked });
-  await browser.close();
+  await Promise.all(browsers.map((b) => b.close()));
   process.exit(0);
 } catch (error) {
   print({ event: 'failed', message: String(error?.stack ?? error), pageErrors, checked });
-  await browser.close().catch(() => {});
+  await Promise.all(browsers.map((b) => b.close().catch(() => {})));
   process.exit(1);
 }
 

@@ -2,9 +2,11 @@
 // own origin: the desk protocol over the real WebSocket, one real RTCPeerConnection per other
 // person in the call (the kiosk offers to us; towards other desks the one who joined later
 // offers), Chromium's fake camera, and the data channel for chat and documents (page frames put
-// together and each page's SHA-256 checked before it counts as received). It stands in for the
-// agent-desk page until that exists; the end-to-end tests and benchmarks drive it through
-// `officer.mjs`. Everything it learns goes to `report()`.
+// together and each page's SHA-256 checked before it counts as received). It is a test
+// driver, not the desk: it speaks the protocol with no screen, reports what it measures
+// (frame counts, marks for latency, candidate types) and takes commands, for the kiosk's
+// end-to-end tests and the benchmarks (through `officer.mjs`). The real pages in agent-desk/
+// are tested by `desk-e2e.mjs`. Everything it learns goes to `report()`.
 window.startOfficer = async function startOfficer({ username, password, relayOnly, video, marker }) {
   const report = (event) => window.report(JSON.stringify(event));
   const login = await fetch('/api/login', {

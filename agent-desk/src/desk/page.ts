@@ -38,7 +38,7 @@ export async function deskPage(root: HTMLElement, account: MeResponse): Promise<
   const documents = new DocumentsView();
   const linkBanner = h('div', { class: 'banner', role: 'status', hidden: true });
   const notice = h('div', { class: 'notices', 'aria-live': 'assertive' });
-  const statusGroup = h('div', { class: 'status-choice', role: 'radiogroup', 'aria-label': t('status.label') });
+  const statusGroup = h('div', { class: 'status-choice', role: 'group', 'aria-label': t('status.label') });
   const offerSlot = h('div', {});
   const callSlot = h('div', {});
   let me: Me | null = null;
@@ -48,6 +48,8 @@ export async function deskPage(root: HTMLElement, account: MeResponse): Promise<
   let call: CurrentCall | null = null;
   // What the last answered offer was for: an answer or a transfer makes this desk the owner.
   let answeredPurpose: OfferPurpose['kind'] | null = null;
+  // Until the broker has welcomed this desk, a status change would go nowhere.
+  let linkOpen = false;
 
   const socket = new DeskSocket(handle, showLink);
 
@@ -63,6 +65,8 @@ export async function deskPage(root: HTMLElement, account: MeResponse): Promise<
       location.assign('/');
       return;
     }
+    linkOpen = state === 'open';
+    renderStatus();
     linkBanner.hidden = state === 'open';
     linkBanner.className = `banner ${state}`;
     linkBanner.textContent = state === 'connecting' ? t('link.connecting')
@@ -81,16 +85,15 @@ export async function deskPage(root: HTMLElement, account: MeResponse): Promise<
     const busy = status === 'inCall' || status === 'offered';
     replace(statusGroup, choices.map(([value, label]) =>
       h('button', {
-        role: 'radio',
-        'aria-checked': String(status === value),
+        'aria-pressed': String(status === value),
         class: `status ${value}`,
-        disabled: busy,
+        disabled: busy || !linkOpen,
         onclick: () => {
           Ringer.prepare();
           socket.send({ type: 'setStatus', status: value });
         },
       }, label)),
-      busy ? h('span', { class: 'tag' }, t(`status.${status}`)) : null);
+      busy ? h('span', { class: 'tag', role: 'status' }, t(`status.${status}`)) : null);
   }
 
   function purposeText(purpose: OfferPurpose, language: string): string {

@@ -175,6 +175,8 @@ export const en: Record<keyof typeof sv, string> = {
   'booking.createdCode': 'The booking code is {code}.',
 
   'admin.nav': 'Administration',
+  'admin.alertCount': ' ({count} alerts)',
+  'admin.newAlerts': 'New alert: {alerts}',
   'admin.section.fleet': 'Kiosks',
   'admin.section.enrol': 'New kiosk',
   'admin.section.directory': 'Agencies and people',

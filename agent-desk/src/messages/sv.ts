@@ -174,6 +174,8 @@ export const sv = {
   'booking.createdCode': 'Bokningskoden är {code}.',
 
   'admin.nav': 'Administration',
+  'admin.alertCount': ' ({count} larm)',
+  'admin.newAlerts': 'Nytt larm: {alerts}',
   'admin.section.fleet': 'Kiosker',
   'admin.section.enrol': 'Ny kiosk',
   'admin.section.directory': 'Myndigheter och personer',
