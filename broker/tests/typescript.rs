@@ -12,7 +12,7 @@ use ts_rs::TS;
 
 macro_rules! declarations {
     ($($t:ty),* $(,)?) => {
-        vec![$(format!("export {}", <$t as TS>::decl())),*]
+        vec![$(<$t as TS>::decl()),*]
     };
 }
 
@@ -37,32 +37,21 @@ fn generate() -> String {
         GroupBy,
         StatsRow,
     ];
-    let mut out = String::from(
+    nara_protocol::typescript::module(
         "// Generated from the broker's REST types by its `typescript` test. Do not edit by hand:\n\
          // NARA_BLESS=1 cargo test -p nara-broker --test typescript\n\n\
          import type { KioskToBroker, SelfTestReport } from '../protocol/protocol';\n\n\
          /** A kiosk's last heartbeat as it sent it. */\n\
          export type Heartbeat = Extract<KioskToBroker, { type: 'heartbeat' }>;\n\n",
-    );
-    for decl in decls {
-        out.push_str(&decl);
-        out.push_str("\n\n");
-    }
-    out.truncate(out.trim_end().len());
-    out.push('\n');
-    out
+        &decls,
+    )
 }
 
 #[test]
 fn generated_typescript_is_current() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../agent-desk/src/api/rest.ts");
-    let generated = generate();
-    if std::env::var_os("NARA_BLESS").is_some() {
-        std::fs::write(&path, &generated).unwrap();
-    }
-    let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        checked_in == generated,
-        "agent-desk/src/api/rest.ts is stale: NARA_BLESS=1 cargo test -p nara-broker --test typescript"
+    nara_protocol::typescript::check_or_bless(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../agent-desk/src/api/rest.ts"),
+        &generate(),
+        "NARA_BLESS=1 cargo test -p nara-broker --test typescript",
     );
 }

@@ -255,21 +255,33 @@ pub fn web_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("web")
 }
 
+/// `node tests/web/<script>` with its stdin and stdout piped to the test (it speaks JSON
+/// lines) and its stderr shown; killed when dropped. Fails when the npm packages are missing.
+pub fn node_script(script: &str) -> Result<Command> {
+    let web = web_dir();
+    if !web.join("node_modules/playwright-core").exists() {
+        bail!(
+            "playwright-core is not installed: run `npm ci` in {} (scripts/test does)",
+            web.display()
+        );
+    }
+    let mut command = Command::new("node");
+    command
+        .arg(web.join(script))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true);
+    Ok(command)
+}
+
 impl OfficerBrowser {
     pub async fn start(
         broker: &impl BrokerEndpoint,
         username: &str,
         extra: &[&str],
     ) -> Result<OfficerBrowser> {
-        let web = web_dir();
-        if !web.join("node_modules/playwright-core").exists() {
-            bail!(
-                "playwright-core is not installed: run `npm ci` in {} (scripts/test does)",
-                web.display()
-            );
-        }
-        let mut child = Command::new("node")
-            .arg(web.join("officer.mjs"))
+        let mut child = node_script("officer.mjs")?
             .args([
                 "--broker",
                 &format!("https://localhost:{}", broker.addr().port()),
@@ -281,10 +293,6 @@ impl OfficerBrowser {
                 nara_broker::demo::DEMO_PASSWORD,
             ])
             .args(extra)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
             .spawn()
             .context("cannot run node (Debian package nodejs)")?;
         let stdin = child.stdin.take().ok_or_else(|| anyhow!("no stdin"))?;

@@ -7,12 +7,11 @@
 use anyhow::{bail, Context, Result};
 use nara_tests::bench::process::free_port;
 use nara_tests::e2e::{
-    enrol_kiosk_process, sane_test_backend, web_dir, KioskProcess, SANE_A4_COLOUR,
+    enrol_kiosk_process, node_script, sane_test_backend, KioskProcess, SANE_A4_COLOUR,
 };
 use nara_tests::harness::{admin, BrokerEndpoint, BrokerProcess};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
@@ -70,8 +69,7 @@ async fn officers_an_interpreter_and_an_administrator_use_the_pages() -> Result<
 
     let artefacts = artefacts();
     let _ = std::fs::remove_dir_all(&artefacts);
-    let mut story = tokio::process::Command::new("node")
-        .arg(web_dir().join("desk-e2e.mjs"))
+    let mut story = node_script("desk-e2e.mjs")?
         .args([
             "--broker",
             &format!("https://localhost:{}", broker.addr().port()),
@@ -81,10 +79,6 @@ async fn officers_an_interpreter_and_an_administrator_use_the_pages() -> Result<
         .arg("--artefacts")
         .arg(&artefacts)
         .args(["--password", nara_broker::demo::DEMO_PASSWORD])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
         .spawn()
         .context("cannot run node (Debian package nodejs)")?;
     let mut answers = story.stdin.take().context("no stdin")?;

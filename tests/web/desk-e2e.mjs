@@ -18,6 +18,7 @@
 // node desk-e2e.mjs --broker https://localhost:PORT --kiosk http://127.0.0.1:PORT \
 //   --officer-proxy PORT --artefacts DIR --password PASSWORD
 import { chromium } from 'playwright-core';
+import { chromiumOptions } from './chromium.mjs';
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
@@ -97,23 +98,12 @@ const proxy = (() => {
   };
 })();
 
-const launchOptions = {
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: [
-    '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--use-fake-device-for-media-stream=fps=30', '--use-fake-ui-for-media-stream',
-    '--allow-loopback-in-peer-connection',
-    '--disable-features=WebRtcHideLocalIpsWithMdns',
-    '--autoplay-policy=no-user-gesture-required',
-  ],
-};
 
 // Each person has a browser of their own, as at their own desks.
 const browsers = [];
 const pageErrors = [];
 async function person(name) {
-  const browser = await chromium.launch(launchOptions);
+  const browser = await chromium.launch(chromiumOptions);
   browsers.push(browser);
   const context = await browser.newContext({
     ignoreHTTPSErrors: true,

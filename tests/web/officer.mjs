@@ -6,6 +6,7 @@
 //
 // node officer.mjs --broker https://localhost:PORT --user anna.csn [--relay-only]
 import { chromium } from 'playwright-core';
+import { chromiumOptions } from './chromium.mjs';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { join, dirname } from 'node:path';
@@ -28,17 +29,7 @@ const print = (event) => process.stdout.write(`${JSON.stringify(event)}\n`);
 
 const here = dirname(fileURLToPath(import.meta.url));
 // Playwright gives every launch a fresh, empty profile of its own.
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: [
-    '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--use-fake-device-for-media-stream=fps=30', '--use-fake-ui-for-media-stream',
-    '--allow-loopback-in-peer-connection',
-    '--disable-features=WebRtcHideLocalIpsWithMdns',
-    '--autoplay-policy=no-user-gesture-required',
-  ],
-});
+const browser = await chromium.launch(chromiumOptions);
 const context = await browser.newContext({ ignoreHTTPSErrors: true, permissions: ['camera', 'microphone'] });
 const page = await context.newPage();
 page.on('pageerror', (e) => print({ event: 'error', message: String(e) }));

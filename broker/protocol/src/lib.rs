@@ -10,6 +10,7 @@
 //! - [`peer`] and [`pages`]: what kiosk and desk say over their data channel (chat, documents),
 //!   never seen by the broker; pages travel as checked binary frames.
 //! - [`codec`]: `decode`/`encode` with size limits and errors that name what was wrong.
+//! - [`typescript`]: writing and checking the desk's generated TypeScript.
 //!
 //! Messages are JSON in WebSocket text frames, one enum per direction, tagged by `type`.
 //! The first message in each direction carries [`PROTOCOL_VERSION`].
@@ -22,6 +23,7 @@ pub mod ids;
 pub mod kiosk;
 pub mod pages;
 pub mod peer;
+pub mod typescript;
 pub mod values;
 
 pub use codec::{decode, encode, DecodeError, MAX_MESSAGE_BYTES};

@@ -11,7 +11,7 @@ use ts_rs::TS;
 
 macro_rules! declarations {
     ($($t:ty),* $(,)?) => {
-        vec![$(format!("export {}", <$t as TS>::decl())),*]
+        vec![$(<$t as TS>::decl()),*]
     };
 }
 
@@ -70,34 +70,20 @@ fn generate() -> String {
         DocumentFailure,
         PeerMessage,
     ];
-    let mut out = String::from(
+    let header = format!(
         "// Generated from broker/protocol by its `typescript` test. Do not edit by hand:\n\
-         // NARA_BLESS=1 cargo test -p nara-protocol --test typescript\n\n",
+         // NARA_BLESS=1 cargo test -p nara-protocol --test typescript\n\n\
+         export const PROTOCOL_VERSION = {PROTOCOL_VERSION};\n\n"
     );
-    out.push_str(&format!(
-        "export const PROTOCOL_VERSION = {};\n\n",
-        PROTOCOL_VERSION
-    ));
-    for decl in decls {
-        out.push_str(&decl);
-        out.push_str("\n\n");
-    }
-    out.truncate(out.trim_end().len());
-    out.push('\n');
-    out
+    nara_protocol::typescript::module(&header, &decls)
 }
 
 #[test]
 fn generated_typescript_is_current() {
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../agent-desk/src/protocol/protocol.ts");
-    let generated = generate();
-    if std::env::var_os("NARA_BLESS").is_some() {
-        std::fs::write(&path, &generated).unwrap();
-    }
-    let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        checked_in == generated,
-        "agent-desk/src/protocol/protocol.ts is stale: NARA_BLESS=1 cargo test -p nara-protocol --test typescript"
+    nara_protocol::typescript::check_or_bless(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../agent-desk/src/protocol/protocol.ts"),
+        &generate(),
+        "NARA_BLESS=1 cargo test -p nara-protocol --test typescript",
     );
 }
