@@ -4,6 +4,7 @@ use crate::config::Config;
 use crate::media::{Media, Source};
 use crate::peer::{PeerSettings, TurnBridges};
 use crate::scanner::Scanner;
+use crate::ui::UiOptions;
 use crate::{api, controller, identity};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -56,6 +57,9 @@ enum Commands {
         /// Offer loopback candidates and bind media there (tests on one machine).
         #[arg(long)]
         loopback: bool,
+        /// The screen in a window instead of full screen (development).
+        #[arg(long)]
+        windowed: bool,
     },
     /// Runs SANE for one request of a running kiosk (see `scanner::helper`).
     #[command(hide = true)]
@@ -95,7 +99,7 @@ fn run_cli() -> Result<()> {
         };
     }
     let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(async move {
+    let to_run: Option<(Config, Option<UiOptions>)> = runtime.block_on(async move {
         match cli.command {
             Commands::Enrol {
                 broker,
@@ -115,7 +119,7 @@ fn run_cli() -> Result<()> {
                     "Enrolled as kiosk {} at {}. Start it with `kiosk run`.",
                     identity.enrolment.kiosk, identity.enrolment.broker
                 );
-                Ok(())
+                Ok::<_, anyhow::Error>(None)
             }
             Commands::Run {
                 config,
@@ -125,6 +129,7 @@ fn run_cli() -> Result<()> {
                 api,
                 relay_only,
                 loopback,
+                windowed,
             } => {
                 let mut settings = Config::load(config.as_deref())?;
                 if let Some(dir) = data_dir {
@@ -144,14 +149,68 @@ fn run_cli() -> Result<()> {
                     settings.network.mdns = false;
                     settings.network.bind = vec!["127.0.0.1:0".parse()?];
                 }
-                run(settings).await
+                let screen = (!settings.headless && display_available()).then(|| UiOptions {
+                    fullscreen: !windowed,
+                    screenshots: std::env::var_os("NARA_UI_SCREENSHOTS").map(PathBuf::from),
+                });
+                if screen.is_none() && !settings.headless {
+                    tracing::info!("no display (DISPLAY or WAYLAND_DISPLAY): running headless");
+                    settings.headless = true;
+                }
+                Ok(Some((settings, screen)))
             }
             Commands::ScannerHelper { .. } => unreachable!("answered before the runtime"),
         }
-    })
+    })?;
+    let Some((settings, screen)) = to_run else {
+        return Ok(());
+    };
+    let kiosk = runtime.block_on(start(settings))?;
+    match screen {
+        // The screen runs on this thread; a signal closes it, then the kiosk stops.
+        Some(options) => {
+            let signals = runtime.spawn(async {
+                wait_for_signal().await;
+                crate::ui::app::quit();
+            });
+            let shown = crate::ui::run(kiosk.handle.clone(), runtime.handle().clone(), options);
+            signals.abort();
+            runtime.block_on(kiosk.stop());
+            shown
+        }
+        None => runtime.block_on(async {
+            wait_for_signal().await;
+            kiosk.stop().await;
+            Ok(())
+        }),
+    }
 }
 
-async fn run(mut config: Config) -> Result<()> {
+/// Whether a screen can be opened: an X11 or Wayland display is named.
+fn display_available() -> bool {
+    ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()))
+}
+
+/// A started kiosk: its handle, and what stops it.
+struct Running {
+    handle: controller::Handle,
+    stop: tokio::sync::watch::Sender<bool>,
+    kiosk: tokio::task::JoinHandle<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    async fn stop(self) {
+        tracing::info!("stopping");
+        let _ = self.stop.send(true);
+        let _ = self.kiosk.await;
+        let _ = self.server.await;
+    }
+}
+
+async fn start(mut config: Config) -> Result<Running> {
     let identity = identity::load(&config.data_dir)?;
     config.media.headless = config.headless;
     let media = Arc::new(Media::start(&config.media)?);
@@ -182,16 +241,17 @@ async fn run(mut config: Config) -> Result<()> {
     // Tests and the demo wait for this line.
     println!("READY kiosk={kiosk_id} api=http://{address}");
     let mut api_shutdown = shutdown.clone();
-    let server = axum::serve(listener, api::app(handle)).with_graceful_shutdown(async move {
-        let _ = api_shutdown.changed().await;
-    });
+    let server =
+        axum::serve(listener, api::app(handle.clone())).with_graceful_shutdown(async move {
+            let _ = api_shutdown.changed().await;
+        });
     let server = tokio::spawn(async move { server.await });
-    wait_for_signal().await;
-    tracing::info!("stopping");
-    let _ = stop.send(true);
-    let _ = kiosk.await;
-    let _ = server.await;
-    Ok(())
+    Ok(Running {
+        handle,
+        stop,
+        kiosk,
+        server,
+    })
 }
 
 async fn wait_for_signal() {

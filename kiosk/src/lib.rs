@@ -16,6 +16,7 @@
 //!   compressed, in memory only.
 //! - [`health`]: device states, load and disk for heartbeats; the self-test.
 //! - [`identity`]: enrolment with a one-time code; the key and certificates on disk.
+//! - [`ui`]: the citizen's touch screen (GTK4) in six languages; [`ui::model`] first.
 //! - [`api`] and [`status`]: the local control API (headless mode, tests, demo kiosks).
 //! - [`config`]: defaults, TOML file, flags; [`cli`]: `kiosk enrol`, `kiosk run`.
 //!
@@ -35,6 +36,7 @@ pub mod media;
 pub mod peer;
 pub mod scanner;
 pub mod status;
+pub mod ui;
 pub mod visit;
 
 pub use identity::Identity;

@@ -38,6 +38,20 @@ pub enum Request {
     Document(DocumentRequest, oneshot::Sender<Result<(), String>>),
     /// Page n (from 0) of the citizen's document, as a JPEG.
     DocumentPage(usize, oneshot::Sender<Option<Vec<u8>>>),
+    /// The newest pictures for the screen: the citizen's own, and each desk's.
+    Pictures(oneshot::Sender<Pictures>),
+    /// The citizen muting their microphone, or turning the speaker up or down (0–100 %).
+    Microphone {
+        muted: bool,
+    },
+    Volume(u8),
+}
+
+/// Pictures that came since the screen last asked.
+#[derive(Debug, Default)]
+pub struct Pictures {
+    pub own: Option<crate::media::pictures::Picture>,
+    pub desks: Vec<(StaffId, crate::media::pictures::Picture)>,
 }
 
 /// The way into a running kiosk.
@@ -51,6 +65,11 @@ impl Handle {
         let (reply, answer) = oneshot::channel();
         self.requests.send(make(reply)).await.ok()?;
         answer.await.ok()
+    }
+
+    /// A request that needs no answer; false when the kiosk is stopping.
+    pub async fn tell(&self, request: Request) -> bool {
+        self.requests.send(request).await.is_ok()
     }
 }
 
@@ -480,6 +499,18 @@ impl Kiosk {
             Request::DocumentPage(index, reply) => {
                 let _ = reply.send(self.documents.page(index));
             }
+            Request::Pictures(reply) => {
+                let _ = reply.send(Pictures {
+                    own: self.media.self_view(),
+                    desks: self
+                        .peers
+                        .values()
+                        .filter_map(|p| Some((p.card.staff.clone(), p.link.picture()?)))
+                        .collect(),
+                });
+            }
+            Request::Microphone { muted } => self.media.set_microphone_muted(muted),
+            Request::Volume(percent) => self.media.set_speaker_volume(percent),
         }
     }
 

@@ -30,6 +30,17 @@ pub const MARKER_SOURCE: &str = "marker_source";
 /// The name of the echo probe the canceller reads the speaker's signal from.
 pub const ECHO_PROBE: &str = "nara_echo_probe";
 
+/// The citizen's own picture for the screen (not in headless mode), and its size.
+pub const SELF_VIEW: &str = "self_view";
+const SELF_VIEW_WIDTH: u32 = 320;
+const SELF_VIEW_HEIGHT: u32 = 180;
+/// Volume elements: the microphone's (muting) and the speaker's.
+pub const MICROPHONE_VOLUME: &str = "microphone_volume";
+pub const SPEAKER_VOLUME: &str = "speaker_volume";
+/// The size a desk's picture is drawn at on the screen.
+const PICTURE_WIDTH: u32 = 960;
+const PICTURE_HEIGHT: u32 = 540;
+
 /// Capture (camera and microphone to RTP in two app sinks) and the speaker's mix.
 pub fn main_pipeline(config: &MediaConfig, h264_encoder: Option<&str>) -> String {
     let (width, height) = RateController::starting_at(config.start_bitrate_kbps)
@@ -80,21 +91,35 @@ pub fn main_pipeline(config: &MediaConfig, h264_encoder: Option<&str>) -> String
     } else {
         String::new()
     };
+    // With a screen, the citizen's own picture goes to it too, small and ready to draw.
+    let (split, self_view) = if config.headless {
+        (String::new(), String::new())
+    } else {
+        (
+            "tee name=camera_split ! ".to_string(),
+            format!(
+                "camera_split. ! queue max-size-buffers=1 leaky=downstream ! videoscale ! \
+                   videoconvert ! video/x-raw,format=RGBA,width={SELF_VIEW_WIDTH},height={SELF_VIEW_HEIGHT} ! \
+                   appsink name={SELF_VIEW} sync=false max-buffers=1 drop=true "
+            ),
+        )
+    };
     format!(
         "{camera} ! videoconvert ! videoscale ! {rate}\
            capsfilter name=camera_caps caps=video/x-raw,format=I420,width={width},height={height},framerate=30/1 ! \
-           identity name=camera_tap ! valve name=video_valve drop=false ! \
+           identity name=camera_tap ! {split}valve name=video_valve drop=false ! \
            queue max-size-buffers=2 leaky=downstream ! {encoder} ! \
            appsink name=video_rtp sync=false max-buffers=64 drop=true \
          {microphone} ! audioconvert ! audioresample ! \
            audio/x-raw,format=S16LE,rate=48000,channels=1 ! \
-           identity name=microphone_tap ! {echo}\
+           identity name=microphone_tap ! {echo}volume name={MICROPHONE_VOLUME} ! \
            opusenc name=audio_encoder bitrate=32000 frame-size=20 inband-fec=true ! \
            rtpopuspay pt={OPUS_PAYLOAD} mtu={RTP_MTU} ! \
            appsink name=audio_rtp sync=false max-buffers=64 drop=true \
          audiotestsrc is-live=true wave=silence ! audiomixer name=speaker_mix ! \
            audioconvert ! audioresample ! audio/x-raw,format=S16LE,rate=48000,channels=1 ! \
-           {probe}audioconvert ! {speaker}"
+           {probe}volume name={SPEAKER_VOLUME} ! audioconvert ! {speaker} \
+         {self_view}"
     )
 }
 
@@ -143,17 +168,31 @@ pub fn video_latency_ms(rtt_ms: u32) -> u32 {
     (rtt_ms + rtt_ms / 4 + 50).clamp(VIDEO_LATENCY_MS, 600)
 }
 
-pub fn video_receiver(codec: Codec, payload_type: u8) -> String {
+/// With `pictures`, the decoded frames also go, scaled and as RGBA, to an app sink named
+/// `picture` for the screen to draw.
+pub fn video_receiver(codec: Codec, payload_type: u8, pictures: bool) -> String {
     let (name, depay, decode) = match codec {
         Codec::Vp8 => ("VP8", "rtpvp8depay", "vp8dec"),
         Codec::H264 => ("H264", "rtph264depay", "h264parse ! avdec_h264"),
+    };
+    let (split, picture) = if pictures {
+        (
+            "tee name=picture_split ! queue max-size-buffers=2 leaky=downstream ! ",
+            format!(
+                " picture_split. ! queue max-size-buffers=1 leaky=downstream ! videoscale ! \
+                   videoconvert ! video/x-raw,format=RGBA,width={PICTURE_WIDTH},height={PICTURE_HEIGHT},pixel-aspect-ratio=1/1 ! \
+                   appsink name=picture sync=false max-buffers=1 drop=true"
+            ),
+        )
+    } else {
+        ("", String::new())
     };
     format!(
         "appsrc name=rtp_in format=time is-live=true do-timestamp=true \
            caps=application/x-rtp,media=video,encoding-name={name},clock-rate=90000,payload={payload_type} ! \
          rtpjitterbuffer name=jitter latency={VIDEO_LATENCY_MS} do-lost=true ! {depay} ! {decode} ! \
-         videoconvert ! video/x-raw,format=I420 ! \
-         appsink name=frames sync=false max-buffers=2 drop=true"
+         videoconvert ! video/x-raw,format=I420 ! {split}\
+         appsink name=frames sync=false max-buffers=2 drop=true{picture}"
     )
 }
 

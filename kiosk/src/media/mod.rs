@@ -12,6 +12,7 @@
 
 pub mod graph;
 pub mod marker;
+pub mod pictures;
 pub mod rate;
 pub mod receiver;
 
@@ -122,6 +123,10 @@ pub struct Media {
     watch_marks: bool,
     camera_caps: gst::Element,
     video_valve: gst::Element,
+    /// With a screen: the citizen's own picture, and desks' pictures are made too.
+    self_view: Option<gst_app::AppSink>,
+    microphone_volume: gst::Element,
+    speaker_volume: gst::Element,
     video_sink: gst::Element,
     mixer: gst::Element,
     counters: Arc<CaptureCounters>,
@@ -207,7 +212,19 @@ impl Media {
             .set_state(gst::State::Playing)
             .context("the camera or microphone could not be started")?;
         tracing::info!(encoder = %encoder_factory, "media started");
+        let self_view = if config.headless {
+            None
+        } else {
+            Some(
+                element(graph::SELF_VIEW)?
+                    .dynamic_cast::<gst_app::AppSink>()
+                    .map_err(|_| anyhow!("the self view is not an app sink"))?,
+            )
+        };
         Ok(Media {
+            self_view,
+            microphone_volume: element(graph::MICROPHONE_VOLUME)?,
+            speaker_volume: element(graph::SPEAKER_VOLUME)?,
             camera_caps: element("camera_caps")?,
             audio_encoder: element("audio_encoder")?,
             start_bitrate_kbps: config.start_bitrate_kbps,
@@ -312,6 +329,22 @@ impl Media {
         }
     }
 
+    /// The citizen's own picture, if a new one was made since the last call (screen only).
+    pub fn self_view(&self) -> Option<pictures::Picture> {
+        pictures::newest(self.self_view.as_ref()?)
+    }
+
+    /// The citizen muting themselves: desks hear silence, the call goes on.
+    pub fn set_microphone_muted(&self, muted: bool) {
+        self.microphone_volume.set_property("mute", muted);
+    }
+
+    /// The speaker's volume, 0–100 %.
+    pub fn set_speaker_volume(&self, percent: u8) {
+        self.speaker_volume
+            .set_property("volume", f64::from(percent.min(100)) / 100.0);
+    }
+
     /// Adds a receiver for one remote track.
     pub fn add_receiver(
         &self,
@@ -326,6 +359,7 @@ impl Media {
             codec,
             payload_type,
             self.watch_marks,
+            self.self_view.is_some(),
         )
     }
 }

@@ -119,6 +119,8 @@ pub struct Receiver {
     mixer_pad: Option<(gst::Element, gst::Pad)>,
     counters: Arc<Counters>,
     kind: Kind,
+    /// The desk's picture for the screen (video, with a screen only).
+    picture: Option<gst_app::AppSink>,
 }
 
 impl std::fmt::Debug for Receiver {
@@ -137,9 +139,10 @@ impl Receiver {
         codec: Codec,
         payload_type: u8,
         watch_marks: bool,
+        pictures: bool,
     ) -> Result<Receiver> {
         let description = match kind {
-            Kind::Video => graph::video_receiver(codec, payload_type),
+            Kind::Video => graph::video_receiver(codec, payload_type, pictures),
             Kind::Audio => graph::audio_receiver(payload_type),
         };
         let bin = gst::parse::bin_from_description(&description, true)
@@ -216,8 +219,12 @@ impl Receiver {
             }
             Kind::Video => None,
         };
+        let picture = bin
+            .by_name("picture")
+            .and_then(|e| e.dynamic_cast::<gst_app::AppSink>().ok());
         bin.sync_state_with_parent()?;
         Ok(Receiver {
+            picture,
             pipeline: pipeline.clone(),
             bin,
             source,
@@ -225,6 +232,11 @@ impl Receiver {
             counters,
             kind,
         })
+    }
+
+    /// The desk's newest picture for the screen, if one came since the last call.
+    pub fn picture(&self) -> Option<super::pictures::Picture> {
+        super::pictures::newest(self.picture.as_ref()?)
     }
 
     /// One RTP packet as received from the peer (already decrypted).

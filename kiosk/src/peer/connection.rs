@@ -440,6 +440,15 @@ impl PeerLink {
         }
     }
 
+    /// The desk's newest picture for the screen (its first video track).
+    pub fn picture(&self) -> Option<crate::media::pictures::Picture> {
+        self.receivers
+            .lock()
+            .expect("not poisoned")
+            .iter()
+            .find_map(|r| r.picture())
+    }
+
     pub fn received(&self) -> Vec<ReceiverStats> {
         self.receivers
             .lock()
