@@ -58,12 +58,12 @@ fn meeting_variant(status: &Status, model: &Model, preview: bool) -> String {
         "sending"
     } else if !document.pages.is_empty() && preview {
         "preview"
+    } else if model.chat_open {
+        "keyboard"
     } else if document.delivered_to.is_some() {
         "sent"
     } else if status.document_requested_by.is_some() {
         "scan"
-    } else if model.chat_open {
-        "keyboard"
     } else if !status.chat.is_empty() {
         "chat"
     } else {

@@ -84,6 +84,9 @@ impl Ui {
         let mut ui = this.borrow_mut();
         let now = ui.link.now();
         for request in ui.model.tick(&status, now) {
+            if matches!(request, super::model::Request::Citizen(_)) {
+                tracing::debug!(phase = ?std::mem::discriminant(&status.visit), "the screen reset the visit");
+            }
             ui.link.send(request);
         }
         ui.status = Some(status);
@@ -194,23 +197,7 @@ impl Ui {
         let screen = self.model.screen(&status);
         let language = self.model.language;
         let variant = screens::variant(&screen, &status, &self.model, self.preview.is_some());
-        let key = format!(
-            "{screen:?}|{language}|{}|{}|{}|{}|{:?}|{:?}|{}|{}|{}",
-            self.model.larger_text,
-            self.model.high_contrast,
-            self.model.muted,
-            self.model.chat_draft,
-            status.chat.len(),
-            status.document,
-            status
-                .peers
-                .iter()
-                .map(|p| &p.display_name)
-                .collect::<Vec<_>>()
-                .len(),
-            self.preview.as_ref().map_or(0, |(n, _)| n + 1),
-            self.desk_texture.is_some(),
-        );
+        let key = self.key(&screen, &status, &variant);
         if key == self.drawn {
             return;
         }
@@ -259,7 +246,37 @@ impl Ui {
             self.desk_texture = None;
         }
         let name = format!("{}-{variant}", language.code());
+        tracing::debug!(screen = %name, "drawn");
         self.screenshot_when_drawn(name);
+    }
+
+    /// Everything the screen shows, and only that: when any of it changes, the screen is drawn
+    /// afresh (and a control being pressed may be replaced), so nothing else may change it.
+    fn key(&self, screen: &Screen, status: &Status, variant: &str) -> String {
+        let mut key = format!(
+            "{screen:?}|{variant}|{}|{:?}",
+            self.model.language,
+            (self.model.larger_text, self.model.high_contrast)
+        );
+        match screen {
+            Screen::Agency => key.push_str(&format!("|{:?}", status.agencies)),
+            Screen::Meeting | Screen::Connecting => key.push_str(&format!(
+                "|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}",
+                (self.model.muted, self.model.volume, self.model.chat_open),
+                self.model.chat_draft,
+                status.chat.iter().map(|c| &c.text).collect::<Vec<_>>(),
+                (&status.document, &status.document_requested_by),
+                status
+                    .peers
+                    .iter()
+                    .map(|p| (&p.staff, &p.display_name, &p.agency_name))
+                    .collect::<Vec<_>>(),
+                self.preview.as_ref().map(|(n, _)| n),
+                self.desk_texture.is_some(),
+            )),
+            _ => {}
+        }
+        key
     }
 
     /// Saves the screen as a PNG once it has been painted, the first time each is shown.
