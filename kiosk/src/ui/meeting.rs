@@ -76,18 +76,18 @@ impl Draw<'_> {
             mute.add_css_class("on");
         }
         controls.append(&mute);
-        controls.append(&self.button(
-            &self.t("meeting-volume-down"),
-            Some("audio-volume-low-symbolic"),
+        controls.append(&self.action(
+            "meeting-volume-down",
+            "audio-volume-low-symbolic",
             Input::VolumeDown,
-            &["control"],
+            "control",
         ));
         controls.append(&self.label(&format!("{} %", self.model.volume), "volume"));
-        controls.append(&self.button(
-            &self.t("meeting-volume-up"),
-            Some("audio-volume-high-symbolic"),
+        controls.append(&self.action(
+            "meeting-volume-up",
+            "audio-volume-high-symbolic",
             Input::VolumeUp,
-            &["control"],
+            "control",
         ));
         let end = self.button(
             &self.t("meeting-end"),
@@ -147,11 +147,11 @@ impl Draw<'_> {
             let spinner = gtk::Spinner::new();
             spinner.set_spinning(true);
             panel.append(&spinner);
-            panel.append(&self.button(
-                &self.t("scanner-cancel"),
-                Some("process-stop-symbolic"),
+            panel.append(&self.action(
+                "scanner-cancel",
+                "process-stop-symbolic",
                 Input::CancelDocument,
-                &["secondary"],
+                "secondary",
             ));
         } else if let Some(sending) = &document.sending {
             let done = (sending.sent_bytes * 100)
@@ -174,24 +174,24 @@ impl Draw<'_> {
                 &["primary"],
             ));
             let row = gtk::Box::new(gtk::Orientation::Horizontal, 12);
-            row.append(&self.button(
-                &self.t("scanner-rescan"),
-                Some("view-refresh-symbolic"),
+            row.append(&self.action(
+                "scanner-rescan",
+                "view-refresh-symbolic",
                 Input::Rescan,
-                &["secondary"],
+                "secondary",
             ));
-            row.append(&self.button(
-                &self.t("scanner-another-page"),
-                Some("list-add-symbolic"),
+            row.append(&self.action(
+                "scanner-another-page",
+                "list-add-symbolic",
                 Input::Scan,
-                &["secondary"],
+                "secondary",
             ));
             panel.append(&row);
-            panel.append(&self.button(
-                &self.t("scanner-cancel"),
-                Some("edit-delete-symbolic"),
+            panel.append(&self.action(
+                "scanner-cancel",
+                "edit-delete-symbolic",
                 Input::CancelDocument,
-                &["secondary"],
+                "secondary",
             ));
         } else if let Some(to) = &document.delivered_to {
             let name = self
@@ -208,12 +208,7 @@ impl Draw<'_> {
         } else {
             panel.append(&self.label(&self.t("scanner-asked"), "alert-text"));
             panel.append(&self.label(&self.t("scanner-prompt"), "body"));
-            panel.append(&self.button(
-                &self.t("scanner-scan"),
-                Some("scanner-symbolic"),
-                Input::Scan,
-                &["primary"],
-            ));
+            panel.append(&self.action("scanner-scan", "scanner-symbolic", Input::Scan, "primary"));
         }
         Some(panel.upcast())
     }
@@ -250,25 +245,20 @@ impl Draw<'_> {
                 },
             ));
             let row = gtk::Box::new(gtk::Orientation::Horizontal, 12);
-            row.append(&self.button(
-                &self.t("back"),
-                Some("go-down-symbolic"),
-                Input::ToggleChat,
-                &["secondary"],
-            ));
-            row.append(&self.button(
-                &self.t("chat-send"),
-                Some("mail-send-symbolic"),
+            row.append(&self.action("back", "go-down-symbolic", Input::ToggleChat, "secondary"));
+            row.append(&self.action(
+                "chat-send",
+                "mail-send-symbolic",
                 Input::ChatSend,
-                &["primary"],
+                "primary",
             ));
             panel.append(&row);
         } else {
-            panel.append(&self.button(
-                &self.t("chat-title"),
-                Some("input-keyboard-symbolic"),
+            panel.append(&self.action(
+                "chat-title",
+                "input-keyboard-symbolic",
                 Input::ToggleChat,
-                &["secondary"],
+                "secondary",
             ));
         }
         panel.upcast()

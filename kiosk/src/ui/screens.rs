@@ -167,6 +167,21 @@ impl Draw<'_> {
         button
     }
 
+    /// A button whose words are the message `id`, with a picture and one style class.
+    pub(super) fn action(&self, id: &str, icon: &str, input: Input, class: &str) -> gtk::Button {
+        self.button(&self.t(id), Some(icon), input, &[class])
+    }
+
+    /// Buttons side by side, centred.
+    pub(super) fn row(&self, buttons: &[gtk::Button]) -> gtk::Box {
+        let row = gtk::Box::new(gtk::Orientation::Horizontal, 20);
+        row.set_halign(gtk::Align::Center);
+        for button in buttons {
+            row.append(button);
+        }
+        row
+    }
+
     pub(super) fn label(&self, text: &str, class: &str) -> gtk::Label {
         let label = gtk::Label::new(Some(text));
         label.set_wrap(true);
@@ -280,12 +295,7 @@ impl Draw<'_> {
             grid.attach(&button, (i % 2) as i32, (i / 2) as i32, 1, 1);
         }
         column.append(&grid);
-        column.append(&self.button(
-            &self.t("back"),
-            Some("go-previous-symbolic"),
-            Input::Back,
-            &["secondary"],
-        ));
+        column.append(&self.action("back", "go-previous-symbolic", Input::Back, "secondary"));
         column.upcast()
     }
 
@@ -346,21 +356,15 @@ impl Draw<'_> {
             grid.attach(&button, (i % 2) as i32, (i / 2) as i32, 1, 1);
         }
         column.append(&grid);
-        let row = gtk::Box::new(gtk::Orientation::Horizontal, 20);
-        row.set_halign(gtk::Align::Center);
-        row.append(&self.button(
-            &self.t("back"),
-            Some("go-previous-symbolic"),
-            Input::Back,
-            &["secondary"],
-        ));
-        row.append(&self.button(
-            &self.t("booking-button"),
-            Some("x-office-calendar-symbolic"),
-            Input::OpenBooking,
-            &["secondary"],
-        ));
-        column.append(&row);
+        column.append(&self.row(&[
+            self.action("back", "go-previous-symbolic", Input::Back, "secondary"),
+            self.action(
+                "booking-button",
+                "x-office-calendar-symbolic",
+                Input::OpenBooking,
+                "secondary",
+            ),
+        ]));
         column.upcast()
     }
 
@@ -390,21 +394,15 @@ impl Draw<'_> {
                 })
             },
         ));
-        let row = gtk::Box::new(gtk::Orientation::Horizontal, 20);
-        row.set_halign(gtk::Align::Center);
-        row.append(&self.button(
-            &self.t("back"),
-            Some("go-previous-symbolic"),
-            Input::Back,
-            &["secondary"],
-        ));
-        row.append(&self.button(
-            &self.t("booking-continue"),
-            Some("go-next-symbolic"),
-            Input::SubmitBooking,
-            &["primary"],
-        ));
-        column.append(&row);
+        column.append(&self.row(&[
+            self.action("back", "go-previous-symbolic", Input::Back, "secondary"),
+            self.action(
+                "booking-continue",
+                "go-next-symbolic",
+                Input::SubmitBooking,
+                "primary",
+            ),
+        ]));
         column.upcast()
     }
 
@@ -438,18 +436,18 @@ impl Draw<'_> {
         }
         let row = gtk::Box::new(gtk::Orientation::Horizontal, 20);
         row.set_halign(gtk::Align::Center);
-        row.append(&self.button(
-            &self.t("waiting-leave"),
-            Some("go-previous-symbolic"),
+        row.append(&self.action(
+            "waiting-leave",
+            "go-previous-symbolic",
             Input::Leave,
-            &["secondary"],
+            "secondary",
         ));
         if long && !booked {
-            row.append(&self.button(
-                &self.t("waiting-book-instead"),
-                Some("x-office-calendar-symbolic"),
+            row.append(&self.action(
+                "waiting-book-instead",
+                "x-office-calendar-symbolic",
                 Input::BookInstead,
-                &["secondary"],
+                "secondary",
             ));
         }
         column.append(&row);
@@ -460,21 +458,15 @@ impl Draw<'_> {
         let column = self.column();
         column.append(&self.label(&self.t("book-instead-title"), "title"));
         column.append(&self.label(&self.t("book-instead-body"), "body"));
-        let row = gtk::Box::new(gtk::Orientation::Horizontal, 20);
-        row.set_halign(gtk::Align::Center);
-        row.append(&self.button(
-            &self.t("back"),
-            Some("go-previous-symbolic"),
-            Input::Back,
-            &["secondary"],
-        ));
-        row.append(&self.button(
-            &self.t("waiting-leave"),
-            Some("application-exit-symbolic"),
-            Input::Leave,
-            &["secondary"],
-        ));
-        column.append(&row);
+        column.append(&self.row(&[
+            self.action("back", "go-previous-symbolic", Input::Back, "secondary"),
+            self.action(
+                "waiting-leave",
+                "application-exit-symbolic",
+                Input::Leave,
+                "secondary",
+            ),
+        ]));
         column.upcast()
     }
 
@@ -515,21 +507,15 @@ impl Draw<'_> {
             }
             column.append(&row);
         }
-        let row = gtk::Box::new(gtk::Orientation::Horizontal, 20);
-        row.set_halign(gtk::Align::Center);
-        row.append(&self.button(
-            &self.t("ended-another"),
-            Some("system-users-symbolic"),
-            Input::AnotherAgency,
-            &["secondary"],
-        ));
-        row.append(&self.button(
-            &self.t("ended-done"),
-            Some("emblem-ok-symbolic"),
-            Input::Done,
-            &["primary"],
-        ));
-        column.append(&row);
+        column.append(&self.row(&[
+            self.action(
+                "ended-another",
+                "system-users-symbolic",
+                Input::AnotherAgency,
+                "secondary",
+            ),
+            self.action("ended-done", "emblem-ok-symbolic", Input::Done, "primary"),
+        ]));
         column.upcast()
     }
 }
