@@ -222,6 +222,16 @@ impl Visit {
         }
     }
 
+    /// Whether a citizen is at the screen waiting for the broker to place or answer a visit.
+    /// A citizen may leave while asking (even with the broker out of reach, so the request
+    /// goes out later): the visit the broker then makes has nobody at the kiosk.
+    fn expects_a_visit(&self) -> bool {
+        matches!(
+            self.phase,
+            Phase::Asking { .. } | Phase::Waiting { .. } | Phase::InCall { .. }
+        )
+    }
+
     fn must_be_free(&self) -> Result<(), Refusal> {
         match self.phase {
             Phase::Idle | Phase::Ended { .. } => Ok(()),
@@ -242,6 +252,9 @@ impl Visit {
                 estimate,
                 booked,
             } => {
+                if !self.expects_a_visit() {
+                    return abandoned(visit);
+                }
                 // A transferred call comes back to the queue: its peers are gone.
                 let out = match &self.phase {
                     Phase::InCall { .. } => vec![Command::DropVisit],
@@ -261,6 +274,9 @@ impl Visit {
                 call,
                 officer,
             } => {
+                if !self.expects_a_visit() {
+                    return abandoned(visit);
+                }
                 let mut out = Vec::new();
                 match &mut self.phase {
                     // A resume after a reconnect: the peers that still run stay.
@@ -385,6 +401,12 @@ impl Visit {
         }
         vec![]
     }
+}
+
+/// The broker placed or answered a visit that the citizen already left: end it there, so no
+/// officer waits for nobody, and show nothing here.
+fn abandoned(visit: VisitId) -> Vec<Command> {
+    vec![Command::Send(KioskToBroker::EndVisit { visit })]
 }
 
 #[cfg(test)]

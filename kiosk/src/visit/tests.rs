@@ -176,6 +176,41 @@ fn leaving_the_queue_tells_the_broker_and_drops_the_visit() {
 }
 
 #[test]
+fn a_visit_placed_after_the_citizen_left_is_ended_and_not_shown() {
+    // The citizen asked with the broker out of reach, then left; the request goes out when
+    // the link returns, and the broker queues a visit for nobody.
+    let mut visit = Visit::new();
+    start(&mut visit);
+    assert_eq!(visit.citizen(CitizenAction::Leave).unwrap(), vec![]);
+    let end_it = vec![Command::Send(KioskToBroker::EndVisit {
+        visit: VisitId::new("v-1").unwrap(),
+    })];
+    assert_eq!(visit.broker(queued("v-1")), end_it);
+    assert_eq!(visit.phase(), &Phase::Idle);
+    // An officer who answered before the broker heard is sent away the same way.
+    assert_eq!(visit.broker(call_started("v-1", "c-1", "anna")), end_it);
+    assert_eq!(visit.phase(), &Phase::Idle);
+}
+
+#[test]
+fn a_call_answered_as_the_citizen_leaves_the_queue_does_not_start() {
+    let mut visit = Visit::new();
+    start(&mut visit);
+    visit.broker(queued("v-1"));
+    visit.citizen(CitizenAction::Leave).unwrap();
+    assert_eq!(
+        visit.broker(call_started("v-1", "c-1", "anna")),
+        vec![Command::Send(KioskToBroker::EndVisit {
+            visit: VisitId::new("v-1").unwrap()
+        })]
+    );
+    assert!(
+        matches!(visit.phase(), Phase::Ended { .. }),
+        "still the survey"
+    );
+}
+
+#[test]
 fn a_second_visit_cannot_start_while_one_is_in_progress() {
     let mut visit = in_call();
     assert_eq!(
