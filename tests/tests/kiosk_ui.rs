@@ -147,6 +147,18 @@ async fn a_citizen_uses_the_screen_in_six_languages() -> Result<()> {
                 continue;
             };
             match event["need"].as_str() {
+                Some("holdSignals") => {
+                    for desk in officers.values_mut() {
+                        desk.command("holdSignals").await?;
+                        desk.expect("signalling held", PATIENCE, |e| e["event"] == "holding")
+                            .await?;
+                    }
+                }
+                Some("releaseSignals") => {
+                    for desk in officers.values_mut() {
+                        desk.command("releaseSignals").await?;
+                    }
+                }
                 Some("askDocument") => {
                     // Whoever of the desks answered: two speak Swedish and English at CSN.
                     let login = answering(&mut officers).await?;
@@ -239,6 +251,7 @@ async fn a_citizen_uses_the_screen_in_six_languages() -> Result<()> {
             "ended",
             "booking",
             "booking-wrong",
+            "connecting",
             "meeting",
             "meeting-scan",
             "meeting-preview",
@@ -248,21 +261,18 @@ async fn a_citizen_uses_the_screen_in_six_languages() -> Result<()> {
             "ended-thanks-contrast",
             "ended-thanks-contrast-larger",
             "goodbye",
+            "connection-lost",
         ] {
             let path = shots.join(format!("{language}-{screen}.png"));
             assert!(path.is_file(), "no picture of {}", path.display());
         }
     }
-    for screen in [
-        "sv-attract",
-        "sv-language",
-        "sv-out-of-service",
-        "sv-connection-lost",
-    ] {
+    // The screens shown before a language is chosen, each in all six at once.
+    for screen in ["sv-attract", "sv-language", "sv-out-of-service"] {
         assert!(shots.join(format!("{screen}.png")).is_file(), "no {screen}");
     }
     // And on each, every control had a name.
     let checked = outcome["checked"].as_object().context("screens checked")?;
-    assert!(checked.len() >= LANGUAGES.len() * 9, "{checked:?}");
+    assert!(checked.len() >= LANGUAGES.len() * 11, "{checked:?}");
     Ok(())
 }

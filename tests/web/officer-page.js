@@ -52,7 +52,21 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
     askDocument() {
       send({ type: 'requestDocument', call });
     },
+    // A slow network between this desk and the broker, for as long as the test likes:
+    // signalling from the broker waits (so no media flows yet) until `releaseSignals`.
+    holdSignals() {
+      held = new Promise((resolve) => {
+        release = resolve;
+      });
+      report({ event: 'holding' });
+    },
+    releaseSignals() {
+      held = null;
+      release();
+    },
   };
+  let held = null;
+  let release = () => {};
 
   // A document arriving from the kiosk: its manifest, then binary frames, page after page.
   // Frame: "NP" | version 1 | 0 | document u32 | page u16 | offset u32 | bytes (big-endian).
@@ -388,6 +402,7 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
         break;
       }
       case 'signal': {
+        if (held) await held;
         const from = message.from;
         const peer = peers.get(keyOf(from));
         if (message.payload.kind === 'offer') {

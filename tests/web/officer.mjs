@@ -2,7 +2,8 @@
 // camera and microphone, on the broker's origin, running officer-page.js. It prints what the
 // officer would see as JSON lines on stdout and takes commands on stdin: `chat <text>`,
 // `end`, `invite <language>` (an interpreter), `inviteOfficer <agency>` (a colleague of
-// another agency), `askDocument`, `available`, `quit`.
+// another agency), `askDocument`, `available`, `holdSignals` and `releaseSignals` (a slow
+// network: signalling from the broker waits), `quit`.
 //
 // node officer.mjs --broker https://localhost:PORT --user anna.csn [--relay-only]
 import { chromium } from 'playwright-core';
@@ -47,6 +48,8 @@ for await (const line of commands) {
   if (command === 'invite') await page.evaluate((language) => window.officer.inviteInterpreter(language), rest[0]);
   if (command === 'available') await page.evaluate(() => window.officer.available());
   if (command === 'askDocument') await page.evaluate(() => window.officer.askDocument());
+  if (command === 'holdSignals') await page.evaluate(() => window.officer.holdSignals());
+  if (command === 'releaseSignals') await page.evaluate(() => window.officer.releaseSignals());
   if (command === 'quit') break;
 }
 await browser.close();

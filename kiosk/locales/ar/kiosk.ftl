@@ -36,6 +36,7 @@ meeting-volume-up = صوت أعلى
 meeting-end = إنهاء اللقاء
 meeting-your-picture = صورتك
 meeting-officer-picture = صورة الموظف
+meeting-offline = الاتصال غير مستقر. يمكنكم متابعة الحديث.
 chat-title = اكتب
 chat-send = إرسال
 chat-input = رسالتك

@@ -36,6 +36,7 @@ meeting-volume-up = Louder
 meeting-end = End the meeting
 meeting-your-picture = Your picture
 meeting-officer-picture = The officer's picture
+meeting-offline = The connection is unstable. You can keep talking.
 chat-title = Write
 chat-send = Send
 chat-input = Your message

@@ -36,6 +36,7 @@ meeting-volume-up = صدای بلندتر
 meeting-end = ختم ملاقات
 meeting-your-picture = تصویر شما
 meeting-officer-picture = تصویر کارمند
+meeting-offline = اتصال مشکل دارد. می‌توانید به صحبت ادامه دهید.
 chat-title = بنویسید
 chat-send = بفرستید
 chat-input = پیام شما

@@ -36,6 +36,7 @@ meeting-volume-up = Cod weyn
 meeting-end = Dhammee kulanka
 meeting-your-picture = Sawirkaaga
 meeting-officer-picture = Sawirka shaqaalaha
+meeting-offline = Xiriirku wuu liitaa. Waad sii hadli kartaan.
 chat-title = Qor
 chat-send = Dir
 chat-input = Fariintaada

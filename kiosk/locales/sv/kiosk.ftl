@@ -36,6 +36,7 @@ meeting-volume-up = Högre ljud
 meeting-end = Avsluta mötet
 meeting-your-picture = Din bild
 meeting-officer-picture = Handläggarens bild
+meeting-offline = Anslutningen krånglar. Ni kan fortsätta prata.
 chat-title = Skriv
 chat-send = Skicka
 chat-input = Ditt meddelande

@@ -36,6 +36,7 @@ meeting-volume-up = ልዑል ድምጺ
 meeting-end = ርክብ ወድእ
 meeting-your-picture = ስእልኻ
 meeting-officer-picture = ስእሊ ሰራሕተኛ
+meeting-offline = ርክብ ጸገም ኣለዎ። ምዝራብ ክትቕጽሉ ትኽእሉ ኢኹም።
 chat-title = ጽሓፍ
 chat-send = ስደድ
 chat-input = መልእኽትኻ

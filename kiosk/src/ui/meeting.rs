@@ -17,6 +17,10 @@ impl Draw<'_> {
         // The officer, large; the citizen, small in the corner.
         let left = gtk::Box::new(gtk::Orientation::Vertical, 12);
         left.set_hexpand(true);
+        if !self.status.connected {
+            // The meeting goes on peer to peer; say so rather than leave the citizen guessing.
+            left.append(&self.label(&self.t("meeting-offline"), "offline"));
+        }
         let stage = gtk::Overlay::new();
         stage.add_css_class("stage");
         let desk = gtk::Picture::new();

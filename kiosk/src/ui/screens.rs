@@ -52,7 +52,9 @@ pub(super) fn variant(screen: &Screen, status: &Status, model: &Model, preview: 
 
 fn meeting_variant(status: &Status, model: &Model, preview: bool) -> String {
     let document = &status.document;
-    let part = if document.scanning {
+    let part = if !status.connected {
+        "offline"
+    } else if document.scanning {
         "scanning"
     } else if document.sending.is_some() {
         "sending"
@@ -100,12 +102,7 @@ pub(super) fn draw(d: &Draw, screen: &Screen) -> Drawn {
             &["alert"],
         ),
         Screen::Meeting => d.meeting(&mut drawn),
-        Screen::ConnectionLost => d.message(
-            "network-offline-symbolic",
-            &d.t("lost-title"),
-            &d.t("lost-body"),
-            &["warning"],
-        ),
+        Screen::ConnectionLost => d.connection_lost(),
         Screen::Ended { survey_answered } => d.ended(*survey_answered),
         Screen::Goodbye => d.message(
             "face-smile-symbolic",
@@ -113,14 +110,10 @@ pub(super) fn draw(d: &Draw, screen: &Screen) -> Drawn {
             &d.t("goodbye-body"),
             &[],
         ),
-        Screen::OutOfService { message } => d.message(
-            "action-unavailable-symbolic",
-            &d.t("out-of-service-title"),
-            message,
-            &[],
-        ),
+        Screen::OutOfService { message } => d.out_of_service(message),
     };
     let root = gtk::Box::new(gtk::Orientation::Vertical, 0);
+    root.add_css_class("screen");
     root.add_css_class(screen.name());
     if *screen != Screen::Attract && !matches!(screen, Screen::OutOfService { .. }) {
         root.append(&d.header());
@@ -246,21 +239,7 @@ impl Draw<'_> {
             pictures.append(&decoration(icon, 96));
         }
         column.append(&pictures);
-        // What this is, in every language, each in its own direction.
-        for language in Language::ALL {
-            let line = gtk::Box::new(gtk::Orientation::Vertical, 2);
-            line.set_direction(if language.right_to_left() {
-                gtk::TextDirection::Rtl
-            } else {
-                gtk::TextDirection::Ltr
-            });
-            let title = self.label(
-                &self.texts.get(language, "attract-title", &[]),
-                "attract-title",
-            );
-            line.append(&title);
-            column.append(&line);
-        }
+        self.in_every_language(&column, "attract-title");
         let body = self.label(&self.t("attract-body"), "body");
         column.append(&body);
         let start: Vec<String> = Language::ALL
@@ -270,6 +249,48 @@ impl Draw<'_> {
         // One line per language, so that each runs in its own direction.
         let button = self.button(&start.join("\n"), None, Input::Start, &["primary", "start"]);
         column.append(&button);
+        column.upcast()
+    }
+
+    /// The message `id` once in each language, each line in its own direction: for screens
+    /// shown before the citizen has chosen a language.
+    fn in_every_language(&self, column: &gtk::Box, id: &str) {
+        for language in Language::ALL {
+            let line = gtk::Box::new(gtk::Orientation::Vertical, 2);
+            line.set_direction(if language.right_to_left() {
+                gtk::TextDirection::Rtl
+            } else {
+                gtk::TextDirection::Ltr
+            });
+            line.append(&self.label(&self.texts.get(language, id, &[]), "attract-title"));
+            column.append(&line);
+        }
+    }
+
+    /// The administrator's words as they wrote them, under the title in every language: the
+    /// screen shows before anyone has chosen a language.
+    fn out_of_service(&self, message: &str) -> gtk::Widget {
+        let column = self.column();
+        column.append(&decoration("action-unavailable-symbolic", 128));
+        self.in_every_language(&column, "out-of-service-title");
+        column.append(&self.label(message, "body"));
+        column.upcast()
+    }
+
+    /// The broker is out of reach in the middle of a visit: the place in the queue is kept
+    /// (the broker holds it), and the citizen may still go.
+    fn connection_lost(&self) -> gtk::Widget {
+        let column = self.column();
+        column.add_css_class("warning");
+        column.append(&decoration("network-offline-symbolic", 128));
+        column.append(&self.label(&self.t("lost-title"), "title"));
+        column.append(&self.label(&self.t("lost-body"), "body"));
+        column.append(&self.row(&[self.action(
+            "waiting-leave",
+            "go-previous-symbolic",
+            Input::Leave,
+            "secondary",
+        )]));
         column.upcast()
     }
 

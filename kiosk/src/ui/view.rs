@@ -262,7 +262,12 @@ impl Ui {
             Screen::Agency => key.push_str(&format!("|{:?}", status.agencies)),
             Screen::Meeting | Screen::Connecting => key.push_str(&format!(
                 "|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}",
-                (self.model.muted, self.model.volume, self.model.chat_open),
+                (
+                    self.model.muted,
+                    self.model.volume,
+                    self.model.chat_open,
+                    status.connected,
+                ),
                 self.model.chat_draft,
                 status.chat.iter().map(|c| &c.text).collect::<Vec<_>>(),
                 (&status.document, &status.document_requested_by),

@@ -1,0 +1,306 @@
+use super::*;
+use crate::documents::DocumentStatus;
+use crate::media::receiver::ReceiverStats;
+use crate::media::CaptureHealth;
+use crate::status::PeerStatus;
+use nara_protocol::kiosk::VisitEndReason;
+use nara_protocol::{CallId, LanguageCode, VisitId, WaitEstimate};
+
+fn status(visit: Phase) -> Status {
+    Status {
+        kiosk: "k-1".into(),
+        connected: true,
+        site_name: "Rinkeby".into(),
+        agencies: Vec::new(),
+        visit,
+        peers: Vec::new(),
+        chat: Vec::new(),
+        document_requested_by: None,
+        document: DocumentStatus::default(),
+        capture: CaptureHealth {
+            camera_frames: 0,
+            microphone_buffers: 0,
+            microphone_peak_decibels_x10: None,
+            camera_error: None,
+            microphone_error: None,
+        },
+        last_error: None,
+    }
+}
+
+fn waiting(position: u32, wait: WaitRange) -> Phase {
+    Phase::Waiting {
+        visit: VisitId::new("v-1").unwrap(),
+        agency: AgencyId::new("csn").unwrap(),
+        language: nara_protocol::LanguageCode::new("ar").unwrap(),
+        estimate: WaitEstimate { position, wait },
+        booked: false,
+    }
+}
+
+fn in_call(picture: bool) -> Status {
+    let mut s = status(Phase::InCall {
+        visit: VisitId::new("v-1").unwrap(),
+        call: CallId::new("c-1").unwrap(),
+        participants: Vec::new(),
+    });
+    s.peers.push(PeerStatus {
+        staff: StaffId::new("anna-csn").unwrap(),
+        display_name: "Anna Lind".into(),
+        agency_name: Some("CSN".into()),
+        connected: true,
+        channel_open: true,
+        network: None,
+        received: vec![ReceiverStats {
+            decoded: u64::from(picture),
+            width: if picture { 640 } else { 0 },
+            ..Default::default()
+        }],
+    });
+    s
+}
+
+fn ended() -> Status {
+    status(Phase::Ended {
+        visit: VisitId::new("v-1").unwrap(),
+        reason: VisitEndReason::Completed,
+        survey_answered: false,
+    })
+}
+
+const SECOND: Millis = 1000;
+
+#[test]
+fn a_visit_goes_from_the_attract_screen_to_the_queue_in_the_chosen_language() {
+    let idle = status(Phase::Idle);
+    let mut model = Model::new(0);
+    assert_eq!(model.screen(&idle), Screen::Attract);
+    model.input(Input::Start, &idle, SECOND);
+    assert_eq!(model.screen(&idle), Screen::Language);
+    model.input(Input::ChooseLanguage(Language::Arabic), &idle, 2 * SECOND);
+    assert_eq!(model.screen(&idle), Screen::Agency);
+    let asked = model.input(
+        Input::ChooseAgency(AgencyId::new("csn").unwrap()),
+        &idle,
+        3 * SECOND,
+    );
+    assert_eq!(
+        asked,
+        [Request::Citizen(CitizenAction::StartVisit {
+            language: nara_protocol::LanguageCode::new("ar").unwrap(),
+            agency: AgencyId::new("csn").unwrap(),
+        })]
+    );
+    let queued = status(waiting(
+        3,
+        WaitRange::Seconds {
+            low_seconds: 240,
+            high_seconds: 600,
+        },
+    ));
+    assert_eq!(
+        model.screen(&queued),
+        Screen::Waiting {
+            position: 3,
+            estimate: Estimate::Minutes { low: 4, high: 10 },
+            booked: false
+        }
+    );
+    let nobody = status(waiting(1, WaitRange::NoOfficerOnline));
+    assert!(matches!(
+        model.screen(&nobody),
+        Screen::Waiting {
+            estimate: Estimate::NoOfficer,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn the_meeting_shows_once_the_officer_is_seen_and_chimes_once() {
+    let mut model = Model::new(0);
+    assert_eq!(model.screen(&in_call(false)), Screen::Connecting);
+    assert_eq!(model.tick(&in_call(false), SECOND), [Request::Chime]);
+    assert_eq!(model.tick(&in_call(true), 2 * SECOND), []);
+    assert_eq!(model.screen(&in_call(true)), Screen::Meeting);
+}
+
+#[test]
+fn a_lost_connection_keeps_the_place_and_says_so() {
+    let model = Model::new(0);
+    let mut lost = status(waiting(2, WaitRange::NoOfficerOnline));
+    lost.connected = false;
+    assert_eq!(model.screen(&lost), Screen::ConnectionLost);
+    let mut idle = status(Phase::Idle);
+    idle.connected = false;
+    assert_eq!(
+        model.screen(&idle),
+        Screen::Attract,
+        "nobody to tell at rest"
+    );
+    let mut meeting = in_call(true);
+    meeting.connected = false;
+    assert_eq!(
+        model.screen(&meeting),
+        Screen::Meeting,
+        "the officer is still seen and heard peer to peer"
+    );
+    let mut no_picture = in_call(false);
+    no_picture.connected = false;
+    assert_eq!(model.screen(&no_picture), Screen::ConnectionLost);
+}
+
+#[test]
+fn the_citizen_may_leave_while_the_connection_is_lost() {
+    let mut model = Model::new(0);
+    let mut asking = status(Phase::Asking {
+        language: LanguageCode::new("so").unwrap(),
+    });
+    asking.connected = false;
+    model.input(Input::ChooseLanguage(Language::Somali), &asking, 0);
+    assert_eq!(model.screen(&asking), Screen::ConnectionLost);
+    assert_eq!(
+        model.input(Input::Leave, &asking, SECOND),
+        [Request::Citizen(CitizenAction::Leave)]
+    );
+    let mut left = status(Phase::Idle);
+    left.connected = false;
+    assert_eq!(model.screen(&left), Screen::Agency, "choose again");
+    assert_eq!(model.language, Language::Somali);
+}
+
+#[test]
+fn a_minute_without_touch_outside_a_meeting_drops_everything() {
+    let idle = status(Phase::Idle);
+    let mut model = Model::new(0);
+    model.input(Input::Start, &idle, 0);
+    model.input(Input::ChooseLanguage(Language::Tigrinya), &idle, SECOND);
+    model.input(Input::ToggleLargerText, &idle, 2 * SECOND);
+    model.input(Input::OpenBooking, &idle, 3 * SECOND);
+    model.input(Input::BookingKey('k'), &idle, 4 * SECOND);
+    assert_eq!(
+        model.tick(&idle, 63 * SECOND),
+        [],
+        "59 s is not yet a minute"
+    );
+    assert_eq!(
+        model.screen(&idle),
+        Screen::Booking {
+            code: "K".into(),
+            wrong: false
+        }
+    );
+    assert_eq!(model.tick(&idle, 64 * SECOND), []);
+    assert_eq!(model.screen(&idle), Screen::Attract);
+    assert_eq!(model.language, Language::Swedish);
+    assert!(!model.larger_text);
+    assert!(model.booking_code.is_empty());
+}
+
+#[test]
+fn after_a_meeting_the_idle_minute_also_asks_the_kiosk_to_forget_the_visit() {
+    let mut model = Model::new(0);
+    model.tick(&in_call(true), 0);
+    model.input(Input::ToggleChat, &in_call(true), SECOND);
+    model.input(Input::ChatKey('h'), &in_call(true), 2 * SECOND);
+    // Watching the officer for minutes without touching is not idleness.
+    assert_eq!(model.tick(&in_call(true), 600 * SECOND), []);
+    assert_eq!(model.chat_draft, "h");
+    let over = ended();
+    assert_eq!(model.tick(&over, 601 * SECOND), []);
+    model.input(Input::Survey(4), &over, 602 * SECOND);
+    assert_eq!(
+        model.tick(&over, 662 * SECOND),
+        [Request::Citizen(CitizenAction::Reset)]
+    );
+    assert_eq!(model.chat_draft, "");
+    assert!(!model.chat_open);
+}
+
+#[test]
+fn waiting_in_the_queue_is_not_idleness() {
+    let mut model = Model::new(0);
+    let queued = status(waiting(5, WaitRange::NoOfficerOnline));
+    assert_eq!(model.tick(&queued, 3600 * SECOND), []);
+    assert!(matches!(model.screen(&queued), Screen::Waiting { .. }));
+}
+
+#[test]
+fn goodbye_returns_to_the_attract_screen_with_nothing_kept() {
+    let mut model = Model::new(0);
+    model.input(Input::ChooseLanguage(Language::Dari), &ended(), 0);
+    model.input(Input::ToggleHighContrast, &ended(), 0);
+    assert_eq!(
+        model.input(Input::Done, &ended(), SECOND),
+        [Request::Citizen(CitizenAction::Reset)]
+    );
+    let idle = status(Phase::Idle);
+    assert_eq!(model.screen(&idle), Screen::Goodbye);
+    model.tick(&idle, SECOND + GOODBYE_FOR.as_millis() as u64);
+    assert_eq!(model.screen(&idle), Screen::Attract);
+    assert_eq!(model.language, Language::Swedish);
+    assert!(!model.high_contrast);
+}
+
+#[test]
+fn another_agency_keeps_the_language_and_starts_over_at_the_agencies() {
+    let mut model = Model::new(0);
+    model.input(Input::ChooseLanguage(Language::Somali), &ended(), 0);
+    assert_eq!(
+        model.input(Input::AnotherAgency, &ended(), SECOND),
+        [Request::Citizen(CitizenAction::Reset)]
+    );
+    assert_eq!(model.screen(&status(Phase::Idle)), Screen::Agency);
+    assert_eq!(model.language, Language::Somali);
+}
+
+#[test]
+fn a_booking_code_must_be_whole_before_it_is_sent() {
+    let idle = status(Phase::Idle);
+    let mut model = Model::new(0);
+    model.input(Input::OpenBooking, &idle, 0);
+    for c in "abc".chars() {
+        model.input(Input::BookingKey(c), &idle, 0);
+    }
+    assert_eq!(model.input(Input::SubmitBooking, &idle, 0), []);
+    assert_eq!(
+        model.screen(&idle),
+        Screen::Booking {
+            code: "ABC".into(),
+            wrong: true
+        }
+    );
+    for c in "DEFGHJK".chars() {
+        model.input(Input::BookingKey(c), &idle, 0);
+    }
+    assert_eq!(model.booking_code, "ABCDEFGH", "no more than eight");
+    assert_eq!(
+        model.input(Input::SubmitBooking, &idle, 0),
+        [Request::Citizen(CitizenAction::CheckIn {
+            code: BookingCode::new("ABCDEFGH").unwrap()
+        })]
+    );
+}
+
+#[test]
+fn a_document_goes_to_the_officer_who_asked_for_it() {
+    let mut model = Model::new(0);
+    let mut meeting = in_call(true);
+    meeting.peers.push(PeerStatus {
+        staff: StaffId::new("maria-skatteverket").unwrap(),
+        ..meeting.peers[0].clone()
+    });
+    meeting.document_requested_by = Some(StaffId::new("maria-skatteverket").unwrap());
+    assert_eq!(
+        model.input(Input::SendDocument, &meeting, 0),
+        [Request::Document(DocumentRequest::Send {
+            to: Some(StaffId::new("maria-skatteverket").unwrap())
+        })]
+    );
+    meeting.document_requested_by = None;
+    assert_eq!(
+        model.input(Input::SendDocument, &meeting, 0),
+        [Request::Document(DocumentRequest::Send { to: None })],
+        "with two desks and no request, the kiosk asks the citizen to choose"
+    );
+}
