@@ -7,12 +7,14 @@ use crate::metrics::Metrics;
 use crate::pki::KioskCa;
 use crate::storage::Store;
 use crate::turn::TurnCredentials;
-use nara_protocol::{encode, BrokerToDesk, BrokerToKiosk, KioskId, StaffId};
-use serde::Serialize;
+use nara_protocol::{BrokerToDesk, BrokerToKiosk, KioskId, StaffId};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use tokio::sync::{mpsc, Notify};
+
+mod outbox;
+
+pub use outbox::{Outbox, OutboxReceiver, Outgoing};
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
@@ -33,50 +35,6 @@ pub struct AppState {
     pub turn: Arc<TurnCredentials>,
 }
 
-/// What a connection's writer task receives.
-#[derive(Debug)]
-pub enum Outgoing {
-    Text(String),
-    /// Send this last message and close, e.g. a kiosk that was just revoked.
-    Close(String),
-}
-
-#[derive(Debug, Clone)]
-pub struct Outbox {
-    pub connection: u64,
-    sender: mpsc::Sender<Outgoing>,
-    /// Signalled when the queue is full: the client stopped reading.
-    overflowed: Arc<Notify>,
-}
-
-impl Outbox {
-    /// Queues a message. A client too slow to keep its queue short is cut off (see
-    /// [`Outbox::overflowed`]) rather than letting the broker buffer without bound.
-    pub fn send<T: Serialize>(&self, message: &T) -> bool {
-        match self.sender.try_send(Outgoing::Text(encode(message))) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                self.overflowed.notify_one();
-                false
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
-        }
-    }
-
-    /// Queues a last message and the close. False if the queue is full: the client is not
-    /// reading, and waiting for it to take the farewell is pointless.
-    pub fn close_with<T: Serialize>(&self, message: &T) -> bool {
-        self.sender
-            .try_send(Outgoing::Close(encode(message)))
-            .is_ok()
-    }
-
-    /// Resolves once a message could not be queued because the client stopped reading.
-    pub async fn overflowed(&self) {
-        self.overflowed.notified().await
-    }
-}
-
 /// Live WebSocket connections by kiosk and by person.
 #[derive(Debug, Default)]
 pub struct Connections {
@@ -86,16 +44,8 @@ pub struct Connections {
 }
 
 impl Connections {
-    pub fn outbox(&self, capacity: usize) -> (Outbox, mpsc::Receiver<Outgoing>) {
-        let (sender, receiver) = mpsc::channel(capacity);
-        (
-            Outbox {
-                connection: self.next_id.fetch_add(1, Ordering::Relaxed) + 1,
-                sender,
-                overflowed: Arc::new(Notify::new()),
-            },
-            receiver,
-        )
+    pub fn outbox(&self, capacity: usize) -> (Outbox, OutboxReceiver) {
+        outbox::queue(self.next_id.fetch_add(1, Ordering::Relaxed) + 1, capacity)
     }
 
     /// Registers a kiosk's connection; an older connection of the same kiosk is replaced.

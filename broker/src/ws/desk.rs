@@ -1,21 +1,22 @@
 //! `/ws/desk`: officers, interpreters and administrators, by session cookie, from an allowed Origin.
 
 use super::session::{finish, receive_hello, serve_messages, Reply, Side};
-use super::{error_reply, limited, writer};
+use super::{error_reply, limited, open, ConnectionSlot};
 use crate::api::auth::{SessionStaff, StaffSession};
 use crate::api::ApiError;
 use crate::api::ConnInfo;
 use crate::routing::{Event, QueueKey, RoutingError, StaffKind, StaffProfile};
-use crate::state::{now_ms, AppState};
+use crate::state::{now_ms, AppState, Outbox};
 use crate::storage::Role;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Extension;
-use futures_util::StreamExt;
+use futures_util::stream::SplitStream;
 use nara_protocol::desk::{BrokerToDesk, DeskToBroker, Me, StaffStatus};
 use nara_protocol::*;
+use tokio::task::JoinHandle;
 
 pub async fn upgrade(
     State(state): State<AppState>,
@@ -37,9 +38,13 @@ pub async fn upgrade(
         state.metrics.refused("desk-origin");
         return Err(ApiError::Forbidden(format!("WebSocket from origin {origin:?} is not allowed; open the desk from the broker's own address")));
     }
-    Ok(limited(ws).on_upgrade(move |socket| async move {
-        let _slot = conn.and_then(|c| c.0.slot);
-        serve(state, session.0, socket).await
+    // Boxed, and the socket split before the reader's future is made: that future lives as
+    // long as the connection, idle desks are many, and what it holds it holds throughout.
+    let me = Box::new(session.0);
+    let slot = conn.and_then(|c| c.0.slot);
+    Ok(limited(ws).on_upgrade(move |socket| {
+        let (stream, outbox, writer) = open(&state, socket);
+        serve(state, me, stream, outbox, writer, slot)
     }))
 }
 
@@ -64,10 +69,14 @@ fn profile(me: &SessionStaff) -> Option<StaffProfile> {
     })
 }
 
-async fn serve(state: AppState, me: SessionStaff, socket: WebSocket) {
-    let (sink, mut stream) = socket.split();
-    let (outbox, receiver) = state.connections.outbox(state.config.limits.outbound_queue);
-    let writer = tokio::spawn(writer(sink, receiver));
+async fn serve(
+    state: AppState,
+    me: Box<SessionStaff>,
+    mut stream: SplitStream<WebSocket>,
+    outbox: Outbox,
+    writer: JoinHandle<()>,
+    _slot: Option<ConnectionSlot>,
+) {
     let staff = me.card.staff.clone();
 
     if Box::pin(receive_hello::<DeskSide>(&state, &mut stream, &outbox))
@@ -287,5 +296,38 @@ async fn handle(state: &AppState, me: &SessionStaff, routed: bool, message: Desk
             }
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::future::Future;
+
+    /// The size of what `serve` returns: the state each open desk keeps for as long as it is
+    /// connected, found from the function's type alone.
+    fn future_size<F: Future>(
+        _: impl FnOnce(
+            AppState,
+            Box<SessionStaff>,
+            SplitStream<WebSocket>,
+            Outbox,
+            JoinHandle<()>,
+            Option<ConnectionSlot>,
+        ) -> F,
+    ) -> usize {
+        std::mem::size_of::<F>()
+    }
+
+    #[test]
+    fn an_open_desk_keeps_little_in_its_task() {
+        // Tens of thousands of desks sit idle in this future. Before the socket was split
+        // outside it and the session boxed, it was several kilobytes.
+        let size = future_size(serve);
+        println!("desk connection future: {size} bytes");
+        assert!(
+            size <= 1024,
+            "the desk's connection future grew to {size} bytes"
+        );
     }
 }

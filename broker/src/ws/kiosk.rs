@@ -1,20 +1,21 @@
 //! `/ws/kiosk`: a kiosk authenticated by its client certificate.
 
 use super::session::{finish, receive_hello, serve_messages, Reply, Side};
-use super::{error_reply, limited, writer};
+use super::{error_reply, limited, open, ConnectionSlot};
 use crate::api::{ApiError, ConnInfo};
 use crate::engine::KioskInfo;
 use crate::routing::{Event, QueueKey, RoutingError, VisitSpec};
-use crate::state::{now_ms, AppState};
+use crate::state::{now_ms, AppState, Outbox};
 use crate::storage::KioskRow;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Extension;
-use futures_util::StreamExt;
+use futures_util::stream::SplitStream;
 use nara_protocol::kiosk::{BrokerToKiosk, KioskToBroker};
 use nara_protocol::*;
+use tokio::task::JoinHandle;
 
 pub async fn upgrade(
     State(state): State<AppState>,
@@ -52,16 +53,23 @@ pub async fn upgrade(
             ));
         }
     };
-    Ok(limited(ws).on_upgrade(move |socket| async move {
-        let _slot = conn.slot;
-        serve(state, kiosk, socket).await
+    // As for desks (see desk::upgrade): the reader's future holds only what it needs.
+    let row = Box::new(kiosk);
+    let slot = conn.slot;
+    Ok(limited(ws).on_upgrade(move |socket| {
+        let (stream, outbox, writer) = open(&state, socket);
+        serve(state, row, stream, outbox, writer, slot)
     }))
 }
 
-async fn serve(state: AppState, row: KioskRow, socket: WebSocket) {
-    let (sink, mut stream) = socket.split();
-    let (outbox, receiver) = state.connections.outbox(state.config.limits.outbound_queue);
-    let writer = tokio::spawn(writer(sink, receiver));
+async fn serve(
+    state: AppState,
+    row: Box<KioskRow>,
+    mut stream: SplitStream<WebSocket>,
+    outbox: Outbox,
+    writer: JoinHandle<()>,
+    _slot: Option<ConnectionSlot>,
+) {
     let kiosk = match KioskId::new(row.id.clone()) {
         Ok(k) => k,
         Err(e) => {

@@ -6,13 +6,13 @@ pub mod desk;
 pub mod kiosk;
 mod session;
 
-use crate::state::{AppState, Outgoing};
+use crate::state::{AppState, Outbox, OutboxReceiver, Outgoing};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use futures_util::stream::SplitSink;
-use futures_util::SinkExt;
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
 use nara_protocol::{ErrorCode, ErrorReply, MAX_MESSAGE_BYTES};
 use std::time::Instant;
-use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 /// Frames above this are closed by the WebSocket layer (code 1009); between
 /// [`MAX_MESSAGE_BYTES`] and this they get a `tooLarge` error reply and the connection stays.
@@ -31,11 +31,21 @@ pub(crate) fn limited(ws: WebSocketUpgrade) -> WebSocketUpgrade {
         .read_buffer_size(READ_CHUNK)
 }
 
+/// The connection's share of the server's connection limit, held while it is open.
+pub(crate) type ConnectionSlot = std::sync::Arc<tokio::sync::OwnedSemaphorePermit>;
+
+/// Splits a new connection, starts its writer, and gives the reader its half and its outbox.
+pub(crate) fn open(
+    state: &AppState,
+    socket: WebSocket,
+) -> (SplitStream<WebSocket>, Outbox, JoinHandle<()>) {
+    let (sink, stream) = socket.split();
+    let (outbox, receiver) = state.connections.outbox(state.config.limits.outbound_queue);
+    (stream, outbox, tokio::spawn(writer(sink, receiver)))
+}
+
 /// Writes queued messages to the socket until the queue closes or a `Close` comes.
-pub(crate) async fn writer(
-    mut sink: SplitSink<WebSocket, Message>,
-    mut outbox: mpsc::Receiver<Outgoing>,
-) {
+async fn writer(mut sink: SplitSink<WebSocket, Message>, mut outbox: OutboxReceiver) {
     while let Some(out) = outbox.recv().await {
         match out {
             Outgoing::Text(text) => {
