@@ -99,6 +99,7 @@ async fn serve(
         .desks_connected
         .set(state.connections.counts().1 as i64);
     let routed = profile(&me);
+    let is_routed = routed.is_some();
     let welcome_me = Me {
         card: me.card.clone(),
         languages: me.languages.clone(),
@@ -108,7 +109,6 @@ async fn serve(
     {
         let card = me.card.clone();
         let outbox = outbox.clone();
-        let routed = routed.clone();
         state
             .engine
             .run(move |engine| {
@@ -146,9 +146,11 @@ async fn serve(
     }
     tracing::info!(staff = %staff, "desk connected");
 
-    let is_routed = routed.is_some();
+    // From here on only the card is needed; the rest of the session goes.
+    let card = me.card.clone();
+    drop(me);
     let farewell = serve_messages::<DeskSide, _, _>(&state, stream, &outbox, None, |message| {
-        handle(&state, &me, is_routed, message)
+        handle(&state, &card, is_routed, message)
     })
     .await;
 
@@ -157,7 +159,7 @@ async fn serve(
             .metrics
             .desks_connected
             .set(state.connections.counts().1 as i64);
-        if routed.is_some() {
+        if is_routed {
             let s = staff.clone();
             state
                 .engine
@@ -189,8 +191,8 @@ impl Side for DeskSide {
     }
 }
 
-async fn handle(state: &AppState, me: &SessionStaff, routed: bool, message: DeskToBroker) -> Reply {
-    let staff = me.card.staff.clone();
+async fn handle(state: &AppState, me: &StaffCard, routed: bool, message: DeskToBroker) -> Reply {
+    let staff = me.staff.clone();
     let not_routed = || {
         (
             ErrorCode::Forbidden,
@@ -287,8 +289,8 @@ async fn handle(state: &AppState, me: &SessionStaff, routed: bool, message: Desk
             .await
         }
         DeskToBroker::RefreshQueues => {
-            if let Some(agency) = me.card.agency.clone() {
-                let staff = me.card.staff.clone();
+            if let Some(agency) = me.agency.clone() {
+                let staff = me.staff.clone();
                 state
                     .engine
                     .run(move |e| e.send_queues_to(&staff, &agency))
