@@ -1,22 +1,20 @@
 //! `/ws/desk`: officers, interpreters and administrators, by session cookie, from an allowed Origin.
 
 use super::session::{finish, receive_hello, serve_messages, Reply, Side};
-use super::{error_reply, limited, open, ConnectionSlot};
+use super::{error_reply, limited, open, Opened};
 use crate::api::auth::{SessionStaff, StaffSession};
 use crate::api::ApiError;
 use crate::api::ConnInfo;
 use crate::routing::{Event, QueueKey, RoutingError, StaffKind, StaffProfile};
-use crate::state::{now_ms, AppState, Outbox};
+use crate::state::{now_ms, AppState};
 use crate::storage::Role;
-use axum::extract::ws::{WebSocket, WebSocketUpgrade};
+use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Extension;
-use futures_util::stream::SplitStream;
 use nara_protocol::desk::{BrokerToDesk, DeskToBroker, Me, StaffStatus};
 use nara_protocol::*;
-use tokio::task::JoinHandle;
 
 pub async fn upgrade(
     State(state): State<AppState>,
@@ -43,8 +41,8 @@ pub async fn upgrade(
     let me = Box::new(session.0);
     let slot = conn.and_then(|c| c.0.slot);
     Ok(limited(ws).on_upgrade(move |socket| {
-        let (stream, outbox, writer) = open(&state, socket);
-        serve(state, me, stream, outbox, writer, slot)
+        let opened = open(&state, socket, slot);
+        serve(state, me, opened)
     }))
 }
 
@@ -69,14 +67,14 @@ fn profile(me: &SessionStaff) -> Option<StaffProfile> {
     })
 }
 
-async fn serve(
-    state: AppState,
-    me: Box<SessionStaff>,
-    mut stream: SplitStream<WebSocket>,
-    outbox: Outbox,
-    writer: JoinHandle<()>,
-    _slot: Option<ConnectionSlot>,
-) {
+async fn serve(state: AppState, me: Box<SessionStaff>, opened: Opened) {
+    // The slot stays in `opened`, held until the connection ends.
+    let Opened {
+        mut stream,
+        outbox,
+        writer,
+        ..
+    } = opened;
     let staff = me.card.staff.clone();
 
     if Box::pin(receive_hello::<DeskSide>(&state, &mut stream, &outbox))
@@ -308,16 +306,7 @@ mod tests {
 
     /// The size of what `serve` returns: the state each open desk keeps for as long as it is
     /// connected, found from the function's type alone.
-    fn future_size<F: Future>(
-        _: impl FnOnce(
-            AppState,
-            Box<SessionStaff>,
-            SplitStream<WebSocket>,
-            Outbox,
-            JoinHandle<()>,
-            Option<ConnectionSlot>,
-        ) -> F,
-    ) -> usize {
+    fn future_size<F: Future>(_: impl FnOnce(AppState, Box<SessionStaff>, Opened) -> F) -> usize {
         std::mem::size_of::<F>()
     }
 

@@ -1,21 +1,19 @@
 //! `/ws/kiosk`: a kiosk authenticated by its client certificate.
 
 use super::session::{finish, receive_hello, serve_messages, Reply, Side};
-use super::{error_reply, limited, open, ConnectionSlot};
+use super::{error_reply, limited, open, Opened};
 use crate::api::{ApiError, ConnInfo};
 use crate::engine::KioskInfo;
 use crate::routing::{Event, QueueKey, RoutingError, VisitSpec};
-use crate::state::{now_ms, AppState, Outbox};
+use crate::state::{now_ms, AppState};
 use crate::storage::KioskRow;
-use axum::extract::ws::{WebSocket, WebSocketUpgrade};
+use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Extension;
-use futures_util::stream::SplitStream;
 use nara_protocol::kiosk::{BrokerToKiosk, KioskToBroker};
 use nara_protocol::*;
-use tokio::task::JoinHandle;
 
 pub async fn upgrade(
     State(state): State<AppState>,
@@ -57,19 +55,19 @@ pub async fn upgrade(
     let row = Box::new(kiosk);
     let slot = conn.slot;
     Ok(limited(ws).on_upgrade(move |socket| {
-        let (stream, outbox, writer) = open(&state, socket);
-        serve(state, row, stream, outbox, writer, slot)
+        let opened = open(&state, socket, slot);
+        serve(state, row, opened)
     }))
 }
 
-async fn serve(
-    state: AppState,
-    row: Box<KioskRow>,
-    mut stream: SplitStream<WebSocket>,
-    outbox: Outbox,
-    writer: JoinHandle<()>,
-    _slot: Option<ConnectionSlot>,
-) {
+async fn serve(state: AppState, row: Box<KioskRow>, opened: Opened) {
+    // The slot stays in `opened`, held until the connection ends.
+    let Opened {
+        mut stream,
+        outbox,
+        writer,
+        ..
+    } = opened;
     let kiosk = match KioskId::new(row.id.clone()) {
         Ok(k) => k,
         Err(e) => {

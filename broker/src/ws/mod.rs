@@ -34,14 +34,25 @@ pub(crate) fn limited(ws: WebSocketUpgrade) -> WebSocketUpgrade {
 /// The connection's share of the server's connection limit, held while it is open.
 pub(crate) type ConnectionSlot = std::sync::Arc<tokio::sync::OwnedSemaphorePermit>;
 
-/// Splits a new connection, starts its writer, and gives the reader its half and its outbox.
-pub(crate) fn open(
-    state: &AppState,
-    socket: WebSocket,
-) -> (SplitStream<WebSocket>, Outbox, JoinHandle<()>) {
+/// A connection just upgraded, as its reader takes it over.
+pub(crate) struct Opened {
+    pub stream: SplitStream<WebSocket>,
+    pub outbox: Outbox,
+    pub writer: JoinHandle<()>,
+    /// Its place under the connection limit, held until the connection ends.
+    _slot: Option<ConnectionSlot>,
+}
+
+/// Splits a new connection and starts its writer.
+pub(crate) fn open(state: &AppState, socket: WebSocket, slot: Option<ConnectionSlot>) -> Opened {
     let (sink, stream) = socket.split();
     let (outbox, receiver) = state.connections.outbox(state.config.limits.outbound_queue);
-    (stream, outbox, tokio::spawn(writer(sink, receiver)))
+    Opened {
+        stream,
+        outbox,
+        writer: tokio::spawn(writer(sink, receiver)),
+        _slot: slot,
+    }
 }
 
 /// Writes queued messages to the socket until the queue closes or a `Close` comes.
