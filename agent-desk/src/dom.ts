@@ -2,7 +2,9 @@
 // made in one expression with their attributes, listeners and children.
 
 type Child = Node | string | number | null | undefined | false;
-type Attributes = Record<string, string | number | boolean | null | undefined | EventListener>;
+// No `style`: the pages' Content-Security-Policy (style-src 'self') refuses style attributes. Use a
+// class, or set the element's `style` properties from script (the CSSOM), which it allows.
+type Attributes = Record<string, string | number | boolean | null | undefined | EventListener> & { style?: never };
 
 /**
  * `h('button', { class: 'primary', onclick: go }, 'Svara')`. Attributes starting with `on` are

@@ -20,8 +20,10 @@ export function loginPage(root: HTMLElement, loggedIn: (me: MeResponse) => void)
       const body: LoginRequest = { username: username.value.trim(), password: password.value };
       loggedIn(await api.post<MeResponse>('/api/login', body));
     } catch (failure) {
-      const text = failure instanceof ApiFailure && failure.status === 401 ? t('login.wrong')
-        : failure instanceof ApiFailure && failure.status === 0 ? t('login.network') : String(failure);
+      const text = !(failure instanceof ApiFailure) ? String(failure)
+        : failure.status === 401 ? t('login.wrong')
+        : failure.status === 429 ? t('login.throttled', { seconds: failure.retryAfter ?? 60 })
+        : failure.status === 0 ? t('login.network') : failure.message;
       replace(error, h('p', { class: 'error', role: 'alert' }, text));
       password.select();
     }

@@ -54,7 +54,7 @@ impl Default for Config {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TlsConfig {
     /// PEM certificate chain. Unset: a self-signed certificate is made in the data directory.
@@ -63,6 +63,19 @@ pub struct TlsConfig {
     /// Host names and addresses the self-signed certificate names besides `localhost`,
     /// `127.0.0.1` and `::1`: how kiosks and desks on other machines reach this broker.
     pub self_signed_names: Vec<String>,
+    /// How long a kiosk's certificate is valid; kiosks renew theirs with a third of it left.
+    pub kiosk_certificate_days: u32,
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        TlsConfig {
+            cert_file: None,
+            key_file: None,
+            self_signed_names: Vec::new(),
+            kiosk_certificate_days: 90,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -117,6 +130,13 @@ pub struct EmbeddedTurnConfig {
     pub allowed_peers: Vec<IpNet>,
     /// TCP clients held at once.
     pub max_tcp_clients: usize,
+    /// TCP clients held at once from one IP address (a kiosk in a four-party meeting with an
+    /// ICE restart under way holds about 10).
+    pub max_tcp_clients_per_address: usize,
+    /// A TCP client that sends nothing for this long after connecting is cut off.
+    pub tcp_first_frame_seconds: u64,
+    /// A TCP client silent for this long is cut off; an allocation is refreshed within 10 min.
+    pub tcp_idle_seconds: u64,
     /// Relays one credential may hold: a kiosk in a four-party meeting with UDP, TCP and TLS
     /// candidates and an ICE restart under way needs about 20.
     pub max_allocations_per_user: usize,
@@ -132,6 +152,9 @@ impl Default for EmbeddedTurnConfig {
             relay_ip: None,
             allowed_peers: Vec::new(),
             max_tcp_clients: 1024,
+            max_tcp_clients_per_address: 64,
+            tcp_first_frame_seconds: 10,
+            tcp_idle_seconds: 660,
             max_allocations_per_user: 32,
             max_allocations: 8000,
         }
@@ -153,6 +176,11 @@ pub struct Limits {
     pub handshake_timeout_seconds: u64,
     /// Messages queued for a client that does not read; past this it is cut off.
     pub outbound_queue: usize,
+    /// A login lasts this long; then the desk's connection closes and the person logs in again.
+    pub session_seconds: u64,
+    /// Connections one IP address may hold at once. An agency's officers may all come from
+    /// one proxy address, so this is generous; it stops one client taking every slot.
+    pub max_connections_per_address: usize,
 }
 
 impl Default for Limits {
@@ -163,6 +191,8 @@ impl Default for Limits {
             message_burst: 200,
             handshake_timeout_seconds: 10,
             outbound_queue: 256,
+            session_seconds: 10 * 3600,
+            max_connections_per_address: 2_000,
         }
     }
 }

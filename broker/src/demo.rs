@@ -1,7 +1,7 @@
 //! Demo data for the single-machine default: the pilot agencies and sites from DESIGN.md, a
 //! few officers per agency, an interpreter and an administrator. Seeded once; logins printed.
 
-use crate::api::auth::hash_password;
+use crate::api::passwords::hash_now;
 use crate::storage::{AgencyRow, Role, SiteRow, StaffRow, Store};
 
 /// The one password of every demo account. Demo only: `--demo` is not for production.
@@ -99,7 +99,7 @@ pub async fn seed(store: &dyn Store) -> anyhow::Result<Vec<DemoLogin>> {
     let hash = if already {
         String::new()
     } else {
-        hash_password(DEMO_PASSWORD)
+        hash_now(DEMO_PASSWORD)
     };
     let mut people = vec![
         person(
@@ -179,7 +179,7 @@ pub async fn seed(store: &dyn Store) -> anyhow::Result<Vec<DemoLogin>> {
             .await?;
     }
     for p in &people {
-        store.upsert_staff(p).await?;
+        store.insert_staff(p).await?;
     }
     Ok(logins)
 }

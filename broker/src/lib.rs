@@ -21,6 +21,7 @@ pub mod demo;
 pub mod descriptors;
 pub mod engine;
 pub mod metrics;
+pub mod per_address;
 pub mod pki;
 pub mod routing;
 pub mod server;
@@ -65,14 +66,14 @@ impl RunningBroker {
 
 /// Opens storage, restores waiting visits, and starts serving on `config.listen`.
 pub async fn start(config: Config) -> anyhow::Result<RunningBroker> {
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+    private_dir(&config.data_dir)?;
     let url = config.database_url()?;
     let store: Arc<dyn Store> = Arc::new(
         SqlStore::connect(&url)
             .await
             .with_context(|| format!("cannot open database {}", redact_url(&url)))?,
     );
+    owner_only_database_files(&url)?;
     let identity = pki::server_identity(
         config.tls.cert_file.as_deref(),
         config.tls.key_file.as_deref(),
@@ -85,7 +86,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningBroker> {
         None => {
             let path = config.data_dir.join("turn.secret");
             if !path.exists() {
-                std::fs::write(&path, api::random_token(40))?;
+                pki::write_private(&path, &api::random_token(40))?;
             }
             std::fs::read_to_string(&path)?.trim().to_string()
         }
@@ -132,7 +133,14 @@ pub async fn start(config: Config) -> anyhow::Result<RunningBroker> {
     );
     let tls = server::tls_config(&identity, &ca)?;
     let turn_server = if config.turn.embedded.enabled {
-        Some(turn::server::EmbeddedTurn::start(&config.turn.embedded, &secret).await?)
+        Some(
+            turn::server::EmbeddedTurn::start(
+                &config.turn.embedded,
+                &secret,
+                config.turn.credential_ttl_seconds,
+            )
+            .await?,
+        )
     } else {
         None
     };
@@ -156,10 +164,12 @@ pub async fn start(config: Config) -> anyhow::Result<RunningBroker> {
         connections,
         metrics,
         turn: Arc::new(turn),
+        passwords: Arc::default(),
     };
     let app = api::app(state.clone());
     let (shutdown, shutdown_rx) = watch::channel(false);
     tokio::spawn(refresh_turn_credentials(state.clone(), shutdown_rx.clone()));
+    tokio::spawn(close_expired_sessions(state.clone(), shutdown_rx.clone()));
     tokio::spawn(agencies::announce_changes(
         state.clone(),
         shutdown_rx.clone(),
@@ -200,6 +210,54 @@ async fn refresh_turn_credentials(state: AppState, mut shutdown: watch::Receiver
             _ = shutdown.changed() => return,
         }
     }
+}
+
+/// Closes the desks whose login session has expired, within a second of its end (L1 of the
+/// security review: a desk's WebSocket outlived its session).
+async fn close_expired_sessions(state: AppState, mut shutdown: watch::Receiver<bool>) {
+    let mut ticks = tokio::time::interval(std::time::Duration::from_millis(500));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let farewell = api::auth::session_ended("your session has expired");
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {
+                state.connections.close_expired(now_ms(), &farewell);
+            }
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// Creates `dir` if need be and makes it the broker's alone: it holds the database, the keys
+/// and the TURN secret (L4 of the security review: it was 0755, the secret and database 0644).
+fn private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create data directory {}", dir.display()))?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).with_context(|| {
+        format!(
+            "cannot make data directory {} private (chmod 700)",
+            dir.display()
+        )
+    })
+}
+
+/// SQLite creates its files with the process's umask; the database and its journals are
+/// made readable by the broker alone.
+fn owner_only_database_files(url: &str) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(rest) = url.strip_prefix("sqlite://") else {
+        return Ok(());
+    };
+    let file = rest.split('?').next().unwrap_or(rest);
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let path = std::path::PathBuf::from(format!("{file}{suffix}"));
+        if path.exists() {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                .with_context(|| format!("cannot make {} private (chmod 600)", path.display()))?;
+        }
+    }
+    Ok(())
 }
 
 fn url_host(ip: std::net::IpAddr) -> String {

@@ -1,5 +1,12 @@
 //! Certificates: the broker's TLS certificate (self-signed when none is configured) and the
-//! kiosk CA that signs each kiosk's certificate at enrolment.
+//! kiosk CA that signs each kiosk's certificate at enrolment and renewal.
+//!
+//! Every certificate made here has a bounded life (L5 of the security review: they ran from
+//! 1975 to 4096). A kiosk's lasts `tls.kiosk_certificate_days`, and the kiosk renews it over
+//! its mutual-TLS link. The self-signed server certificate lasts a year and is renewed at
+//! start when less than [`RENEW_SERVER_WITHIN_DAYS`] remain, with the same key and names:
+//! kiosks keep the old one as their trust anchor, and an anchor is its name and key, so they
+//! trust the renewed one without being told.
 
 use anyhow::{Context, Result};
 use rcgen::{
@@ -9,6 +16,37 @@ use rcgen::{
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+/// The self-signed server certificate's life.
+const SERVER_DAYS: u64 = 365;
+/// A self-signed server certificate with less left than this is renewed at start.
+pub const RENEW_SERVER_WITHIN_DAYS: u64 = 60;
+/// The kiosk CA's life: it outlives every kiosk certificate it signs many times over.
+const CA_DAYS: u64 = 10 * 365;
+/// Clocks differ: a certificate is valid from a little before it was made.
+const BACKDATE: Duration = Duration::from_secs(3600);
+const DAY: Duration = Duration::from_secs(86_400);
+
+/// Makes `params` valid from now (less [`BACKDATE`]) for `days`.
+fn valid_for(params: &mut CertificateParams, days: u64) -> Result<()> {
+    let now = SystemTime::now();
+    let at = |t: SystemTime| -> Result<time::OffsetDateTime> {
+        let seconds = t.duration_since(SystemTime::UNIX_EPOCH)?.as_secs() as i64;
+        Ok(time::OffsetDateTime::from_unix_timestamp(seconds)?)
+    };
+    params.not_before = at(now - BACKDATE)?;
+    params.not_after = at(now + DAY * days as u32)?;
+    Ok(())
+}
+
+/// When the certificate `der` stops being valid.
+pub fn not_after(der: &[u8]) -> Result<SystemTime> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der)
+        .map_err(|e| anyhow::anyhow!("not an X.509 certificate: {e}"))?;
+    let seconds = cert.validity().not_after.timestamp();
+    Ok(SystemTime::UNIX_EPOCH + Duration::from_secs(seconds.max(0) as u64))
+}
 
 /// The broker's server certificate and key.
 #[derive(Debug)]
@@ -49,13 +87,19 @@ pub fn cert_hash(der: &[u8]) -> String {
         .collect()
 }
 
-fn write_private(path: &Path, contents: &str) -> Result<()> {
+fn private_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("cannot make {} private (chmod 700)", dir.display()))
+}
+
+/// Writes a file only its owner may read (secrets, keys).
+pub fn write_private(path: &Path, contents: &str) -> Result<()> {
     use std::io::Write;
-    #[cfg(unix)]
     use std::os::unix::fs::OpenOptionsExt;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
     options.mode(0o600);
     let mut file = options
         .open(path)
@@ -92,7 +136,7 @@ pub fn server_identity(
         (Some(c), Some(k)) => (c.to_path_buf(), k.to_path_buf()),
         _ => {
             let tls_dir = dir.join("tls");
-            std::fs::create_dir_all(&tls_dir)?;
+            private_dir(&tls_dir)?;
             let cert_path = tls_dir.join("server.crt");
             let key_path = tls_dir.join("server.key");
             let names_path = tls_dir.join("server.names");
@@ -106,21 +150,28 @@ pub fn server_identity(
             if cert_path.exists() && key_path.exists() {
                 // Kiosks trust this very certificate, so a new name does not silently replace it.
                 let made_for = std::fs::read_to_string(&names_path).unwrap_or_default();
-                if made_for.trim() != wanted {
+                let made_for: Vec<String> = made_for.lines().map(str::to_string).collect();
+                if made_for.join("\n") != wanted {
                     tracing::warn!(
                         certificate = %cert_path.display(),
-                        made_for = %made_for.trim().replace('\n', ", "),
+                        made_for = %made_for.join(", "),
                         wanted = %names.join(", "),
                         "the self-signed certificate was made for other names; delete it to make a new one (enrolled kiosks must then be enrolled again)"
                     );
                 }
+                let der = read_pem_chain(&cert_path)?.remove(0);
+                let left = not_after(&der)?
+                    .duration_since(SystemTime::now())
+                    .unwrap_or_default();
+                if left < DAY * RENEW_SERVER_WITHIN_DAYS as u32 {
+                    let key = KeyPair::from_pem(&std::fs::read_to_string(&key_path)?)?;
+                    let renewed = self_signed_server(made_for, &key)?;
+                    std::fs::write(&cert_path, renewed.pem())?;
+                    tracing::info!(certificate = %cert_path.display(), "the self-signed certificate was renewed for a year, with the same key and names");
+                }
             } else {
                 let key = KeyPair::generate()?;
-                let mut params = CertificateParams::new(names)?;
-                params
-                    .distinguished_name
-                    .push(DnType::CommonName, "Nära broker (self-signed)");
-                let cert = params.self_signed(&key)?;
+                let cert = self_signed_server(names, &key)?;
                 write_private(&key_path, &key.serialize_pem())?;
                 std::fs::write(&cert_path, cert.pem())?;
                 std::fs::write(&names_path, &wanted)?;
@@ -139,11 +190,20 @@ pub fn server_identity(
     })
 }
 
+fn self_signed_server(names: Vec<String>, key: &KeyPair) -> Result<rcgen::Certificate> {
+    let mut params = CertificateParams::new(names)?;
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "Nära broker (self-signed)");
+    valid_for(&mut params, SERVER_DAYS)?;
+    Ok(params.self_signed(key)?)
+}
+
 impl KioskCa {
     /// Loads the kiosk CA from `dir/pki`, making it on first start.
     pub fn load_or_create(dir: &Path) -> Result<KioskCa> {
         let pki = dir.join("pki");
-        std::fs::create_dir_all(&pki)?;
+        private_dir(&pki)?;
         let cert_path = pki.join("kiosk-ca.crt");
         let key_path = pki.join("kiosk-ca.key");
         if !cert_path.exists() || !key_path.exists() {
@@ -154,6 +214,7 @@ impl KioskCa {
             params.distinguished_name = dn;
             params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
             params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+            valid_for(&mut params, CA_DAYS)?;
             let cert = params.self_signed(&key)?;
             write_private(&key_path, &key.serialize_pem())?;
             std::fs::write(&cert_path, cert.pem())?;
@@ -169,12 +230,13 @@ impl KioskCa {
         })
     }
 
-    /// Signs a kiosk's certificate request. The subject is set by the broker, whatever the
-    /// request asked for; only the public key is taken from it.
+    /// Signs a kiosk's certificate request, valid for `days`. The subject is set by the
+    /// broker, whatever the request asked for; only the public key is taken from it.
     pub fn sign_kiosk(
         &self,
         csr_pem: &str,
         kiosk: &str,
+        days: u32,
     ) -> Result<(String, CertificateDer<'static>)> {
         let mut csr = rcgen::CertificateSigningRequestParams::from_pem(csr_pem)
             .context("not a PEM certificate request (CSR)")?;
@@ -185,6 +247,7 @@ impl KioskCa {
         csr.params.is_ca = IsCa::ExplicitNoCa;
         csr.params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         csr.params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        valid_for(&mut csr.params, u64::from(days))?;
         let cert = csr.signed_by(&self.issuer)?;
         Ok((cert.pem(), cert.der().clone()))
     }

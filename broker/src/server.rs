@@ -1,14 +1,21 @@
 //! The listener: TLS (1.2+) with an optional client certificate verified against the kiosk
-//! CA, a handshake and request-head timeout, a cap on concurrent connections, and graceful
-//! shutdown. Each request carries a [`ConnInfo`] saying who is on the other end.
+//! CA, a handshake and request-head timeout, caps on concurrent connections in all and per
+//! address, and graceful shutdown. Each request carries a [`ConnInfo`] saying who is on the
+//! other end.
+//!
+//! The request-head timeout runs from the end of the handshake and again whenever a
+//! connection waits for its next request, so a client that connects and says nothing holds
+//! its slot no longer than that (M5 of the security review: such connections stayed for over
+//! 300 s, because hyper-util's protocol sniffing waited for a first byte with no time limit;
+//! HTTP/1.1 is all the broker speaks, so it is served directly).
 
 use crate::api::ConnInfo;
+use crate::per_address::PerAddress;
 use crate::pki::{cert_hash, KioskCa, ServerIdentity};
 use crate::state::AppState;
 use anyhow::Result;
 use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use rustls::server::WebPkiClientVerifier;
 use rustls::RootCertStore;
 use std::sync::Arc;
@@ -58,6 +65,13 @@ async fn refuse_plain_http(mut tcp: tokio::net::TcpStream) {
     let _ = tcp.shutdown().await;
 }
 
+/// A connection's places under the total and the per-address caps, held while it is open.
+#[derive(Debug)]
+pub struct ConnectionSlot {
+    _total: tokio::sync::OwnedSemaphorePermit,
+    _address: crate::per_address::AddressSlot,
+}
+
 /// How long to wait after a failed `accept` before the next.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
@@ -74,6 +88,7 @@ pub async fn serve(
     let acceptor = TlsAcceptor::from(Arc::new(tls));
     let limits = state.config.limits.clone();
     let slots = Arc::new(Semaphore::new(max_connections));
+    let per_address = Arc::new(PerAddress::default());
     let handshake_timeout = Duration::from_secs(limits.handshake_timeout_seconds);
     let mut tasks = tokio::task::JoinSet::new();
     loop {
@@ -95,6 +110,13 @@ pub async fn serve(
         };
         let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
             state.metrics.refused("too-many-connections");
+            drop(tcp);
+            continue;
+        };
+        let Some(address_slot) =
+            per_address.try_acquire(peer.ip(), limits.max_connections_per_address)
+        else {
+            state.metrics.refused("too-many-connections-from-address");
             drop(tcp);
             continue;
         };
@@ -123,9 +145,9 @@ pub async fn serve(
                 }
                 Err(_) => {
                     state.metrics.refused("tls-handshake-timeout");
-                    // Free the slot before the socket closes, so a client that sees the close
+                    // Free the slots before the socket closes, so a client that sees the close
                     // can connect again at once.
-                    drop(slot);
+                    drop((slot, address_slot));
                     return;
                 }
             };
@@ -138,7 +160,10 @@ pub async fn serve(
             let info = ConnInfo {
                 peer,
                 client_cert_hash,
-                slot: Some(Arc::new(slot)),
+                slot: Some(Arc::new(ConnectionSlot {
+                    _total: slot,
+                    _address: address_slot,
+                })),
             };
             let service = hyper::service::service_fn(
                 move |mut request: hyper::Request<hyper::body::Incoming>| {
@@ -146,12 +171,11 @@ pub async fn serve(
                     app.clone().oneshot(request)
                 },
             );
-            let mut builder = auto::Builder::new(TokioExecutor::new());
-            builder
-                .http1()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(handshake_timeout);
-            let connection = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(handshake_timeout)
+                .serve_connection(TokioIo::new(tls), service)
+                .with_upgrades();
             tokio::pin!(connection);
             tokio::select! {
                 _ = connection.as_mut() => {}

@@ -33,6 +33,7 @@ pub struct AppState {
     pub connections: Arc<Connections>,
     pub metrics: Arc<Metrics>,
     pub turn: Arc<TurnCredentials>,
+    pub passwords: Arc<crate::api::passwords::Passwords>,
 }
 
 /// Live WebSocket connections by kiosk and by person.
@@ -40,7 +41,24 @@ pub struct AppState {
 pub struct Connections {
     next_id: AtomicU64,
     kiosks: Mutex<HashMap<KioskId, Outbox>>,
-    desks: Mutex<HashMap<StaffId, Outbox>>,
+    desks: Mutex<HashMap<StaffId, DeskConnection>>,
+}
+
+/// A desk's connection and the login session it was opened under.
+#[derive(Debug, Clone)]
+struct DeskConnection {
+    outbox: Outbox,
+    login: DeskLogin,
+}
+
+/// What a desk's connection knows of the login behind it.
+#[derive(Debug, Clone)]
+pub struct DeskLogin {
+    /// The session's token hash: when the session ends, so does the connection.
+    pub session: String,
+    pub expires_at: u64,
+    /// Officers and interpreters hold calls and need TURN credentials; administrators don't.
+    pub takes_calls: bool,
 }
 
 impl Connections {
@@ -67,16 +85,55 @@ impl Connections {
         }
     }
 
-    pub fn add_desk(&self, staff: &StaffId, outbox: Outbox) -> Option<Outbox> {
+    /// Registers a desk's connection, opened under `login`; an older connection of the same
+    /// person is replaced.
+    pub fn add_desk(&self, staff: &StaffId, outbox: Outbox, login: DeskLogin) -> Option<Outbox> {
+        let desk = DeskConnection { outbox, login };
         self.desks
             .lock()
             .expect("not poisoned")
-            .insert(staff.clone(), outbox)
+            .insert(staff.clone(), desk)
+            .map(|old| old.outbox)
+    }
+
+    /// Closes, with `farewell`, every desk connection whose session has expired by `now`;
+    /// returns how many.
+    pub fn close_expired(&self, now: u64, farewell: &BrokerToDesk) -> usize {
+        let closing: Vec<Outbox> = self
+            .desks
+            .lock()
+            .expect("not poisoned")
+            .values()
+            .filter(|d| d.login.expires_at <= now)
+            .map(|d| d.outbox.clone())
+            .collect();
+        for outbox in &closing {
+            outbox.close_with(farewell);
+        }
+        closing.len()
+    }
+
+    /// Closes, with `farewell`, every desk connection opened under the session `session`.
+    pub fn close_session(&self, session: &str, farewell: &BrokerToDesk) {
+        let closing: Vec<Outbox> = self
+            .desks
+            .lock()
+            .expect("not poisoned")
+            .values()
+            .filter(|d| d.login.session == session)
+            .map(|d| d.outbox.clone())
+            .collect();
+        for outbox in closing {
+            outbox.close_with(farewell);
+        }
     }
 
     pub fn remove_desk(&self, staff: &StaffId, connection: u64) -> bool {
         let mut map = self.desks.lock().expect("not poisoned");
-        if map.get(staff).is_some_and(|o| o.connection == connection) {
+        if map
+            .get(staff)
+            .is_some_and(|d| d.outbox.connection == connection)
+        {
             map.remove(staff);
             true
         } else {
@@ -109,7 +166,12 @@ impl Connections {
     }
 
     pub fn to_desk(&self, staff: &StaffId, message: &BrokerToDesk) -> bool {
-        let outbox = self.desks.lock().expect("not poisoned").get(staff).cloned();
+        let outbox = self
+            .desks
+            .lock()
+            .expect("not poisoned")
+            .get(staff)
+            .map(|d| d.outbox.clone());
         outbox.is_some_and(|o| o.send(message))
     }
 
@@ -127,8 +189,8 @@ impl Connections {
         }
     }
 
-    /// Who is connected right now, kiosks then people.
-    pub fn connected(&self) -> (Vec<KioskId>, Vec<StaffId>) {
+    /// Who is connected right now and may hold a call, kiosks then people.
+    pub fn in_calls_or_ready(&self) -> (Vec<KioskId>, Vec<StaffId>) {
         (
             self.kiosks
                 .lock()
@@ -139,8 +201,9 @@ impl Connections {
             self.desks
                 .lock()
                 .expect("not poisoned")
-                .keys()
-                .cloned()
+                .iter()
+                .filter(|(_, d)| d.login.takes_calls)
+                .map(|(staff, _)| staff.clone())
                 .collect(),
         )
     }

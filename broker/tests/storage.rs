@@ -153,6 +153,49 @@ async fn enrolment_code_is_single_use_and_expires() {
     }
 }
 
+/// M1 of the security review: a kiosk revoked before it enrolled still enrolled with its
+/// code, and enrolling cleared the revocation.
+#[tokio::test]
+async fn m1_a_revoked_kiosk_cannot_enrol_with_its_code() {
+    for (name, store, _dir) in stores().await {
+        store
+            .create_kiosk(&KioskRow {
+                id: "k-2".into(),
+                site_id: "norsjo".into(),
+                name: "Entré".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        store
+            .create_enrolment_code(&EnrolmentCodeRow {
+                code: "GHJ".into(),
+                kiosk_id: "k-2".into(),
+                created_by: "admin".into(),
+                expires_at: 9000,
+            })
+            .await
+            .unwrap();
+        assert!(store.revoke_kiosk("k-2", 1000).await.unwrap());
+        assert_eq!(
+            store.kiosk_for_code("GHJ", 2000).await.unwrap(),
+            None,
+            "{name}"
+        );
+        assert_eq!(
+            store
+                .redeem_enrolment_code("GHJ", "hash3", 2000)
+                .await
+                .unwrap(),
+            None,
+            "{name}: the code died with the kiosk"
+        );
+        let kiosk = store.kiosk("k-2").await.unwrap().unwrap();
+        assert_eq!(kiosk.revoked_at, Some(1000), "{name}: still revoked");
+        assert_eq!(kiosk.cert_hash, None, "{name}");
+    }
+}
+
 #[tokio::test]
 async fn statistics_keep_metadata_and_retention_purges() {
     for (name, store, _dir) in stores().await {
@@ -207,20 +250,39 @@ async fn staff_and_sessions() {
             skills: vec![],
             disabled: false,
         };
-        store.upsert_staff(&staff).await.unwrap();
+        assert!(store.insert_staff(&staff).await.unwrap(), "{name}");
         assert_eq!(
             store.staff_by_username("anna.fk").await.unwrap(),
             Some(staff.clone()),
             "{name}"
         );
+        // M2 of the security review: a new account never overwrites another. Neither the
+        // same id under another username nor the same username under another id goes in.
+        let same_id = StaffRow {
+            username: "anna.skatteverket".into(),
+            agency: Some("skatteverket".into()),
+            ..staff.clone()
+        };
+        let same_username = StaffRow {
+            id: "anna-2".into(),
+            ..staff.clone()
+        };
+        for taken in [same_id, same_username] {
+            assert!(!store.insert_staff(&taken).await.unwrap(), "{name}");
+        }
+        assert_eq!(
+            store.staff_by_id("anna").await.unwrap(),
+            Some(staff.clone()),
+            "{name}: the first account is untouched"
+        );
         store.create_session("tok", "anna", 1000).await.unwrap();
         assert_eq!(
-            store.session_staff("tok", 999).await.unwrap().as_deref(),
-            Some("anna"),
+            store.session("tok", 999).await.unwrap(),
+            Some(("anna".to_string(), 1000)),
             "{name}"
         );
         assert_eq!(
-            store.session_staff("tok", 1000).await.unwrap(),
+            store.session("tok", 1000).await.unwrap(),
             None,
             "{name}: expired"
         );

@@ -4,7 +4,7 @@
 
 use nara_broker::api::admin::*;
 use nara_broker::api::auth::*;
-use nara_broker::api::openapi::ApiErrorBody;
+use nara_broker::api::openapi::{ApiErrorBody, ApiErrorCode};
 use nara_broker::api::stats::*;
 use nara_broker::storage::*;
 use std::path::PathBuf;
@@ -18,6 +18,7 @@ macro_rules! declarations {
 
 fn generate() -> String {
     let decls = declarations![
+        ApiErrorCode,
         ApiErrorBody,
         Role,
         LoginRequest,

@@ -1,17 +1,24 @@
 //! The local control API, on loopback only: how the touch UI's tests, the end-to-end tests and
 //! the demo's simulated kiosks drive a headless kiosk. It speaks for the citizen: start a
 //! visit, chat, leave, answer the survey.
+//!
+//! It carries the chat, the staff's names and the scanned pages, so no web page may reach it
+//! (L3 of the security review): it binds only a loopback address, answers only requests
+//! whose `Host` is a loopback name (a DNS-rebound name is refused), and refuses any request
+//! that carries an `Origin`, which browsers add to every cross-origin call and programs don't.
 
 use crate::controller::{DocumentRequest, Handle, Request};
 use crate::status::Status;
 use crate::visit::CitizenAction;
-use axum::extract::{rejection::JsonRejection, Path, State};
-use axum::http::StatusCode;
+use axum::extract::{rejection::JsonRejection, Path, Request as HttpRequest, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use nara_protocol::{AgencyId, BookingCode, LanguageCode, SelfTestReport, StaffId};
 use serde::Deserialize;
+use std::net::SocketAddr;
 
 pub fn app(kiosk: Handle) -> Router {
     Router::new()
@@ -27,13 +34,57 @@ pub fn app(kiosk: Handle) -> Router {
         .route("/document/send", post(send_document))
         .route("/document/cancel", post(cancel_document))
         .route("/document/pages/{index}", get(document_page))
+        .layer(axum::middleware::from_fn(local_callers_only))
         .with_state(kiosk)
+}
+
+/// Refuses to serve the API anywhere but on a loopback address.
+pub fn check_listen(address: SocketAddr) -> Result<(), String> {
+    if address.ip().is_loopback() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the kiosk's local API serves loopback only, not {address}: set api-listen to 127.0.0.1:PORT"
+        ))
+    }
+}
+
+/// Whether `host` (a Host header: name or address, with or without a port) names this machine.
+fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+async fn local_callers_only(request: HttpRequest, next: Next) -> Response {
+    let headers = request.headers();
+    if headers.contains_key(header::ORIGIN) {
+        return ApiError::Forbidden("the kiosk's API does not answer web pages".into())
+            .into_response();
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    if !is_loopback_host(host) {
+        return ApiError::Forbidden(format!(
+            "the kiosk's API answers to localhost only, not {host:?}"
+        ))
+        .into_response();
+    }
+    next.run(request).await
 }
 
 /// Errors as the API's callers see them: a status and a sentence.
 #[derive(Debug)]
 pub enum ApiError {
     BadRequest(String),
+    Forbidden(String),
     NotFound(String),
     Refused(String),
     Stopping,
@@ -43,6 +94,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, message) = match self {
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
+            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, m),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, m),
             ApiError::Refused(m) => (StatusCode::CONFLICT, m),
             ApiError::Stopping => (
@@ -211,5 +263,39 @@ async fn document_page(
         }
         Some(None) => Err(ApiError::NotFound(format!("there is no page {index}"))),
         None => Err(ApiError::Stopping),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn l3_only_loopback_names_are_answered() {
+        for host in [
+            "localhost",
+            "localhost:7700",
+            "127.0.0.1:7700",
+            "[::1]:7700",
+            "LOCALHOST",
+        ] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in [
+            "rebind.evil.example",
+            "rebind.evil.example:7700",
+            "192.0.2.1:7700",
+            "",
+        ] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
+    }
+
+    #[test]
+    fn l3_the_api_refuses_to_listen_beyond_loopback() {
+        assert!(check_listen("127.0.0.1:7700".parse().unwrap()).is_ok());
+        assert!(check_listen("[::1]:7700".parse().unwrap()).is_ok());
+        let refused = check_listen("0.0.0.0:7700".parse().unwrap()).unwrap_err();
+        assert!(refused.contains("loopback only"), "{refused}");
     }
 }

@@ -234,6 +234,7 @@ async fn start(mut config: Config) -> Result<Running> {
         scanner,
         shutdown.clone(),
     );
+    api::check_listen(config.api_listen).map_err(anyhow::Error::msg)?;
     let listener = tokio::net::TcpListener::bind(config.api_listen)
         .await
         .with_context(|| format!("cannot listen for the local API on {}", config.api_listen))?;

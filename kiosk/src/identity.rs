@@ -3,6 +3,10 @@
 //!
 //! The private key is made here and never leaves the machine: only a certificate request goes
 //! to the broker. The key file is readable by the kiosk's user alone.
+//!
+//! The broker's certificates for kiosks expire (90 days by default). With a third of its life
+//! left, the kiosk asks for a new one over mutual TLS with the one it has, for the same key,
+//! and swaps the certificate file in one rename: a kiosk that dies mid-way keeps the old one.
 
 use anyhow::{anyhow, bail, Context, Result};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -11,6 +15,7 @@ use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 const KEY_FILE: &str = "kiosk-key.pem";
 const CERT_FILE: &str = "kiosk-cert.pem";
@@ -29,6 +34,8 @@ pub struct Enrolment {
 #[derive(Clone)]
 pub struct Identity {
     pub enrolment: Enrolment,
+    /// Where the files are, for writing a renewed certificate.
+    data_dir: PathBuf,
     chain: Vec<CertificateDer<'static>>,
     key_pem: String,
     /// The broker certificate to trust; none means the system's certificate authorities.
@@ -92,7 +99,7 @@ pub async fn enrol(
     let status = response.status();
     let body: serde_json::Value = response.json().await.unwrap_or_default();
     if !status.is_success() {
-        let why = body["error"].as_str().unwrap_or("no reason given");
+        let why = body["message"].as_str().unwrap_or("no reason given");
         bail!("the broker refused the enrolment ({status}): {why}");
     }
     let kiosk = body["kiosk"]
@@ -153,10 +160,32 @@ pub fn load(data_dir: &Path) -> Result<Identity> {
     let trust_pem = std::fs::read(data_dir.join(TRUST_FILE)).ok();
     Ok(Identity {
         enrolment,
+        data_dir: data_dir.to_path_buf(),
         chain,
         key_pem,
         trust_pem,
     })
+}
+
+/// The certificate's life: from when, until when.
+fn validity(der: &[u8]) -> Result<(SystemTime, SystemTime)> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der)
+        .map_err(|e| anyhow!("the kiosk certificate cannot be read: {e}"))?;
+    let at = |t: x509_parser::time::ASN1Time| {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(t.timestamp().max(0) as u64)
+    };
+    Ok((
+        at(cert.validity().not_before),
+        at(cert.validity().not_after),
+    ))
+}
+
+/// Whether a certificate valid from `from` until `until` should be renewed at `now`: with a
+/// third of its life left, which leaves weeks to retry through network or broker trouble.
+pub fn renewal_due(from: SystemTime, until: SystemTime, now: SystemTime) -> bool {
+    let life = until.duration_since(from).unwrap_or_default();
+    let left = until.duration_since(now).unwrap_or_default();
+    left <= life / 3
 }
 
 impl Identity {
@@ -184,6 +213,61 @@ impl Identity {
         Ok(tls_builder()?
             .with_root_certificates(roots)
             .with_no_client_auth())
+    }
+
+    /// Whether this kiosk's certificate should be renewed now.
+    pub fn renewal_due(&self, now: SystemTime) -> Result<bool> {
+        let leaf = self
+            .chain
+            .first()
+            .ok_or_else(|| anyhow!("the kiosk certificate file is empty"))?;
+        let (from, until) = validity(leaf)?;
+        Ok(renewal_due(from, until, now))
+    }
+
+    /// When this kiosk's certificate expires.
+    pub fn expires_at(&self) -> Result<SystemTime> {
+        let leaf = self
+            .chain
+            .first()
+            .ok_or_else(|| anyhow!("the kiosk certificate file is empty"))?;
+        Ok(validity(leaf)?.1)
+    }
+
+    /// Asks the broker for a fresh certificate for the same key, presenting the current one,
+    /// and keeps it in the data directory. Returns the renewed identity.
+    pub async fn renew(&self) -> Result<Identity> {
+        let key = rcgen::KeyPair::from_pem(&self.key_pem)?;
+        let csr = rcgen::CertificateParams::new(Vec::<String>::new())?
+            .serialize_request(&key)?
+            .pem()?;
+        let broker = &self.enrolment.broker;
+        let response = reqwest::Client::builder()
+            .use_preconfigured_tls(self.tls_config()?)
+            .build()?
+            .post(format!("{broker}/api/kiosk/renew"))
+            .json(&serde_json::json!({ "csrPem": csr }))
+            .send()
+            .await
+            .with_context(|| format!("cannot reach the broker at {broker}"))?;
+        let status = response.status();
+        let body: serde_json::Value = response.json().await.unwrap_or_default();
+        if !status.is_success() {
+            let why = body["message"].as_str().unwrap_or("no reason given");
+            bail!("the broker refused to renew the certificate ({status}): {why}");
+        }
+        let cert_pem = body["certificatePem"]
+            .as_str()
+            .ok_or_else(|| anyhow!("the broker's answer has no certificate"))?;
+        let chain = rustls_pemfile::certs(&mut cert_pem.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .context("the renewed certificate cannot be read")?;
+        anyhow::ensure!(!chain.is_empty(), "the broker's answer has no certificate");
+        write_file(&self.data_dir.join(CERT_FILE), cert_pem.as_bytes(), 0o644)?;
+        Ok(Identity {
+            chain,
+            ..self.clone()
+        })
     }
 
     /// The kiosk WebSocket's address, from the broker's base address.
@@ -226,7 +310,7 @@ fn create_private_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn write_file(path: &PathBuf, bytes: &[u8], mode: u32) -> Result<()> {
+fn write_file(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     let partial = path.with_extension("partial");
     let mut file = std::fs::OpenOptions::new()
         .write(true)
@@ -239,4 +323,31 @@ fn write_file(path: &PathBuf, bytes: &[u8], mode: u32) -> Result<()> {
     file.sync_all()?;
     std::fs::rename(&partial, path)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn l5_a_certificate_is_renewed_with_a_third_of_its_life_left() {
+        let day = Duration::from_secs(86_400);
+        let from = SystemTime::UNIX_EPOCH + 1000 * day;
+        let until = from + 90 * day;
+        assert!(!renewal_due(from, until, from + day));
+        assert!(!renewal_due(from, until, from + 59 * day));
+        assert!(renewal_due(from, until, from + 60 * day));
+        assert!(renewal_due(from, until, until + day), "an expired one too");
+    }
+
+    #[test]
+    fn the_life_is_read_from_the_certificate() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.not_before = rcgen::date_time_ymd(2026, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2026, 4, 1);
+        let cert = params.self_signed(&key).unwrap();
+        let (from, until) = validity(cert.der()).unwrap();
+        assert_eq!(until.duration_since(from).unwrap().as_secs(), 90 * 86_400);
+    }
 }

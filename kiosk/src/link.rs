@@ -1,6 +1,8 @@
 //! The kiosk's WebSocket to the broker: mutual TLS with the kiosk's certificate, `hello` naming
 //! the visit in progress so that the broker resumes it, and reconnection with backoff and
-//! jitter whenever the network or the broker goes away.
+//! jitter whenever the network or the broker goes away. It also keeps the kiosk's
+//! certificate fresh: before connecting, and twice a day while connected, it renews one that
+//! is due (a renewal that fails is tried again at the next of those).
 
 use crate::backoff::Backoff;
 use crate::identity::Identity;
@@ -29,11 +31,36 @@ pub enum LinkEvent {
 const WELCOME_PATIENCE: Duration = Duration::from_secs(10);
 /// Pings keep NAT and proxies from forgetting an idle connection and reveal a dead one.
 const PING_EVERY: Duration = Duration::from_secs(15);
+/// How often a connected kiosk checks whether its certificate is due for renewal.
+const RENEWAL_CHECK_EVERY: Duration = Duration::from_secs(12 * 3600);
+
+/// Renews the kiosk's certificate if it is due; the connection in use is not touched, the
+/// next one presents the new certificate.
+async fn renew_if_due(identity: &mut Identity) {
+    match identity.renewal_due(std::time::SystemTime::now()) {
+        Ok(false) => {}
+        Ok(true) => match identity.renew().await {
+            Ok(renewed) => {
+                *identity = renewed;
+                let until_unix_seconds = identity
+                    .expires_at()
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map(|d| d.as_secs());
+                tracing::info!(?until_unix_seconds, "the kiosk's certificate was renewed");
+            }
+            Err(error) => {
+                tracing::warn!(error = %format!("{error:#}"), "the kiosk's certificate is due for renewal, which failed; trying again later")
+            }
+        },
+        Err(error) => tracing::warn!(%error, "the kiosk's certificate cannot be read"),
+    }
+}
 
 /// Keeps the kiosk connected until `shutdown` turns true. Messages from `outbox` are sent
 /// while connected and wait while not; `visit` names the visit to resume on reconnect.
 pub async fn run(
-    identity: Identity,
+    mut identity: Identity,
     software_version: String,
     visit: watch::Receiver<Option<VisitId>>,
     mut outbox: mpsc::UnboundedReceiver<KioskToBroker>,
@@ -43,8 +70,9 @@ pub async fn run(
     let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
     let url = identity.websocket_url();
     loop {
+        renew_if_due(&mut identity).await;
         let attempt = connect_and_serve(
-            &identity,
+            &mut identity,
             &url,
             &software_version,
             &visit,
@@ -75,7 +103,7 @@ pub async fn run(
 
 #[allow(clippy::too_many_arguments)]
 async fn connect_and_serve(
-    identity: &Identity,
+    identity: &mut Identity,
     url: &str,
     software_version: &str,
     visit: &watch::Receiver<Option<VisitId>>,
@@ -137,6 +165,8 @@ async fn connect_and_serve(
 
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
+    let mut renewal_check = tokio::time::interval(RENEWAL_CHECK_EVERY);
+    renewal_check.tick().await;
     let mut awaiting_pong = false;
     loop {
         tokio::select! {
@@ -169,6 +199,7 @@ async fn connect_and_serve(
                 awaiting_pong = true;
                 socket.send(Message::Ping(Vec::new().into())).await?;
             }
+            _ = renewal_check.tick() => renew_if_due(identity).await,
             _ = shutdown.changed() => {
                 let _ = socket.close(None).await;
                 return Ok("the kiosk is stopping".into());

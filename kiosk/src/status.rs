@@ -5,7 +5,7 @@ use crate::documents::DocumentStatus;
 use crate::media::{CaptureHealth, ReceiverStats};
 use crate::visit::Phase;
 use nara_protocol::kiosk::AgencyChoice;
-use nara_protocol::{NetworkQuality, StaffId};
+use nara_protocol::{NetworkQuality, StaffId, StaffRoleKind};
 use serde::Serialize;
 
 #[derive(Clone, Debug, Serialize)]
@@ -33,12 +33,29 @@ pub struct PeerStatus {
     pub staff: StaffId,
     pub display_name: String,
     pub agency_name: Option<String>,
+    /// Officer, interpreter: documents go to officers only.
+    pub role: StaffRoleKind,
     pub connected: bool,
     pub channel_open: bool,
     /// Round trip, loss and bitrate of the path, as last measured.
     pub network: Option<NetworkQuality>,
     /// One entry per remote track: its packets and what was decoded of them.
     pub received: Vec<ReceiverStats>,
+}
+
+impl PeerStatus {
+    /// Whether a document may go to this person.
+    pub fn receives_documents(&self) -> bool {
+        self.role == StaffRoleKind::Officer
+    }
+
+    /// How the citizen sees them on a send button: "Anna Lind, Skatteverket".
+    pub fn name_with_agency(&self) -> String {
+        match &self.agency_name {
+            Some(agency) => format!("{}, {agency}", self.display_name),
+            None => self.display_name.clone(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -193,65 +193,20 @@ fn error_code(message: &Message) -> Result<ErrorCodeAttribute> {
 async fn turn_over_tcp_allocates_and_refuses_internal_peers() -> Result<()> {
     let broker = TestBroker::start_with(30_000, with_secret(&[])).await?;
     let (server, username, password) = handed_out(&broker, "tcp").await?;
-    let mut stream = TcpStream::connect(server).await?;
-    let transport = || {
-        Box::new(RequestedTransport {
-            protocol: PROTO_UDP,
-        })
-    };
+    let mut client = TcpTurn::connect(server, &username, &password).await?;
 
-    let challenge = transact(
-        &mut stream,
-        vec![
-            Box::new(stun::agent::TransactionId::new()),
-            Box::new(MessageType::new(METHOD_ALLOCATE, CLASS_REQUEST)),
-            transport(),
-        ],
-    )
-    .await?;
-    assert_eq!(challenge.typ.class, CLASS_ERROR_RESPONSE);
-    assert_eq!(error_code(&challenge)?.code.0, 401);
-    let mut nonce = TextAttribute::new(ATTR_NONCE, String::new());
-    nonce.get_from(&challenge)?;
-    let mut realm = TextAttribute::new(ATTR_REALM, String::new());
-    realm.get_from(&challenge)?;
-    let signed = |method, extra: Vec<Box<dyn Setter>>| {
-        let mut setters: Vec<Box<dyn Setter>> = vec![
-            Box::new(stun::agent::TransactionId::new()),
-            Box::new(MessageType::new(method, CLASS_REQUEST)),
-        ];
-        setters.extend(extra);
-        setters.push(Box::new(TextAttribute::new(
-            ATTR_USERNAME,
-            username.clone(),
-        )));
-        setters.push(Box::new(realm.clone()));
-        setters.push(Box::new(nonce.clone()));
-        setters.push(Box::new(MessageIntegrity::new_long_term_integrity(
-            username.clone(),
-            realm.text.clone(),
-            password.clone(),
-        )));
-        setters
-    };
-
-    let allocated = transact(&mut stream, signed(METHOD_ALLOCATE, vec![transport()])).await?;
-    assert_eq!(allocated.typ.class, CLASS_SUCCESS_RESPONSE, "{allocated}");
+    let allocated = client.allocate().await?;
     let mut relayed = RelayedAddress::default();
     relayed.get_from(&allocated)?;
     assert_eq!(relayed.ip.to_string(), "127.0.0.1");
 
-    let refused = transact(
-        &mut stream,
-        signed(
-            METHOD_CREATE_PERMISSION,
-            vec![Box::new(PeerAddress {
-                ip: "127.0.0.1".parse()?,
-                port: 9,
-            })],
-        ),
-    )
-    .await?;
+    let loopback = Box::new(PeerAddress {
+        ip: "127.0.0.1".parse()?,
+        port: 9,
+    });
+    let refused = client
+        .exchange(METHOD_CREATE_PERMISSION, vec![loopback])
+        .await?;
     assert_eq!(refused.typ.class, CLASS_ERROR_RESPONSE);
     let code = error_code(&refused)?;
     assert_eq!(code.code.0, 403);
@@ -314,6 +269,216 @@ async fn an_allocation_flood_with_one_credential_is_held_to_its_quota() -> Resul
     for (client, _) in clients {
         client.close().await?;
     }
+    broker.broker.shutdown().await;
+    Ok(())
+}
+
+/// A TURN client over TCP speaking raw STUN, as a kiosk behind a firewall does.
+struct TcpTurn {
+    stream: TcpStream,
+    username: String,
+    password: String,
+    realm: TextAttribute,
+    nonce: TextAttribute,
+}
+
+impl TcpTurn {
+    /// Connects and learns the realm and nonce from the server's first 401.
+    async fn connect(server: SocketAddr, username: &str, password: &str) -> Result<TcpTurn> {
+        let mut stream = TcpStream::connect(server).await?;
+        let challenge = transact(
+            &mut stream,
+            vec![
+                Box::new(stun::agent::TransactionId::new()),
+                Box::new(MessageType::new(METHOD_ALLOCATE, CLASS_REQUEST)),
+                Box::new(RequestedTransport {
+                    protocol: PROTO_UDP,
+                }),
+            ],
+        )
+        .await?;
+        assert_eq!(error_code(&challenge)?.code.0, 401);
+        let mut nonce = TextAttribute::new(ATTR_NONCE, String::new());
+        nonce.get_from(&challenge)?;
+        let mut realm = TextAttribute::new(ATTR_REALM, String::new());
+        realm.get_from(&challenge)?;
+        Ok(TcpTurn {
+            stream,
+            username: username.into(),
+            password: password.into(),
+            realm,
+            nonce,
+        })
+    }
+
+    /// A signed request and the server's response, whatever it says.
+    async fn exchange(
+        &mut self,
+        method: stun::message::Method,
+        extra: Vec<Box<dyn Setter>>,
+    ) -> Result<Message> {
+        let mut setters: Vec<Box<dyn Setter>> = vec![
+            Box::new(stun::agent::TransactionId::new()),
+            Box::new(MessageType::new(method, CLASS_REQUEST)),
+        ];
+        setters.extend(extra);
+        setters.push(Box::new(TextAttribute::new(
+            ATTR_USERNAME,
+            self.username.clone(),
+        )));
+        setters.push(Box::new(self.realm.clone()));
+        setters.push(Box::new(self.nonce.clone()));
+        setters.push(Box::new(MessageIntegrity::new_long_term_integrity(
+            self.username.clone(),
+            self.realm.text.clone(),
+            self.password.clone(),
+        )));
+        transact(&mut self.stream, setters).await
+    }
+
+    /// A signed request that must succeed.
+    async fn request(
+        &mut self,
+        method: stun::message::Method,
+        extra: Vec<Box<dyn Setter>>,
+    ) -> Result<Message> {
+        let response = self.exchange(method, extra).await?;
+        if response.typ.class != CLASS_SUCCESS_RESPONSE {
+            anyhow::bail!("{method} refused: {response}");
+        }
+        Ok(response)
+    }
+
+    async fn allocate(&mut self) -> Result<Message> {
+        let transport = Box::new(RequestedTransport {
+            protocol: PROTO_UDP,
+        });
+        self.request(METHOD_ALLOCATE, vec![transport]).await
+    }
+
+    /// Refresh with lifetime 0: the client gives its allocation back.
+    async fn delete(&mut self) -> Result<()> {
+        let zero = Box::new(turn::proto::lifetime::Lifetime(
+            std::time::Duration::from_secs(0),
+        ));
+        self.request(stun::message::METHOD_REFRESH, vec![zero])
+            .await?;
+        Ok(())
+    }
+
+    /// Permits `peer` and relays `data` to it in a Send indication.
+    async fn relay(&mut self, peer: SocketAddr, data: &[u8]) -> Result<()> {
+        let address = || {
+            Box::new(PeerAddress {
+                ip: peer.ip(),
+                port: peer.port(),
+            })
+        };
+        self.request(METHOD_CREATE_PERMISSION, vec![address()])
+            .await?;
+        let mut send = Message::new();
+        send.build(&[
+            Box::new(stun::agent::TransactionId::new()),
+            Box::new(MessageType::new(
+                stun::message::METHOD_SEND,
+                stun::message::CLASS_INDICATION,
+            )),
+            address(),
+            Box::new(turn::proto::data::Data(data.to_vec())),
+        ])?;
+        self.stream.write_all(&send.raw).await?;
+        Ok(())
+    }
+}
+
+async fn received(peer: &UdpSocket) -> Result<Vec<u8>> {
+    let mut buf = [0u8; 256];
+    let (n, _) = tokio::time::timeout(PATIENCE, peer.recv_from(&mut buf)).await??;
+    Ok(buf[..n].to_vec())
+}
+
+/// H1 of the security review: one TCP allocation closing closed the TCP listener and every
+/// other client's stream, so relaying over TCP died until the broker restarted.
+#[tokio::test]
+async fn h1_turn_over_tcp_outlives_an_allocation_that_closes() -> Result<()> {
+    let broker = TestBroker::start_with(30_000, with_secret(&["127.0.0.0/8"])).await?;
+    let (server, username, password) = handed_out(&broker, "tcp").await?;
+    let peer = UdpSocket::bind("127.0.0.1:0").await?;
+    let mut leaving = TcpTurn::connect(server, &username, &password).await?;
+    let mut staying = TcpTurn::connect(server, &username, &password).await?;
+    leaving.allocate().await?;
+    staying.allocate().await?;
+
+    leaving.delete().await.context("deleting one allocation")?;
+
+    staying.relay(peer.local_addr()?, b"still here").await?;
+    assert_eq!(received(&peer).await?, b"still here");
+    let mut newcomer = TcpTurn::connect(server, &username, &password)
+        .await
+        .context("the TCP listener still accepts")?;
+    newcomer.allocate().await?;
+    newcomer.relay(peer.local_addr()?, b"new").await?;
+    assert_eq!(received(&peer).await?, b"new");
+    broker.broker.shutdown().await;
+    Ok(())
+}
+
+/// A TCP stream to the TURN port from `source` (any 127.x address is this machine).
+async fn tcp_from(source: &str, server: SocketAddr) -> Result<TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(format!("{source}:0").parse()?)?;
+    Ok(socket.connect(server).await?)
+}
+
+/// Whether the server closed `stream` within `within`.
+async fn closed_within(stream: &mut TcpStream, within: std::time::Duration) -> bool {
+    let mut byte = [0u8; 1];
+    matches!(
+        tokio::time::timeout(within, stream.read(&mut byte)).await,
+        Ok(Ok(0) | Err(_))
+    )
+}
+
+/// M5 of the security review: 1 024 idle TCP connections starved new clients' Allocate and
+/// were all still open a minute later.
+#[tokio::test]
+async fn m5_silent_turn_tcp_clients_are_cut_off_and_one_address_is_capped() -> Result<()> {
+    let broker = TestBroker::start_with(30_000, |config| {
+        with_secret(&["127.0.0.0/8"])(config);
+        config.turn.embedded.max_tcp_clients_per_address = 3;
+        config.turn.embedded.tcp_first_frame_seconds = 2;
+    })
+    .await?;
+    let (server, username, password) = handed_out(&broker, "tcp").await?;
+    let started = std::time::Instant::now();
+    let mut silent = Vec::new();
+    for _ in 0..3 {
+        silent.push(tcp_from("127.0.0.3", server).await?);
+    }
+    let mut one_too_many = tcp_from("127.0.0.3", server).await?;
+    assert!(
+        closed_within(&mut one_too_many, std::time::Duration::from_millis(1500)).await,
+        "a fourth stream from one address is refused at once"
+    );
+    // Others still get a relay meanwhile.
+    let mut client = TcpTurn::connect(server, &username, &password).await?;
+    client.allocate().await?;
+
+    for stream in &mut silent {
+        assert!(
+            closed_within(stream, PATIENCE).await,
+            "a silent stream is cut off"
+        );
+    }
+    let waited = started.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_secs(2),
+        "cut off after its first-frame time, not before ({waited:?})"
+    );
+    // The client that spoke is kept.
+    let peer = UdpSocket::bind("127.0.0.1:0").await?;
+    client.relay(peer.local_addr()?, b"kept").await?;
+    assert_eq!(received(&peer).await?, b"kept");
     broker.broker.shutdown().await;
     Ok(())
 }

@@ -2,7 +2,8 @@
 // against a real broker and a real headless kiosk (driven through its local API, as its touch
 // screen would be). Each person has a browser of their own (own profile, own fake camera). An
 // officer of CSN answers with the Enter key, sees the citizen, chats, keeps the call through a
-// cut network, asks for a document and downloads it as PDF, invites an interpreter who joins
+// cut network, asks for a document, downloads it as PDF, zooms in and turns it (and the page's
+// Content-Security-Policy refuses nothing, here or anywhere), invites an interpreter who joins
 // and leaves, and hands the visit over to Skatteverket, whose officer answers, ends it and
 // books a later meeting. An administrator watches the fleet, runs a self-test, puts the kiosk
 // out of service and back, finds the visit in the statistics, downloads the CSV, and sees the
@@ -101,6 +102,7 @@ const proxy = (() => {
 
 // Each person has a browser of their own, as at their own desks.
 const browsers = [];
+const people = [];
 const pageErrors = [];
 async function person(name) {
   const browser = await chromium.launch(chromiumOptions);
@@ -112,7 +114,16 @@ async function person(name) {
     permissions: ['camera', 'microphone', 'notifications'],
     locale: 'sv-SE',
   });
+  // What the pages' Content-Security-Policy refuses, the browser only logs, and the page goes on
+  // without it: kept here for refusedByPolicy.
+  await context.addInitScript(() => {
+    window.refusedByPolicy = [];
+    document.addEventListener('securitypolicyviolation', (event) => {
+      window.refusedByPolicy.push(`${event.effectiveDirective} refused ${event.blockedURI || 'inline'} ${event.sample}`.trim());
+    });
+  });
   const page = await context.newPage();
+  people.push({ name, page });
   page.on('pageerror', (error) => pageErrors.push(`${name}: ${error}`));
   page.on('console', (message) => {
     if (message.type() === 'error' && !message.text().includes('401')) print({ event: 'console', who: name, text: message.text() });
@@ -185,6 +196,48 @@ async function seesVideo(page, selector, what) {
     const video = document.querySelector(s);
     return video instanceof HTMLVideoElement && video.videoWidth > 0 && video.currentTime > 0.5;
   }, selector);
+}
+
+/** What the page's Content-Security-Policy refused since the page was loaded. */
+async function refusedByPolicy(page) {
+  return page.evaluate(() => window.refusedByPolicy);
+}
+
+/**
+ * The scanned page as the officer sees it: its box on the screen, its computed transform, whether
+ * the frame scrolls sideways, and whether every edge of the page can be scrolled into the frame.
+ */
+async function shownPage(page) {
+  return page.evaluate(() => {
+    const image = document.querySelector('.viewer img');
+    const frame = document.querySelector('.page-frame');
+    const outer = frame.getBoundingClientRect();
+    const left = outer.left + frame.clientLeft;
+    const top = outer.top + frame.clientTop;
+    frame.scrollTo(0, 0);
+    const start = image.getBoundingClientRect();
+    frame.scrollTo(frame.scrollWidth, frame.scrollHeight);
+    const end = image.getBoundingClientRect();
+    frame.scrollTo(0, 0);
+    return {
+      width: start.width,
+      height: start.height,
+      transform: getComputedStyle(image).transform,
+      scrolls: frame.scrollWidth > frame.clientWidth,
+      reachable: start.left >= left - 1 && start.top >= top - 1
+        && end.right <= left + frame.clientWidth + 1 && end.bottom <= top + frame.clientHeight + 1,
+    };
+  });
+}
+
+/** The angle in whole degrees of a computed transform that only turns ('none' is 0), else null. */
+function turn(transform) {
+  if (transform === 'none') return 0;
+  const [a, b, c, d] = /^matrix\((.*)\)$/.exec(transform)?.[1].split(',').map(Number) ?? [];
+  // A turn alone is matrix(cos, sin, -sin, cos, x, y).
+  const close = (x, y) => Math.abs(x - y) < 0.001;
+  if (![a, b, c, d].every(Number.isFinite) || !close(a, d) || !close(b, -c) || !close(a * a + b * b, 1)) return null;
+  return (Math.round((Math.atan2(b, a) * 180) / Math.PI) + 360) % 360;
 }
 
 async function download(page, click) {
@@ -275,17 +328,32 @@ try {
   }, undefined, SCAN_PATIENCE);
   const source = await officer.locator('.viewer .source').textContent();
   if (!source.includes('Rinkeby')) throw new Error(`the document is not marked with its visit: ${source}`);
-  await officer.getByRole('button', { name: 'Förstora' }).click();
-  await officer.getByRole('button', { name: 'Vrid' }).click();
-  await until(officer, 'the page zoomed and turned', () => {
-    const style = document.querySelector('.viewer img')?.getAttribute('style') ?? '';
-    return style.includes('width:150%') && style.includes('rotate(90deg)');
-  });
   const pdf = await download(officer, () => officer.getByRole('button', { name: 'Ladda ner dokumentet (PDF)' }).click());
   if (pdf.bytes.subarray(0, 5).toString() !== '%PDF-' || !pdf.bytes.includes('/DCTDecode')) {
     throw new Error(`the downloaded document is not a PDF with the scanned JPEG: ${pdf.name}, ${pdf.bytes.length} bytes`);
   }
   print({ event: 'pdf', name: pdf.name, bytes: pdf.bytes.length });
+
+  step('the officer zooms in on the page and turns it, and sees it so');
+  const upright = await shownPage(officer);
+  if (turn(upright.transform) !== 0 || !upright.reachable) throw new Error(`the page is not shown upright in its frame: ${JSON.stringify(upright)}`);
+  await officer.getByRole('button', { name: 'Förstora' }).click();
+  await until(officer, 'the page shown larger', (width) => document.querySelector('.viewer img')?.getBoundingClientRect().width > width * 1.4, upright.width);
+  const zoomed = await shownPage(officer);
+  if (zoomed.height < upright.height * 1.4 || !zoomed.scrolls || !zoomed.reachable) {
+    throw new Error(`the zoomed page cannot be seen all over by scrolling: ${JSON.stringify({ upright, zoomed })}`);
+  }
+  await officer.getByRole('button', { name: 'Vrid' }).click();
+  await until(officer, 'the page turned', () => getComputedStyle(document.querySelector('.viewer img')).transform !== 'none');
+  const turned = await shownPage(officer);
+  // The zoom is the share of the frame's width the page takes, and a quarter turn keeps it: the
+  // width stays (but for a scroll bar coming or going) and the shape is the zoomed one on its side.
+  const sideways = (zoomed.height / zoomed.width) / (turned.width / turned.height);
+  if (turn(turned.transform) !== 90 || Math.abs(turned.width / zoomed.width - 1) > 0.05 || Math.abs(sideways - 1) > 0.02 || !turned.reachable) {
+    throw new Error(`the page is not shown turned a quarter: ${JSON.stringify({ zoomed, turned })}`);
+  }
+  const refused = await refusedByPolicy(officer);
+  if (refused.length > 0) throw new Error(`the page's Content-Security-Policy refused:\n${refused.join('\n')}`);
   await check(officer, '05-officer-document');
 
   step('an interpreter is invited, joins and leaves');
@@ -407,6 +475,10 @@ try {
   await check(officer, '08-officer-english');
 
   if (pageErrors.length > 0) throw new Error(`errors in the pages:\n${pageErrors.join('\n')}`);
+  for (const { name, page } of people) {
+    const refusedAtEnd = await refusedByPolicy(page);
+    if (refusedAtEnd.length > 0) throw new Error(`the Content-Security-Policy refused on the ${name}'s page:\n${refusedAtEnd.join('\n')}`);
+  }
   print({ event: 'passed', checked });
   await Promise.all(browsers.map((b) => b.close()));
   process.exit(0);

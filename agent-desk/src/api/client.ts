@@ -6,6 +6,8 @@ export class ApiFailure extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** Seconds to wait before trying again, when the broker says (429). */
+    readonly retryAfter?: number,
   ) {
     super(message);
   }
@@ -26,11 +28,12 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
   if (!response.ok) {
     let message = `${response.status} ${response.statusText}`;
     try {
-      message = ((await response.json()) as ApiErrorBody).error || message;
+      message = ((await response.json()) as ApiErrorBody).message || message;
     } catch {
       // Not JSON (a proxy's error page): the status says enough.
     }
-    throw new ApiFailure(response.status, message);
+    const retryAfter = Number(response.headers.get('retry-after') ?? Number.NaN);
+    throw new ApiFailure(response.status, message, Number.isFinite(retryAfter) ? retryAfter : undefined);
   }
   return (await response.json()) as T;
 }

@@ -6,7 +6,9 @@ import type { KioskToBroker, SelfTestReport } from '../protocol/protocol';
 /** A kiosk's last heartbeat as it sent it. */
 export type Heartbeat = Extract<KioskToBroker, { type: 'heartbeat' }>;
 
-export type ApiErrorBody = { error: string, };
+export type ApiErrorCode = "badRequest" | "unauthorized" | "forbidden" | "notFound" | "conflict" | "methodNotAllowed" | "unsupportedMediaType" | "tooManyRequests" | "internal";
+
+export type ApiErrorBody = { code: ApiErrorCode, message: string, };
 
 export type Role = "officer" | "interpreter" | "admin";
 

@@ -134,8 +134,11 @@ export class DocumentsView {
     const image = h('img', {
       src: this.url(page.blob),
       alt: t('documents.pageAlt', { page: this.pageIndex + 1, total, source: this.label(document) }),
-      style: `width:${this.zoom}%;transform:rotate(${this.rotation}deg)`,
     });
+    const sheet = h('div', { class: `sheet turn-${this.rotation}` }, image);
+    // Through the CSSOM: the page's Content-Security-Policy refuses style attributes.
+    sheet.style.setProperty('--zoom', String(this.zoom / 100));
+    sheet.style.setProperty('--aspect', String(page.manifest.widthPx / page.manifest.heightPx));
     const step = (delta: number) => {
       this.pageIndex = Math.min(total - 1, Math.max(0, this.pageIndex + delta));
       this.render();
@@ -166,7 +169,7 @@ export class DocumentsView {
         h('button', { disabled: document.state !== 'complete', onclick: () => void downloadPdf() }, t('documents.downloadPdf')),
       ),
       // Focusable so that a keyboard can scroll a zoomed page.
-      h('div', { class: 'page-frame', tabindex: 0, role: 'group', 'aria-label': t('documents.pageOf', { page: this.pageIndex + 1, total }) }, image),
+      h('div', { class: 'page-frame', tabindex: 0, role: 'group', 'aria-label': t('documents.pageOf', { page: this.pageIndex + 1, total }) }, sheet),
     );
   }
 }

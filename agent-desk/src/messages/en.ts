@@ -11,6 +11,7 @@ export const en: Record<keyof typeof sv, string> = {
   'login.password': 'Password',
   'login.submit': 'Log in',
   'login.wrong': 'Wrong username or password.',
+  'login.throttled': 'Too many failed logins. Try again in {seconds} s.',
   'login.network': 'The server does not answer. Check the network and try again.',
   'login.logout': 'Log out',
 

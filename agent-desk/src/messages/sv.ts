@@ -10,6 +10,7 @@ export const sv = {
   'login.password': 'Lösenord',
   'login.submit': 'Logga in',
   'login.wrong': 'Fel användarnamn eller lösenord.',
+  'login.throttled': 'För många misslyckade inloggningar. Försök igen om {seconds} s.',
   'login.network': 'Servern svarar inte. Kontrollera nätverket och försök igen.',
   'login.logout': 'Logga ut',
 

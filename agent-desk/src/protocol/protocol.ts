@@ -84,7 +84,7 @@ microphonePeakDecibelsX10: number | null, scanner: DeviceState, turnReachable: b
 
 export type Outcome = "served" | "abandoned" | "transferred" | "failed";
 
-export type ErrorCode = "malformed" | "unknownType" | "invalid" | "versionMismatch" | "tooLarge" | "rateLimited" | "heartbeatMissed" | "tooSlow" | "forbidden" | "notFound" | "conflict" | "internal";
+export type ErrorCode = "malformed" | "unknownType" | "invalid" | "versionMismatch" | "tooLarge" | "rateLimited" | "heartbeatMissed" | "tooSlow" | "forbidden" | "notFound" | "conflict" | "internal" | "sessionEnded";
 
 export type ErrorReply = { code: ErrorCode, message: string, 
 /**

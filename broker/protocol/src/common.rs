@@ -187,6 +187,8 @@ pub enum ErrorCode {
     Conflict,
     /// Something failed in the broker; the request may be retried.
     Internal,
+    /// The person logged out, or their session expired: the desk asks them to log in again.
+    SessionEnded,
 }
 
 /// An error reply. The connection stays open unless the error says otherwise.

@@ -1,12 +1,13 @@
 //! Administration: the fleet, enrolment, the directory (agencies, sites, people), bookings,
 //! queues as officers may see them, and the audit log.
 
-use super::auth::{hash_password, StaffSession};
+use super::auth::StaffSession;
 use super::openapi::ApiErrorBody;
-use super::{random_code, random_token, ApiError};
+use super::scope::{kiosk_region, site_region, AdminScope};
+use super::{random_code, random_token, ApiError, ApiJson, ApiPath};
 use crate::state::{now_ms, AppState};
 use crate::storage::*;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use nara_protocol::kiosk::BrokerToKiosk;
 use nara_protocol::*;
@@ -50,7 +51,7 @@ pub struct RecentHeartbeat {
 }
 
 async fn kiosk_views(state: &AppState, session: &StaffSession) -> Result<Vec<KioskView>, ApiError> {
-    session.0.require_admin()?;
+    let scope = AdminScope::of(&session.0)?;
     let sites = state.store.sites().await?;
     let heartbeat_ms = state.config.fleet.heartbeat_seconds as u64 * 1000;
     let missed = state.config.fleet.offline_after_missed as u64;
@@ -59,10 +60,8 @@ async fn kiosk_views(state: &AppState, session: &StaffSession) -> Result<Vec<Kio
     for k in state.store.kiosks().await? {
         let site = sites.iter().find(|s| s.id == k.site_id);
         let region = site.map(|s| s.region.clone()).unwrap_or_default();
-        if let Some(admin_region) = &session.0.row.region {
-            if &region != admin_region {
-                continue;
-            }
+        if !scope.covers(&region) {
+            continue;
         }
         let connected = state.connections.kiosk_online(&k.id);
         let fresh = k
@@ -136,7 +135,7 @@ pub async fn list_kiosks(
 pub async fn kiosk_detail(
     State(state): State<AppState>,
     session: StaffSession,
-    Path(kiosk): Path<String>,
+    ApiPath(kiosk): ApiPath<String>,
 ) -> Result<Json<KioskView>, ApiError> {
     let mut view = kiosk_views(&state, &session)
         .await?
@@ -179,12 +178,13 @@ pub struct NewKioskResponse {
 pub async fn create_kiosk(
     State(state): State<AppState>,
     session: StaffSession,
-    Json(req): Json<NewKiosk>,
+    ApiJson(req): ApiJson<NewKiosk>,
 ) -> Result<Json<NewKioskResponse>, ApiError> {
-    session.0.require_admin()?;
-    if !state.store.sites().await?.iter().any(|s| s.id == req.site) {
-        return Err(ApiError::BadRequest(format!("no site {:?}", req.site)));
-    }
+    let scope = AdminScope::of(&session.0)?;
+    let region = site_region(&state, &req.site)
+        .await
+        .map_err(|_| ApiError::BadRequest(format!("no site {:?}", req.site)))?;
+    scope.require(&region, &format!("site {}", req.site))?;
     let name = ShortText::new(req.name.clone()).map_err(ApiError::BadRequest)?;
     let id = format!("k-{}-{}", req.site, random_token(6));
     state
@@ -228,8 +228,19 @@ async fn audit(state: &AppState, session: &StaffSession, action: &str, target: &
         .await;
 }
 
-fn kiosk_id(kiosk: &str) -> Result<KioskId, ApiError> {
-    KioskId::new(kiosk).map_err(ApiError::BadRequest)
+/// The kiosk's id, once the session's administrator is found to cover its region.
+async fn kiosk_in_scope(
+    state: &AppState,
+    session: &StaffSession,
+    kiosk: &str,
+) -> Result<KioskId, ApiError> {
+    let scope = AdminScope::of(&session.0)?;
+    let id = KioskId::new(kiosk).map_err(ApiError::BadRequest)?;
+    scope.require(
+        &kiosk_region(state, kiosk).await?,
+        &format!("kiosk {kiosk}"),
+    )?;
+    Ok(id)
 }
 
 /// Revokes a kiosk's certificate; a connected kiosk is cut off at once.
@@ -237,10 +248,9 @@ fn kiosk_id(kiosk: &str) -> Result<KioskId, ApiError> {
 pub async fn revoke_kiosk(
     State(state): State<AppState>,
     session: StaffSession,
-    Path(kiosk): Path<String>,
+    ApiPath(kiosk): ApiPath<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    session.0.require_admin()?;
-    let id = kiosk_id(&kiosk)?;
+    let id = kiosk_in_scope(&state, &session, &kiosk).await?;
     if !state.store.revoke_kiosk(&kiosk, now_ms()).await? {
         return Err(ApiError::NotFound(format!("no kiosk {kiosk}")));
     }
@@ -260,10 +270,9 @@ pub async fn revoke_kiosk(
 pub async fn run_self_test(
     State(state): State<AppState>,
     session: StaffSession,
-    Path(kiosk): Path<String>,
+    ApiPath(kiosk): ApiPath<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    session.0.require_admin()?;
-    let id = kiosk_id(&kiosk)?;
+    let id = kiosk_in_scope(&state, &session, &kiosk).await?;
     let request = RequestId::new(format!("r-{}", random_token(8))).expect("valid");
     if !state.connections.to_kiosk(
         &id,
@@ -297,11 +306,10 @@ pub struct OutOfService {
 pub async fn out_of_service(
     State(state): State<AppState>,
     session: StaffSession,
-    Path(kiosk): Path<String>,
-    Json(req): Json<OutOfService>,
+    ApiPath(kiosk): ApiPath<String>,
+    ApiJson(req): ApiJson<OutOfService>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    session.0.require_admin()?;
-    let id = kiosk_id(&kiosk)?;
+    let id = kiosk_in_scope(&state, &session, &kiosk).await?;
     let message = req
         .message
         .map(LongText::new)
@@ -339,8 +347,14 @@ pub async fn out_of_service(
 #[utoipa::path(get, path = "/api/admin/agencies", tag = "directory", responses((status = 200, body = Vec<AgencyRow>), (status = 401, description = "Not logged in", body = ApiErrorBody), (status = 403, description = "Not allowed for this role, agency or region", body = ApiErrorBody)))]
 pub async fn list_agencies(
     State(state): State<AppState>,
-    _session: StaffSession,
+    session: StaffSession,
 ) -> Result<Json<Vec<AgencyRow>>, ApiError> {
+    // Officers choose among them to transfer or invite; interpreters do neither.
+    if session.0.row.role == Role::Interpreter {
+        return Err(ApiError::Forbidden(
+            "the list of agencies is for officers and administrators".into(),
+        ));
+    }
     Ok(Json(state.store.agencies().await?))
 }
 
@@ -348,9 +362,9 @@ pub async fn list_agencies(
 pub async fn upsert_agency(
     State(state): State<AppState>,
     session: StaffSession,
-    Json(a): Json<AgencyRow>,
+    ApiJson(a): ApiJson<AgencyRow>,
 ) -> Result<Json<AgencyRow>, ApiError> {
-    session.0.require_admin()?;
+    AdminScope::of(&session.0)?.require_national("change an agency")?;
     AgencyId::new(a.id.clone()).map_err(ApiError::BadRequest)?;
     ShortText::new(a.name.clone()).map_err(ApiError::BadRequest)?;
     OpeningHours::new(a.hours.clone()).map_err(ApiError::BadRequest)?;
@@ -366,19 +380,29 @@ pub async fn upsert_agency(
 #[utoipa::path(get, path = "/api/admin/sites", tag = "directory", responses((status = 200, body = Vec<SiteRow>), (status = 401, description = "Not logged in", body = ApiErrorBody), (status = 403, description = "Not allowed for this role, agency or region", body = ApiErrorBody)))]
 pub async fn list_sites(
     State(state): State<AppState>,
-    _session: StaffSession,
+    session: StaffSession,
 ) -> Result<Json<Vec<SiteRow>>, ApiError> {
-    Ok(Json(state.store.sites().await?))
+    let scope = AdminScope::of(&session.0)?;
+    let sites = state.store.sites().await?;
+    Ok(Json(scope.sites(&sites).into_iter().cloned().collect()))
 }
 
 #[utoipa::path(post, path = "/api/admin/sites", tag = "directory", request_body = SiteRow, responses((status = 200, body = SiteRow), (status = 400, body = ApiErrorBody), (status = 401, description = "Not logged in", body = ApiErrorBody), (status = 403, description = "Not allowed for this role, agency or region", body = ApiErrorBody)))]
 pub async fn upsert_site(
     State(state): State<AppState>,
     session: StaffSession,
-    Json(s): Json<SiteRow>,
+    ApiJson(s): ApiJson<SiteRow>,
 ) -> Result<Json<SiteRow>, ApiError> {
-    session.0.require_admin()?;
+    let scope = AdminScope::of(&session.0)?;
     SiteId::new(s.id.clone()).map_err(ApiError::BadRequest)?;
+    ShortText::new(s.name.clone()).map_err(ApiError::BadRequest)?;
+    RegionId::new(s.region.clone()).map_err(ApiError::BadRequest)?;
+    // A regional administrator keeps a site in their region: they may neither move one of
+    // theirs out nor pull another region's in.
+    scope.require(&s.region, &format!("site {} as saved", s.id))?;
+    if let Ok(current) = site_region(&state, &s.id).await {
+        scope.require(&current, &format!("site {}", s.id))?;
+    }
     state.store.upsert_site(&s).await?;
     audit(&state, &session, "site saved", &s.id, "").await;
     Ok(Json(s))
@@ -403,13 +427,14 @@ pub async fn list_staff(
     State(state): State<AppState>,
     session: StaffSession,
 ) -> Result<Json<Vec<StaffView>>, ApiError> {
-    session.0.require_admin()?;
+    let scope = AdminScope::of(&session.0)?;
     Ok(Json(
         state
             .store
             .staff()
             .await?
             .into_iter()
+            .filter(|r| scope.sees_staff(r.role, r.region.as_deref()))
             .map(|r| StaffView {
                 id: r.id,
                 username: r.username,
@@ -443,9 +468,20 @@ pub struct NewStaff {
 pub async fn create_staff(
     State(state): State<AppState>,
     session: StaffSession,
-    Json(n): Json<NewStaff>,
+    ApiJson(n): ApiJson<NewStaff>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    session.0.require_admin()?;
+    let scope = AdminScope::of(&session.0)?;
+    if n.role == Role::Admin {
+        scope.require_national("create an administrator")?;
+    } else if n.region.is_some() {
+        return Err(ApiError::BadRequest(
+            "only administrators belong to a region; leave it empty".into(),
+        ));
+    }
+    if let Some(region) = &n.region {
+        RegionId::new(region.clone()).map_err(ApiError::BadRequest)?;
+    }
+    ShortText::new(n.display_name.clone()).map_err(ApiError::BadRequest)?;
     if n.password.len() < 12 {
         return Err(ApiError::BadRequest(
             "a password must be at least 12 characters".into(),
@@ -456,23 +492,30 @@ pub async fn create_staff(
             "an officer belongs to exactly one agency; others to none".into(),
         ));
     }
-    if state.store.staff_by_username(&n.username).await?.is_some() {
-        return Err(ApiError::Conflict(format!(
-            "username {:?} is taken",
-            n.username
-        )));
+    if let Some(agency) = &n.agency {
+        if !state
+            .store
+            .agencies()
+            .await?
+            .iter()
+            .any(|a| &a.id == agency)
+        {
+            return Err(ApiError::BadRequest(format!("no agency {agency:?}")));
+        }
     }
     for l in &n.languages {
         LanguageCode::new(l.clone()).map_err(ApiError::BadRequest)?;
     }
     let id = StaffId::new(n.username.replace('.', "-")).map_err(ApiError::BadRequest)?;
-    state
+    let password_hash = state.passwords.hash(n.password).await?;
+    let username = n.username.clone();
+    let inserted = state
         .store
-        .upsert_staff(&StaffRow {
+        .insert_staff(&StaffRow {
             id: id.to_string(),
             username: n.username,
             display_name: n.display_name,
-            password_hash: hash_password(&n.password),
+            password_hash,
             role: n.role,
             agency: n.agency,
             region: n.region,
@@ -481,6 +524,11 @@ pub async fn create_staff(
             disabled: false,
         })
         .await?;
+    if !inserted {
+        return Err(ApiError::Conflict(format!(
+            "username {username:?} or its id {id} is taken; choose another username"
+        )));
+    }
     audit(&state, &session, "staff created", id.as_str(), "").await;
     Ok(Json(serde_json::json!({ "id": id })))
 }
@@ -490,8 +538,35 @@ pub async fn audit_log(
     State(state): State<AppState>,
     session: StaffSession,
 ) -> Result<Json<Vec<AuditRow>>, ApiError> {
-    session.0.require_admin()?;
-    Ok(Json(state.store.audit_log(500).await?))
+    let scope = AdminScope::of(&session.0)?;
+    let entries = state.store.audit_log(500).await?;
+    let AdminScope::Region(region) = &scope else {
+        return Ok(Json(entries));
+    };
+    // A regional administrator sees what was done to their region's kiosks and sites, and
+    // what their region's administrators did.
+    let sites = state.store.sites().await?;
+    let mut theirs: std::collections::HashSet<String> = scope
+        .sites(&sites)
+        .into_iter()
+        .map(|s| s.id.clone())
+        .collect();
+    for kiosk in state.store.kiosks().await? {
+        if theirs.contains(&kiosk.site_id) {
+            theirs.insert(kiosk.id);
+        }
+    }
+    for person in state.store.staff().await? {
+        if person.role == Role::Admin && person.region.as_ref() == Some(region) {
+            theirs.insert(person.id);
+        }
+    }
+    Ok(Json(
+        entries
+            .into_iter()
+            .filter(|e| theirs.contains(&e.target) || theirs.contains(&e.actor))
+            .collect(),
+    ))
 }
 
 /// An agency's queues: its own officers and administrators only.
@@ -499,7 +574,7 @@ pub async fn audit_log(
 pub async fn agency_queues(
     State(state): State<AppState>,
     session: StaffSession,
-    Path(agency): Path<String>,
+    ApiPath(agency): ApiPath<String>,
 ) -> Result<Json<Vec<desk::QueueView>>, ApiError> {
     if !session.0.is_admin() && session.0.row.agency.as_deref() != Some(agency.as_str()) {
         return Err(ApiError::Forbidden(format!(
@@ -528,7 +603,7 @@ pub struct NewBooking {
 pub async fn create_booking(
     State(state): State<AppState>,
     session: StaffSession,
-    Json(b): Json<NewBooking>,
+    ApiJson(b): ApiJson<NewBooking>,
 ) -> Result<Json<BookingRow>, ApiError> {
     if !session.0.is_admin() && session.0.row.agency.as_deref() != Some(b.agency.as_str()) {
         return Err(ApiError::Forbidden(

@@ -2,33 +2,23 @@
 //! can be added), sessions as random tokens in an HttpOnly cookie, stored only as hashes.
 
 use super::openapi::ApiErrorBody;
-use super::ApiError;
+use super::passwords::Passwords;
+use super::{ApiError, ConnInfo};
 use crate::state::{now_ms, AppState};
 use crate::storage::{Role, StaffRow, Store};
-use argon2::password_hash::{
-    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
-};
-use argon2::Argon2;
 use async_trait::async_trait;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
+use nara_protocol::desk::BrokerToDesk;
 use nara_protocol::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::net::{IpAddr, Ipv4Addr};
 
 pub const SESSION_COOKIE: &str = "nara_session";
-const SESSION_HOURS: u64 = 10;
-
-pub fn hash_password(password: &str) -> String {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .expect("argon2 hashes any password")
-        .to_string()
-}
 
 /// Who may log in, and how. Local accounts now; an OIDC provider later.
 #[async_trait]
@@ -41,7 +31,10 @@ pub trait Authenticator: Send + Sync {
 }
 
 #[derive(Debug)]
-pub struct LocalAccounts<'a>(pub &'a dyn Store);
+pub struct LocalAccounts<'a> {
+    pub store: &'a dyn Store,
+    pub passwords: &'a Passwords,
+}
 
 #[async_trait]
 impl Authenticator for LocalAccounts<'_> {
@@ -50,28 +43,16 @@ impl Authenticator for LocalAccounts<'_> {
         username: &str,
         password: &str,
     ) -> Result<Option<StaffRow>, ApiError> {
-        let Some(row) = self.0.staff_by_username(username).await? else {
-            // Spend the same time as a real check so usernames cannot be probed by timing.
-            let _ = Argon2::default().verify_password(
-                password.as_bytes(),
-                &PasswordHash::new(DUMMY_HASH).expect("valid"),
-            );
-            return Ok(None);
-        };
-        if row.disabled {
-            return Ok(None);
-        }
-        let Ok(hash) = PasswordHash::new(&row.password_hash) else {
-            return Ok(None);
-        };
-        Ok(Argon2::default()
-            .verify_password(password.as_bytes(), &hash)
-            .is_ok()
-            .then_some(row))
+        let row = self
+            .store
+            .staff_by_username(username)
+            .await?
+            .filter(|r| !r.disabled);
+        let stored = row.as_ref().map(|r| r.password_hash.clone());
+        let matches = self.passwords.verify(password.to_string(), stored).await?;
+        Ok(row.filter(|_| matches))
     }
 }
-
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2QmS8W7nVnA6ZpZ8JbcK0jO8c9Xv0m2a7FhN0E4z1uA";
 
 fn token_hash(token: &str) -> String {
     Sha256::digest(token.as_bytes())
@@ -111,29 +92,66 @@ impl From<&StaffRow> for MeResponse {
     }
 }
 
-#[utoipa::path(post, path = "/api/login", tag = "session", request_body = LoginRequest, responses((status = 200, description = "Logged in; sets the session cookie", body = MeResponse), (status = 401, description = "Wrong username or password", body = ApiErrorBody)))]
+#[utoipa::path(post, path = "/api/login", tag = "session", security(()), request_body = LoginRequest, responses(
+    (status = 200, description = "Logged in; sets the session cookie", body = MeResponse),
+    (status = 400, description = "The body is not a login request", body = ApiErrorBody),
+    (status = 401, description = "Wrong username or password", body = ApiErrorBody),
+    (status = 429, description = "Too many failed logins; `Retry-After` says when to try again", body = ApiErrorBody),
+))]
 pub async fn login(
     State(state): State<AppState>,
-    Json(req): Json<LoginRequest>,
+    conn: Option<Extension<ConnInfo>>,
+    super::ApiJson(req): super::ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
-    let Some(row) = LocalAccounts(state.store.as_ref())
-        .authenticate(&req.username, &req.password)
-        .await?
-    else {
+    let address = conn.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.peer.ip());
+    let account = req.username.trim().to_lowercase();
+    if let Err(throttled) = state
+        .passwords
+        .throttle()
+        .attempt(&account, address, now_ms())
+    {
+        state.metrics.refused("login-throttled");
+        return Ok((
+            StatusCode::TOO_MANY_REQUESTS,
+            [(
+                header::RETRY_AFTER,
+                throttled.retry_after_seconds.to_string(),
+            )],
+            Json(ApiError::too_many(throttled.message()).body()),
+        )
+            .into_response());
+    }
+    let authenticated = LocalAccounts {
+        store: state.store.as_ref(),
+        passwords: &state.passwords,
+    }
+    .authenticate(&req.username, &req.password)
+    .await?;
+    let Some(row) = authenticated else {
+        tracing::warn!(%address, "login failed: wrong username or password");
+        let detail = format!("from {address}");
+        state
+            .engine
+            .run(move |e| e.audit("anonymous", "login failed", &account, &detail))
+            .await;
         return Err(ApiError::Unauthorized("wrong username or password".into()));
     };
+    state
+        .passwords
+        .throttle()
+        .succeeded(&account, address, now_ms());
     let token = super::random_token(40);
     state
         .store
         .create_session(
             &token_hash(&token),
             &row.id,
-            now_ms() + SESSION_HOURS * 3600 * 1000,
+            now_ms() + state.config.limits.session_seconds * 1000,
         )
         .await?;
     let cookie = format!(
         "{SESSION_COOKIE}={token}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
-        SESSION_HOURS * 3600
+        state.config.limits.session_seconds
     );
     state
         .engine
@@ -145,13 +163,20 @@ pub async fn login(
     Ok(([(header::SET_COOKIE, cookie)], Json(MeResponse::from(&row))).into_response())
 }
 
-#[utoipa::path(post, path = "/api/logout", tag = "session", responses((status = 200, description = "Logged out; the session cookie is cleared")))]
+#[utoipa::path(post, path = "/api/logout", tag = "session", responses(
+    (status = 200, description = "Logged out; the session cookie is cleared and the session's desk connections closed", body = serde_json::Value),
+    (status = 403, description = "From another site", body = ApiErrorBody),
+))]
 pub async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     if let Some(token) = session_token(&headers) {
-        state.store.delete_session(&token_hash(&token)).await?;
+        let hash = token_hash(&token);
+        state.store.delete_session(&hash).await?;
+        state
+            .connections
+            .close_session(&hash, &session_ended("you logged out"));
     }
     let cookie = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0");
     Ok(([(header::SET_COOKIE, cookie)], Json(serde_json::json!({}))).into_response())
@@ -160,6 +185,15 @@ pub async fn logout(
 #[utoipa::path(get, path = "/api/me", tag = "session", responses((status = 200, body = MeResponse), (status = 401, description = "Not logged in", body = ApiErrorBody)))]
 pub async fn me(session: StaffSession) -> Json<MeResponse> {
     Json(MeResponse::from(&session.0.row))
+}
+
+/// What a desk is told as its session ends, before its connection closes.
+pub fn session_ended(why: &str) -> BrokerToDesk {
+    BrokerToDesk::Error(ErrorReply {
+        code: ErrorCode::SessionEnded,
+        message: format!("{why}; log in again"),
+        fatal: true,
+    })
 }
 
 fn session_token(headers: &HeaderMap) -> Option<String> {
@@ -180,6 +214,9 @@ pub struct SessionStaff {
     pub row: StaffRow,
     pub card: StaffCard,
     pub languages: Vec<LanguageCode>,
+    /// The session's token hash, so its connections can be closed when it ends.
+    pub session: String,
+    pub session_expires_at: u64,
 }
 
 impl SessionStaff {
@@ -206,9 +243,10 @@ impl FromRequestParts<AppState> for StaffSession {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = session_token(&parts.headers)
             .ok_or_else(|| ApiError::Unauthorized("log in first".into()))?;
-        let staff_id = state
+        let session = token_hash(&token);
+        let (staff_id, session_expires_at) = state
             .store
-            .session_staff(&token_hash(&token), now_ms())
+            .session(&session, now_ms())
             .await?
             .ok_or_else(|| ApiError::Unauthorized("your session has ended; log in again".into()))?;
         let row = state
@@ -243,6 +281,8 @@ impl FromRequestParts<AppState> for StaffSession {
             row,
             card,
             languages,
+            session,
+            session_expires_at,
         }))
     }
 }

@@ -1,12 +1,13 @@
 //! Kiosk enrolment: a one-time code (made by an administrator) and a certificate request in,
-//! the kiosk's certificate out. From then on the kiosk connects with mutual TLS.
+//! the kiosk's certificate out. From then on the kiosk connects with mutual TLS, and renews
+//! its certificate over that link before it expires.
 
 use super::openapi::ApiErrorBody;
-use super::ApiError;
+use super::{ApiError, ApiJson, ConnInfo};
 use crate::pki::cert_hash;
 use crate::state::{now_ms, AppState};
 use axum::extract::State;
-use axum::Json;
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -26,10 +27,10 @@ pub struct EnrolResponse {
     pub ca_pem: String,
 }
 
-#[utoipa::path(post, path = "/api/kiosk/enrol", tag = "kiosks", request_body = EnrolRequest, responses((status = 200, description = "The kiosk's certificate", body = EnrolResponse), (status = 400, body = ApiErrorBody), (status = 403, description = "Unknown, used or expired code", body = ApiErrorBody)))]
+#[utoipa::path(post, path = "/api/kiosk/enrol", tag = "kiosks", security(()), request_body = EnrolRequest, responses((status = 200, description = "The kiosk's certificate", body = EnrolResponse), (status = 400, body = ApiErrorBody), (status = 403, description = "Unknown, used or expired code", body = ApiErrorBody)))]
 pub async fn enrol(
     State(state): State<AppState>,
-    Json(req): Json<EnrolRequest>,
+    ApiJson(req): ApiJson<EnrolRequest>,
 ) -> Result<Json<EnrolResponse>, ApiError> {
     let code = req.code.trim().to_ascii_uppercase().replace(['-', ' '], "");
     if req.csr_pem.len() > 16 * 1024 {
@@ -42,7 +43,11 @@ pub async fn enrol(
     let pending = state.store.kiosk_for_code(&code, now_ms()).await?.ok_or_else(|| ApiError::Forbidden("this enrolment code is unknown, used or expired; ask the administrator for a new one".into()))?;
     let (pem, der) = state
         .ca
-        .sign_kiosk(&req.csr_pem, &pending)
+        .sign_kiosk(
+            &req.csr_pem,
+            &pending,
+            state.config.tls.kiosk_certificate_days,
+        )
         .map_err(|e| ApiError::BadRequest(format!("{e:#}")))?;
     let kiosk = state
         .store
@@ -56,6 +61,69 @@ pub async fn enrol(
         .await;
     Ok(Json(EnrolResponse {
         kiosk,
+        certificate_pem: pem,
+        ca_pem: state.ca.cert_pem.clone(),
+    }))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RenewRequest {
+    /// PEM certificate signing request for the kiosk's key.
+    pub csr_pem: String,
+}
+
+/// A kiosk trades its certificate, presented in the TLS handshake, for a fresh one. The old
+/// one is no longer accepted once the new one is handed out.
+#[utoipa::path(post, path = "/api/kiosk/renew", tag = "kiosks", security(()), request_body = RenewRequest, responses(
+    (status = 200, description = "The kiosk's new certificate", body = EnrolResponse),
+    (status = 403, description = "No valid kiosk certificate was presented, or the kiosk is revoked", body = ApiErrorBody),
+))]
+pub async fn renew(
+    State(state): State<AppState>,
+    conn: Option<Extension<ConnInfo>>,
+    ApiJson(req): ApiJson<RenewRequest>,
+) -> Result<Json<EnrolResponse>, ApiError> {
+    let presented = conn.and_then(|c| c.0.client_cert_hash).ok_or_else(|| {
+        ApiError::Forbidden("renewal needs the kiosk's current certificate".into())
+    })?;
+    let kiosk = state
+        .store
+        .kiosk_by_cert(&presented)
+        .await?
+        .filter(|k| k.revoked_at.is_none())
+        .ok_or_else(|| {
+            ApiError::Forbidden("this certificate belongs to no kiosk in service".into())
+        })?;
+    if req.csr_pem.len() > 16 * 1024 {
+        return Err(ApiError::BadRequest(
+            "the certificate request is too large".into(),
+        ));
+    }
+    let (pem, der) = state
+        .ca
+        .sign_kiosk(
+            &req.csr_pem,
+            &kiosk.id,
+            state.config.tls.kiosk_certificate_days,
+        )
+        .map_err(|e| ApiError::BadRequest(format!("{e:#}")))?;
+    if !state
+        .store
+        .replace_kiosk_cert(&kiosk.id, &presented, &cert_hash(&der))
+        .await?
+    {
+        return Err(ApiError::Conflict(
+            "the certificate was renewed meanwhile; use the newer one".into(),
+        ));
+    }
+    let id = kiosk.id.clone();
+    state
+        .engine
+        .run(move |e| e.audit("kiosk", "certificate renewed", &id, ""))
+        .await;
+    Ok(Json(EnrolResponse {
+        kiosk: kiosk.id,
         certificate_pem: pem,
         ca_pem: state.ca.cert_pem.clone(),
     }))

@@ -5,18 +5,25 @@
 
 pub mod admin;
 pub mod auth;
+pub mod csrf;
 pub mod enrol;
 pub mod openapi;
 pub mod pages;
+pub mod passwords;
+pub mod scope;
 pub mod stats;
+pub mod throttle;
 
 use crate::state::AppState;
-use axum::http::StatusCode;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use rand::Rng;
 use std::sync::Arc;
+use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -29,10 +36,11 @@ pub struct ConnInfo {
     pub client_cert_hash: Option<String>,
     /// This connection's place under `limits.max_connections`. The HTTP connection holds it;
     /// a WebSocket upgraded from it keeps a clone, so long-lived sockets count too.
-    pub slot: Option<std::sync::Arc<tokio::sync::OwnedSemaphorePermit>>,
+    pub slot: Option<std::sync::Arc<crate::server::ConnectionSlot>>,
 }
 
-/// Errors as HTTP responses with a JSON body `{ "error": "…" }` a person can act on.
+/// Errors as HTTP responses with a JSON body `{ "code": …, "message": … }`: a code for the
+/// program, a sentence a person can act on.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{0}")]
@@ -45,34 +53,120 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    TooManyRequests(String),
     #[error("storage: {0}")]
     Storage(#[from] sqlx::Error),
     #[error("{0}")]
     Internal(String),
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status = match &self {
+impl ApiError {
+    pub fn too_many(message: String) -> ApiError {
+        ApiError::TooManyRequests(message)
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Storage(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        };
+        }
+    }
+
+    pub fn code(&self) -> openapi::ApiErrorCode {
+        use openapi::ApiErrorCode as C;
+        match self {
+            ApiError::BadRequest(_) => C::BadRequest,
+            ApiError::Unauthorized(_) => C::Unauthorized,
+            ApiError::Forbidden(_) => C::Forbidden,
+            ApiError::NotFound(_) => C::NotFound,
+            ApiError::Conflict(_) => C::Conflict,
+            ApiError::MethodNotAllowed(_) => C::MethodNotAllowed,
+            ApiError::UnsupportedMediaType(_) => C::UnsupportedMediaType,
+            ApiError::TooManyRequests(_) => C::TooManyRequests,
+            ApiError::Storage(_) | ApiError::Internal(_) => C::Internal,
+        }
+    }
+
+    pub fn body(&self) -> openapi::ApiErrorBody {
+        openapi::ApiErrorBody {
+            code: self.code(),
+            message: match self {
+                // The database's own words stay in the log.
+                ApiError::Storage(_) => "the database did not answer; try again".into(),
+                other => other.to_string(),
+            },
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
         if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(error = %self, "request failed");
         }
-        (
-            status,
-            Json(openapi::ApiErrorBody {
-                error: self.to_string(),
-            }),
-        )
-            .into_response()
+        (status, Json(self.body())).into_response()
     }
 }
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType(
+                "send the body as JSON with Content-Type: application/json".into(),
+            ),
+            other => ApiError::BadRequest(format!(
+                "the JSON body is not accepted: {}",
+                other.body_text()
+            )),
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        ApiError::BadRequest(format!(
+            "the query is not accepted: {}",
+            rejection.body_text()
+        ))
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        ApiError::BadRequest(format!(
+            "the path is not accepted: {}",
+            rejection.body_text()
+        ))
+    }
+}
+
+/// A JSON body whose faults are answered as [`ApiError`]s, in JSON like every other error.
+#[derive(Debug, FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+/// A query string whose faults are answered as [`ApiError`]s.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
+
+/// Path parameters whose faults are answered as [`ApiError`]s.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct ApiPath<T>(pub T);
 
 /// A random code from an alphabet without look-alikes, for codes people type.
 pub fn random_code(len: usize) -> String {
@@ -95,13 +189,14 @@ pub fn random_token(len: usize) -> String {
 /// The whole HTTP surface. REST routes are registered with their OpenAPI description, so
 /// `/api/openapi.json` always lists exactly what is served.
 pub fn app(state: AppState) -> Router {
-    let (router, api) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+    let (router, mut api) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(healthz))
         .routes(routes!(metrics))
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))
         .routes(routes!(auth::me))
         .routes(routes!(enrol::enrol))
+        .routes(routes!(enrol::renew))
         .routes(routes!(admin::agency_queues))
         .routes(routes!(admin::list_bookings, admin::create_booking))
         .routes(routes!(stats::statistics))
@@ -116,13 +211,31 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(admin::list_staff, admin::create_staff))
         .routes(routes!(admin::audit_log))
         .split_for_parts();
+    utoipa::Modify::modify(&openapi::CommonResponses, &mut api);
     let api = Arc::new(api);
     let router = router
         .route("/api/openapi.json", get(move || async move { Json(api) }))
         .route("/ws/kiosk", get(crate::ws::kiosk::upgrade))
-        .route("/ws/desk", get(crate::ws::desk::upgrade));
+        .route("/ws/desk", get(crate::ws::desk::upgrade))
+        .method_not_allowed_fallback(method_not_allowed);
     let assets = state.config.desk_assets.clone();
-    pages::serve(router, assets.as_deref()).with_state(state)
+    pages::serve(router, assets.as_deref())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            csrf::guard,
+        ))
+        // HTTPS only, and browsers are to remember it: no first request in the clear.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        ))
+        .with_state(state)
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed(
+        "this path does not take that method; /api/openapi.json lists what it takes".into(),
+    )
 }
 
 /// Whether the broker and its database answer; for load balancers and monitoring.

@@ -3,12 +3,12 @@
 //! Every page gets a strict Content-Security-Policy: scripts, styles and connections from this
 //! origin only; pictures and media also from `blob:` (video streams, scanned pages).
 
-use super::openapi::ApiErrorBody;
+use super::ApiError;
 use crate::state::AppState;
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
-use axum::{Json, Router};
+use axum::Router;
 use std::path::Path;
 use tower::ServiceBuilder;
 use tower_http::services::{ServeDir, ServeFile};
@@ -54,14 +54,8 @@ pub fn serve(router: Router<AppState>, assets: Option<&Path>) -> Router<AppState
     }
 }
 
-async fn unknown_api_path() -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        Json(ApiErrorBody {
-            error: "no such API path; /api/openapi.json lists them".into(),
-        }),
-    )
-        .into_response()
+async fn unknown_api_path() -> ApiError {
+    ApiError::NotFound("no such API path; /api/openapi.json lists them".into())
 }
 
 async fn pages_missing() -> Response {

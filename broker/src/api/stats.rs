@@ -4,10 +4,10 @@
 
 use super::auth::StaffSession;
 use super::openapi::ApiErrorBody;
-use super::ApiError;
+use super::{ApiError, ApiQuery};
 use crate::state::AppState;
 use crate::storage::SegmentRow;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -26,10 +26,12 @@ pub enum GroupBy {
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct StatsQuery {
     /// Milliseconds since the epoch; default: the last 31 days.
     pub from: Option<u64>,
     pub to: Option<u64>,
+    #[param(inline)]
     pub group_by: Option<GroupBy>,
     pub agency: Option<String>,
 }
@@ -111,6 +113,25 @@ pub async fn compute(
         }
         Some(own)
     };
+    // A regional administrator's figures are their region's sites'.
+    let site_filter: Option<std::collections::HashSet<String>> = if session.0.is_admin() {
+        let scope = super::scope::AdminScope::of(&session.0)?;
+        match scope {
+            super::scope::AdminScope::National => None,
+            super::scope::AdminScope::Region(_) => {
+                let sites = state.store.sites().await?;
+                Some(
+                    scope
+                        .sites(&sites)
+                        .into_iter()
+                        .map(|s| s.id.clone())
+                        .collect(),
+                )
+            }
+        }
+    } else {
+        None
+    };
     let to = q.to.unwrap_or(u64::MAX);
     let from = q
         .from
@@ -122,6 +143,7 @@ pub async fn compute(
         .await?
         .into_iter()
         .filter(|s| agency_filter.as_ref().is_none_or(|a| &s.agency == a))
+        .filter(|s| site_filter.as_ref().is_none_or(|f| f.contains(&s.site_id)))
         .collect();
     let visit_ids: Vec<String> = {
         let mut v: Vec<String> = segments.iter().map(|s| s.visit_id.clone()).collect();
@@ -196,7 +218,7 @@ pub async fn compute(
 pub async fn statistics(
     State(state): State<AppState>,
     session: StaffSession,
-    Query(q): Query<StatsQuery>,
+    ApiQuery(q): ApiQuery<StatsQuery>,
 ) -> Result<Json<Vec<StatsRow>>, ApiError> {
     Ok(Json(compute(&state, &session, &q).await?))
 }
@@ -205,7 +227,7 @@ pub async fn statistics(
 pub async fn statistics_csv(
     State(state): State<AppState>,
     session: StaffSession,
-    Query(q): Query<StatsQuery>,
+    ApiQuery(q): ApiQuery<StatsQuery>,
 ) -> Result<Response, ApiError> {
     let rows = compute(&state, &session, &q).await?;
     let mut csv = String::from("group,visits,served,abandoned,transferred,failed,wait_median_s,wait_p90_s,duration_median_s,documents,document_bytes,survey_answers,survey_average\n");

@@ -150,7 +150,9 @@ impl Router {
         now: Millis,
         _out: &mut Vec<Command>,
     ) -> Result<(), RoutingError> {
-        self.participant_call(staff, call_id)?;
+        // Only the officer responsible brings people in (M3 of the security review: an
+        // interpreter could invite an officer of any agency).
+        self.owned_call(staff, call_id, "invite someone")?;
         let deadline = now + self.config.invite_timeout_ms;
         let call = self.calls.get_mut(call_id).expect("checked above");
         if call.invites.iter().any(|i| i.target == target) {

@@ -22,7 +22,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn agencies(&self) -> StoreResult<Vec<AgencyRow>>;
     async fn upsert_site(&self, site: &SiteRow) -> StoreResult<()>;
     async fn sites(&self) -> StoreResult<Vec<SiteRow>>;
-    async fn upsert_staff(&self, staff: &StaffRow) -> StoreResult<()>;
+    /// Adds a person; `false` when the id or the username is taken (nothing is changed then).
+    async fn insert_staff(&self, staff: &StaffRow) -> StoreResult<bool>;
     async fn staff_by_username(&self, username: &str) -> StoreResult<Option<StaffRow>>;
     async fn staff_by_id(&self, id: &str) -> StoreResult<Option<StaffRow>>;
     async fn staff(&self) -> StoreResult<Vec<StaffRow>>;
@@ -34,7 +35,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         staff_id: &str,
         expires_at: Millis,
     ) -> StoreResult<()>;
-    async fn session_staff(&self, token_hash: &str, now: Millis) -> StoreResult<Option<String>>;
+    /// The person a live session belongs to, and when it expires.
+    async fn session(&self, token_hash: &str, now: Millis)
+        -> StoreResult<Option<(String, Millis)>>;
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
 
     // Kiosks and enrolment.
@@ -46,14 +49,23 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// The kiosk an unused, unexpired code is for.
     async fn kiosk_for_code(&self, code: &str, now: Millis) -> StoreResult<Option<String>>;
     /// Marks the code used and binds the certificate, atomically; `None` when the code is
-    /// unknown, used or expired.
+    /// unknown, used or expired, or its kiosk revoked.
     async fn redeem_enrolment_code(
         &self,
         code: &str,
         cert_hash: &str,
         now: Millis,
     ) -> StoreResult<Option<String>>;
+    /// Revokes the kiosk and spends its unused enrolment codes; `false` for no such kiosk.
     async fn revoke_kiosk(&self, id: &str, now: Millis) -> StoreResult<bool>;
+    /// Binds a renewed certificate in place of `old_hash`; `false` when the kiosk no longer
+    /// holds that one (renewed meanwhile, or revoked).
+    async fn replace_kiosk_cert(
+        &self,
+        id: &str,
+        old_hash: &str,
+        new_hash: &str,
+    ) -> StoreResult<bool>;
     async fn set_out_of_service(&self, id: &str, message: Option<&str>) -> StoreResult<bool>;
     async fn record_heartbeat(
         &self,

@@ -196,13 +196,12 @@ impl Store for SqlStore {
             .collect())
     }
 
-    async fn upsert_staff(&self, s: &StaffRow) -> StoreResult<()> {
-        sqlx::query(
+    async fn insert_staff(&self, s: &StaffRow) -> StoreResult<bool> {
+        // No update on conflict: a new account never takes over another's id or username.
+        let inserted = sqlx::query(
             "INSERT INTO staff (id, username, display_name, password_hash, role, agency, region, languages, skills, disabled)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-             ON CONFLICT (id) DO UPDATE SET username = excluded.username, display_name = excluded.display_name,
-               password_hash = excluded.password_hash, role = excluded.role, agency = excluded.agency, region = excluded.region,
-               languages = excluded.languages, skills = excluded.skills, disabled = excluded.disabled",
+             ON CONFLICT DO NOTHING",
         )
         .bind(&s.id)
         .bind(&s.username)
@@ -216,7 +215,7 @@ impl Store for SqlStore {
         .bind(s.disabled as i64)
         .execute(&self.pool)
         .await?;
-        Ok(())
+        Ok(inserted.rows_affected() == 1)
     }
 
     async fn staff_by_username(&self, username: &str) -> StoreResult<Option<StaffRow>> {
@@ -261,14 +260,19 @@ impl Store for SqlStore {
         Ok(())
     }
 
-    async fn session_staff(&self, token_hash: &str, now: Millis) -> StoreResult<Option<String>> {
-        let row =
-            sqlx::query("SELECT staff_id FROM sessions WHERE token_hash = $1 AND expires_at > $2")
-                .bind(token_hash)
-                .bind(now as i64)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(row.map(|r| r.get("staff_id")))
+    async fn session(
+        &self,
+        token_hash: &str,
+        now: Millis,
+    ) -> StoreResult<Option<(String, Millis)>> {
+        let row = sqlx::query(
+            "SELECT staff_id, expires_at FROM sessions WHERE token_hash = $1 AND expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now as i64)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| (r.get("staff_id"), r.get::<i64, _>("expires_at") as Millis)))
     }
 
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
@@ -328,7 +332,10 @@ impl Store for SqlStore {
     }
 
     async fn kiosk_for_code(&self, code: &str, now: Millis) -> StoreResult<Option<String>> {
-        let row = sqlx::query("SELECT kiosk_id FROM enrolment_codes WHERE code = $1 AND used_at IS NULL AND expires_at > $2")
+        let row = sqlx::query(
+            "SELECT kiosk_id FROM enrolment_codes WHERE code = $1 AND used_at IS NULL AND expires_at > $2
+               AND kiosk_id IN (SELECT id FROM kiosks WHERE revoked_at IS NULL)",
+        )
             .bind(code)
             .bind(now as i64)
             .fetch_optional(&self.pool)
@@ -343,7 +350,11 @@ impl Store for SqlStore {
         now: Millis,
     ) -> StoreResult<Option<String>> {
         let mut tx = self.pool.begin().await?;
-        let used = sqlx::query("UPDATE enrolment_codes SET used_at = $1 WHERE code = $2 AND used_at IS NULL AND expires_at > $1")
+        // A revoked kiosk stays revoked: its code is spent, and enrolling never clears it.
+        let used = sqlx::query(
+            "UPDATE enrolment_codes SET used_at = $1 WHERE code = $2 AND used_at IS NULL AND expires_at > $1
+               AND kiosk_id IN (SELECT id FROM kiosks WHERE revoked_at IS NULL)",
+        )
             .bind(now as i64)
             .bind(code)
             .execute(&mut *tx)
@@ -357,7 +368,7 @@ impl Store for SqlStore {
             .await?
             .get("kiosk_id");
         sqlx::query(
-            "UPDATE kiosks SET cert_hash = $1, enrolled_at = $2, revoked_at = NULL WHERE id = $3",
+            "UPDATE kiosks SET cert_hash = $1, enrolled_at = $2 WHERE id = $3 AND revoked_at IS NULL",
         )
         .bind(cert_hash)
         .bind(now as i64)
@@ -369,11 +380,38 @@ impl Store for SqlStore {
     }
 
     async fn revoke_kiosk(&self, id: &str, now: Millis) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
         let r = sqlx::query("UPDATE kiosks SET revoked_at = $1 WHERE id = $2")
             .bind(now as i64)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        // Codes not yet used die with it, so the kiosk cannot be enrolled after all.
+        sqlx::query(
+            "UPDATE enrolment_codes SET used_at = $1 WHERE kiosk_id = $2 AND used_at IS NULL",
+        )
+        .bind(now as i64)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn replace_kiosk_cert(
+        &self,
+        id: &str,
+        old_hash: &str,
+        new_hash: &str,
+    ) -> StoreResult<bool> {
+        let r = sqlx::query(
+            "UPDATE kiosks SET cert_hash = $1 WHERE id = $2 AND cert_hash = $3 AND revoked_at IS NULL",
+        )
+        .bind(new_hash)
+        .bind(id)
+        .bind(old_hash)
+        .execute(&self.pool)
+        .await?;
         Ok(r.rows_affected() == 1)
     }
 

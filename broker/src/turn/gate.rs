@@ -5,7 +5,8 @@
 //! bare "400 Bad Request", so the gate does both jobs itself: it refuses permissions and
 //! channels to forbidden peers with "403 Forbidden" (signed, so clients trust it), drops Send
 //! indications to them, and refuses expired credentials with "401 Unauthorized" and a reason
-//! a person can act on. It does no I/O: [`GatedConn`] wraps a listening `Conn` with it.
+//! a person can act on. A credential claiming to last longer than the broker ever hands out
+//! is refused the same way: a leaked secret must not mint year-2100 usernames. It does no I/O: [`GatedConn`] wraps a listening `Conn` with it.
 
 use super::peer_policy::PeerPolicy;
 use super::quota::AllocationQuota;
@@ -45,15 +46,27 @@ pub struct Gate {
     secret: String,
     realm: String,
     quota: Mutex<AllocationQuota>,
+    /// The longest a credential may be valid from now: what the broker hands out.
+    max_lifetime_seconds: u64,
 }
 
+/// Clocks of the broker nodes and the TURN server may differ by this much.
+const CLOCK_SLACK_SECONDS: u64 = 60;
+
 impl Gate {
-    pub fn new(policy: PeerPolicy, secret: String, realm: String, quota: AllocationQuota) -> Self {
+    pub fn new(
+        policy: PeerPolicy,
+        secret: String,
+        realm: String,
+        quota: AllocationQuota,
+        max_lifetime_seconds: u64,
+    ) -> Self {
         Gate {
             policy,
             secret,
             realm,
             quota: Mutex::new(quota),
+            max_lifetime_seconds,
         }
     }
 
@@ -111,7 +124,8 @@ impl Gate {
             None
         };
         if let Some(name) = &username {
-            if let Some(reason) = expired(name, now_seconds) {
+            let longest = now_seconds + self.max_lifetime_seconds + CLOCK_SLACK_SECONDS;
+            if let Some(reason) = outside_lifetime(name, now_seconds, longest) {
                 return self.refuse(&message, CODE_UNAUTHORIZED, &reason, None);
             }
             if method == METHOD_ALLOCATE {
@@ -181,10 +195,16 @@ impl Gate {
     }
 }
 
-/// TURN REST usernames are `expiry[:who]` with expiry in Unix seconds.
-fn expired(username: &str, now_seconds: u64) -> Option<String> {
+/// TURN REST usernames are `expiry[:who]` with expiry in Unix seconds: why this one is not
+/// valid now, if it is not.
+fn outside_lifetime(username: &str, now_seconds: u64, longest: u64) -> Option<String> {
     let expiry = username.split(':').next().unwrap_or_default();
     match expiry.parse::<u64>() {
+        Ok(at) if at > longest => Some(format!(
+            "TURN credential claims to be valid for {} s, longer than this server allows; \
+             use the credentials the broker hands out",
+            at - now_seconds
+        )),
         Ok(at) if at >= now_seconds => None,
         Ok(at) => Some(format!(
             "TURN credential expired {} s ago; fetch a fresh one from the broker",
@@ -304,7 +324,13 @@ mod tests {
 
     fn gate() -> Gate {
         let quota = AllocationQuota::new(2, 100);
-        Gate::new(PeerPolicy::default(), "s3cret".into(), "nara".into(), quota)
+        Gate::new(
+            PeerPolicy::default(),
+            "s3cret".into(),
+            "nara".into(),
+            quota,
+            4 * 3600,
+        )
     }
 
     fn request(method: stun::message::Method, username: &str, peers: &[&str]) -> Vec<u8> {
@@ -422,6 +448,23 @@ mod tests {
         let (code, _) =
             error_of(gate().inspect(&request(METHOD_ALLOCATE, "alice", &[]), client(), NOW));
         assert_eq!(code, 401);
+    }
+
+    /// L5 of the security review: a username for the year 2100 was allocated.
+    #[test]
+    fn l5_a_credential_valid_longer_than_the_broker_hands_out_is_refused() {
+        let year_2100 = "4102444800:k-1";
+        let (code, reason) =
+            error_of(gate().inspect(&request(METHOD_ALLOCATE, year_2100, &[]), client(), NOW));
+        assert_eq!(code, 401);
+        assert!(
+            reason.contains("longer than this server allows"),
+            "{reason}"
+        );
+
+        let as_handed_out = format!("{}:k-1", NOW + 4 * 3600);
+        let packet = request(METHOD_ALLOCATE, &as_handed_out, &[]);
+        assert_eq!(gate().inspect(&packet, client(), NOW), Verdict::Pass);
     }
 
     #[test]

@@ -67,7 +67,7 @@ pub fn refresh_everyone(
     turn: &TurnCredentials,
     now_seconds: u64,
 ) {
-    let (kiosks, staff) = connections.connected();
+    let (kiosks, staff) = connections.in_calls_or_ready();
     for kiosk in kiosks {
         connections.to_kiosk(
             &kiosk,

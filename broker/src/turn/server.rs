@@ -5,6 +5,7 @@
 use super::gate::{Gate, GatedConn};
 use super::peer_policy::PeerPolicy;
 use super::quota::AllocationQuota;
+use super::tcp::{TcpLimits, TcpPacketConn};
 use super::TurnCredentials;
 use crate::config::EmbeddedTurnConfig;
 use anyhow::Context;
@@ -27,6 +28,7 @@ pub struct EmbeddedTurn {
     /// The address put in relayed candidates.
     pub relay_ip: IpAddr,
     server: Server,
+    tcp_conn: Arc<TcpPacketConn>,
 }
 
 impl std::fmt::Debug for EmbeddedTurn {
@@ -40,7 +42,13 @@ impl std::fmt::Debug for EmbeddedTurn {
 }
 
 impl EmbeddedTurn {
-    pub async fn start(config: &EmbeddedTurnConfig, secret: &str) -> anyhow::Result<Self> {
+    /// Serves TURN on `config.listen` for credentials made with `secret`, which the broker
+    /// hands out valid for `credential_ttl_seconds`: the gate refuses any claiming longer.
+    pub async fn start(
+        config: &EmbeddedTurnConfig,
+        secret: &str,
+        credential_ttl_seconds: u64,
+    ) -> anyhow::Result<Self> {
         let relay_ip = match config.relay_ip {
             Some(ip) => ip,
             None if config.listen.ip().is_unspecified() => anyhow::bail!(
@@ -64,6 +72,7 @@ impl EmbeddedTurn {
             secret.to_string(),
             REALM.to_string(),
             AllocationQuota::new(config.max_allocations_per_user, config.max_allocations),
+            credential_ttl_seconds,
         ));
         // The quota learns of every allocation the server closes, expired or deleted.
         let (closed_tx, mut closed_rx) = tokio::sync::mpsc::channel::<AllocationInfo>(1024);
@@ -80,16 +89,22 @@ impl EmbeddedTurn {
                 net: Arc::new(Net::new(None)),
             })
         };
+        let tcp_conn = Arc::new(TcpPacketConn::new(
+            tcp,
+            TcpLimits {
+                max_clients: config.max_tcp_clients,
+                max_per_address: config.max_tcp_clients_per_address,
+                first_frame: Duration::from_secs(config.tcp_first_frame_seconds),
+                idle: Duration::from_secs(config.tcp_idle_seconds),
+            },
+        )?);
         let conns = vec![
             ConnConfig {
                 conn: Arc::new(GatedConn::new(Arc::new(udp), Arc::clone(&gate))),
                 relay_addr_generator: relays(config.listen.ip()),
             },
             ConnConfig {
-                conn: Arc::new(GatedConn::new(
-                    Arc::new(super::tcp::TcpPacketConn::new(tcp, config.max_tcp_clients)?),
-                    gate,
-                )),
+                conn: Arc::new(GatedConn::new(Arc::clone(&tcp_conn) as _, gate)),
                 relay_addr_generator: relays(config.listen.ip()),
             },
         ];
@@ -109,6 +124,7 @@ impl EmbeddedTurn {
             tcp: tcp_addr,
             relay_ip,
             server,
+            tcp_conn,
         })
     }
 
@@ -124,6 +140,7 @@ impl EmbeddedTurn {
         if let Err(e) = self.server.close().await {
             tracing::warn!(error = %e, "embedded TURN server did not close cleanly");
         }
+        self.tcp_conn.shutdown();
     }
 }
 

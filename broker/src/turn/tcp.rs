@@ -4,11 +4,17 @@
 //! as one: each client's stream is cut into STUN messages and ChannelData frames (both carry
 //! their length), which come out of `recv_from` tagged with the client's address, and
 //! `send_to` writes back down that client's stream. Relays stay UDP, as RFC 8656 has it.
+//!
+//! The listener belongs to the embedded server, not to any one allocation: the `turn` crate
+//! calls `close` on its connection whenever an allocation ends, so `close` here does nothing
+//! and only [`TcpPacketConn::shutdown`] stops accepting. A client that holds a connection
+//! without using it is cut off ([`TcpLimits`]), and one address holds only so many.
 
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, Semaphore};
@@ -21,6 +27,20 @@ const OUTBOX: usize = 256;
 const STUN_MAGIC_COOKIE: [u8; 4] = [0x21, 0x12, 0xA4, 0x42];
 
 type Writers = Arc<Mutex<HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>>>;
+
+/// What a TCP client may hold, and for how long without a word.
+#[derive(Debug, Clone, Copy)]
+pub struct TcpLimits {
+    /// Streams held at once, from everyone.
+    pub max_clients: usize,
+    /// Streams held at once from one IP address.
+    pub max_per_address: usize,
+    /// A new stream must bring its first frame within this.
+    pub first_frame: Duration,
+    /// A stream with no frame for this long is closed. An allocation lives 10 minutes unless
+    /// refreshed, so a client that keeps one always speaks well within 11.
+    pub idle: Duration,
+}
 
 pub struct TcpPacketConn {
     local: SocketAddr,
@@ -38,14 +58,14 @@ impl std::fmt::Debug for TcpPacketConn {
 }
 
 impl TcpPacketConn {
-    /// Serves `listener`, holding at most `max_clients` streams at once.
-    pub fn new(listener: TcpListener, max_clients: usize) -> std::io::Result<Self> {
+    /// Serves `listener` within `limits`.
+    pub fn new(listener: TcpListener, limits: TcpLimits) -> std::io::Result<Self> {
         let local = listener.local_addr()?;
         let (to_server, incoming) = mpsc::channel(1024);
         let writers: Writers = Arc::default();
         let accept_task = tokio::spawn(accept_loop(
             listener,
-            Arc::new(Semaphore::new(max_clients)),
+            limits,
             to_server,
             Arc::clone(&writers),
         ));
@@ -58,6 +78,14 @@ impl TcpPacketConn {
     }
 }
 
+impl TcpPacketConn {
+    /// Stops accepting and drops every client's stream: the server is going away.
+    pub fn shutdown(&self) {
+        self.accept_task.abort();
+        self.writers.lock().expect("writers lock").clear();
+    }
+}
+
 impl Drop for TcpPacketConn {
     fn drop(&mut self) {
         self.accept_task.abort();
@@ -66,10 +94,12 @@ impl Drop for TcpPacketConn {
 
 async fn accept_loop(
     listener: TcpListener,
-    slots: Arc<Semaphore>,
+    limits: TcpLimits,
     to_server: mpsc::Sender<(Vec<u8>, SocketAddr)>,
     writers: Writers,
 ) {
+    let slots = Arc::new(Semaphore::new(limits.max_clients));
+    let per_address = Arc::new(crate::per_address::PerAddress::default());
     loop {
         let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
             return;
@@ -81,15 +111,19 @@ async fn accept_loop(
                 continue;
             }
         };
+        let Some(address_slot) = per_address.try_acquire(peer.ip(), limits.max_per_address) else {
+            tracing::info!(%peer, "TURN over TCP: too many streams from one address; refused");
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let (tx, rx) = mpsc::channel(OUTBOX);
         writers.lock().expect("writers lock").insert(peer, tx);
         let to_server = to_server.clone();
         let writers = Arc::clone(&writers);
         tokio::spawn(async move {
-            serve_client(stream, peer, rx, to_server).await;
+            serve_client(stream, peer, rx, to_server, limits).await;
             writers.lock().expect("writers lock").remove(&peer);
-            drop(permit);
+            drop((permit, address_slot));
         });
     }
 }
@@ -99,6 +133,7 @@ async fn serve_client(
     peer: SocketAddr,
     mut outbox: mpsc::Receiver<Vec<u8>>,
     to_server: mpsc::Sender<(Vec<u8>, SocketAddr)>,
+    limits: TcpLimits,
 ) {
     let (mut reader, mut writer) = stream.into_split();
     let write = async move {
@@ -109,8 +144,14 @@ async fn serve_client(
         }
     };
     let read = async move {
+        let mut patience = limits.first_frame;
         loop {
-            match read_frame(&mut reader).await {
+            let Ok(next) = tokio::time::timeout(patience, read_frame(&mut reader)).await else {
+                tracing::info!(%peer, silent_s = patience.as_secs(), "TURN over TCP: silent client cut off");
+                return;
+            };
+            patience = limits.idle;
+            match next {
                 Ok(Some(frame)) => {
                     if to_server.send((frame, peer)).await.is_err() {
                         return;
@@ -222,9 +263,9 @@ impl Conn for TcpPacketConn {
         None
     }
 
+    /// Called by the `turn` crate whenever one allocation ends (H1 of the security review:
+    /// closing here stopped TURN over TCP for everyone). [`TcpPacketConn::shutdown`] stops it.
     async fn close(&self) -> webrtc_util::Result<()> {
-        self.accept_task.abort();
-        self.writers.lock().expect("writers lock").clear();
         Ok(())
     }
 

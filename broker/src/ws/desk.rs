@@ -6,7 +6,7 @@ use crate::api::auth::{SessionStaff, StaffSession};
 use crate::api::ApiError;
 use crate::api::ConnInfo;
 use crate::routing::{Event, QueueKey, RoutingError, StaffKind, StaffProfile};
-use crate::state::{now_ms, AppState};
+use crate::state::{now_ms, AppState, DeskLogin};
 use crate::storage::Role;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::State;
@@ -67,7 +67,7 @@ fn profile(me: &SessionStaff) -> Option<StaffProfile> {
     })
 }
 
-async fn serve(state: AppState, me: Box<SessionStaff>, opened: Opened) {
+async fn serve(state: AppState, mut me: Box<SessionStaff>, opened: Opened) {
     // The slot stays in `opened`, held until the connection ends.
     let Opened {
         mut stream,
@@ -85,7 +85,13 @@ async fn serve(state: AppState, me: Box<SessionStaff>, opened: Opened) {
         return;
     }
 
-    if let Some(old) = state.connections.add_desk(&staff, outbox.clone()) {
+    let routed = profile(&me);
+    let login = DeskLogin {
+        session: std::mem::take(&mut me.session),
+        expires_at: me.session_expires_at,
+        takes_calls: routed.is_some(),
+    };
+    if let Some(old) = state.connections.add_desk(&staff, outbox.clone(), login) {
         old.close_with(&BrokerToDesk::Error(error_reply(
             ErrorCode::Conflict,
             "you opened the desk in another window; this one is closed",
@@ -96,14 +102,18 @@ async fn serve(state: AppState, me: Box<SessionStaff>, opened: Opened) {
         .metrics
         .desks_connected
         .set(state.connections.counts().1 as i64);
-    let routed = profile(&me);
     let is_routed = routed.is_some();
     let welcome_me = Me {
         card: me.card.clone(),
         languages: me.languages.clone(),
         region: me.row.region.clone().and_then(|r| RegionId::new(r).ok()),
     };
-    let ice_servers = state.turn.ice_servers(staff.as_str(), now_ms() / 1000);
+    // Administrators take no calls, so they are handed no relay credentials either.
+    let ice_servers = if is_routed {
+        state.turn.ice_servers(staff.as_str(), now_ms() / 1000)
+    } else {
+        Vec::new()
+    };
     {
         let card = me.card.clone();
         let outbox = outbox.clone();
@@ -220,6 +230,12 @@ async fn handle(state: &AppState, me: &StaffCard, routed: bool, message: DeskToB
                 .await
                 .map_err(|e| (e.code(), e.to_string()))
         }
+        // Documents go to officers only; an interpreter asking would have the citizen's scanner
+        // point at them (M3 of the security review).
+        DeskToBroker::RequestDocument { .. } if me.role != StaffRoleKind::Officer => Err((
+            ErrorCode::Forbidden,
+            "only an officer in the call can ask for a document".to_string(),
+        )),
         DeskToBroker::RequestDocument { call } => state
             .engine
             .run(move |e| {

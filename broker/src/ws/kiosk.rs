@@ -350,11 +350,18 @@ async fn handle(state: &AppState, kiosk: &KioskId, message: KioskToBroker) -> Re
                             "visit {visit} is not this kiosk's"
                         )));
                     }
+                    // Only a document to someone in this visit's call is recorded (L5 of the
+                    // security review: any staff id was taken).
                     let call = engine
                         .router
                         .calls()
                         .find(|c| c.visit == visit && c.participants.contains(&to))
-                        .map(|c| c.id.clone());
+                        .map(|c| c.id.clone())
+                        .ok_or_else(|| {
+                            RoutingError::Forbidden(format!(
+                                "{to} is not in the call of visit {visit}; the document was not recorded"
+                            ))
+                        })?;
                     Ok((visit, to, call))
                 })
                 .await
@@ -365,12 +372,10 @@ async fn handle(state: &AppState, kiosk: &KioskId, message: KioskToBroker) -> Re
                 .record_document(visit.as_str(), pages as i64, bytes as i64, now_ms())
                 .await
                 .map_err(|e| (ErrorCode::Internal, e.to_string()))?;
-            if let Some(call) = call {
-                state.connections.to_desk(
-                    &to,
-                    &nara_protocol::desk::BrokerToDesk::DocumentNoted { call, pages, bytes },
-                );
-            }
+            state.connections.to_desk(
+                &to,
+                &nara_protocol::desk::BrokerToDesk::DocumentNoted { call, pages, bytes },
+            );
             Ok(())
         }
         KioskToBroker::Survey { visit, score } => {

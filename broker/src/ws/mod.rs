@@ -32,7 +32,7 @@ pub(crate) fn limited(ws: WebSocketUpgrade) -> WebSocketUpgrade {
 }
 
 /// The connection's share of the server's connection limit, held while it is open.
-pub(crate) type ConnectionSlot = std::sync::Arc<tokio::sync::OwnedSemaphorePermit>;
+pub(crate) type ConnectionSlot = std::sync::Arc<crate::server::ConnectionSlot>;
 
 /// A connection just upgraded, as its reader takes it over.
 pub(crate) struct Opened {

@@ -6,17 +6,17 @@ use crate::documents::DocumentEvent;
 use nara_protocol::encode;
 use nara_protocol::kiosk::KioskToBroker;
 use nara_protocol::peer::{DocumentFailure, PeerMessage};
-use nara_protocol::StaffId;
+use nara_protocol::{StaffId, StaffRoleKind};
 
 /// The citizen's document action as the local API (or the screen) asks it: the recipient of a
-/// `send` may be left out when only one person is at a desk in the meeting.
+/// `send` may be left out when only one officer is in the meeting.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DocumentRequest {
     /// Scan a page and add it.
     Scan,
     /// Scan the last page again (crooked, the wrong side).
     Rescan,
-    /// Send every page to one officer in the meeting.
+    /// Send every page to one officer in the meeting: the one whose name the citizen touched.
     Send { to: Option<StaffId> },
     /// Stop the scan or the sending, and forget the pages.
     Cancel,
@@ -85,20 +85,29 @@ impl Kiosk {
         }
     }
 
-    /// Who receives the document: the one named, who must be in the meeting, or the only one
-    /// there. With two agencies or an interpreter the citizen must choose.
+    /// Who receives the document: the officer named, who must be in the meeting, or the only
+    /// officer there. An interpreter never receives one, whoever asked (M3 of the security
+    /// review: a request from the interpreter redirected the citizen's document to them).
     fn recipient(&self, to: Option<StaffId>) -> Result<StaffId, String> {
+        let is_officer = |staff: &StaffId| {
+            self.peers
+                .get(staff)
+                .is_some_and(|peer| peer.card.role == StaffRoleKind::Officer)
+        };
         match to {
-            Some(to) if self.peers.contains_key(&to) => Ok(to),
+            Some(to) if is_officer(&to) => Ok(to),
+            Some(to) if self.peers.contains_key(&to) => Err(format!(
+                "{to} is not an officer; documents go to an officer in the meeting"
+            )),
             Some(to) => Err(format!("{to} is not in the meeting")),
             None => {
-                let mut everyone = self.peers.keys();
-                match (everyone.next(), everyone.next()) {
+                let mut officers = self.peers.keys().filter(|staff| is_officer(staff));
+                match (officers.next(), officers.next()) {
                     (Some(only), None) => Ok(only.clone()),
-                    (None, _) => Err("nobody is in the meeting to send it to".into()),
-                    (Some(_), Some(_)) => {
-                        Err("more than one person is in the meeting: choose who receives it".into())
-                    }
+                    (None, _) => Err("no officer is in the meeting to send it to".into()),
+                    (Some(_), Some(_)) => Err(
+                        "more than one officer is in the meeting: choose who receives it".into(),
+                    ),
                 }
             }
         }

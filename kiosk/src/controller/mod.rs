@@ -656,6 +656,7 @@ impl Kiosk {
                     staff: p.card.staff.clone(),
                     display_name: p.card.display_name.to_string(),
                     agency_name: p.card.agency_name.as_ref().map(|a| a.to_string()),
+                    role: p.card.role,
                     connected: p.connected,
                     channel_open: p.channel_open,
                     network: p.network.clone(),

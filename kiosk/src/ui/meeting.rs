@@ -127,14 +127,6 @@ impl Draw<'_> {
         {
             return None;
         }
-        let recipient = self
-            .status
-            .document_requested_by
-            .as_ref()
-            .and_then(|staff| self.status.peers.iter().find(|p| &p.staff == staff))
-            .or(self.status.peers.first())
-            .map(|p| p.display_name.clone())
-            .unwrap_or_default();
         let panel = gtk::Box::new(gtk::Orientation::Vertical, 12);
         panel.add_css_class("scanner");
         if let Some(problem) = &document.problem {
@@ -171,12 +163,17 @@ impl Draw<'_> {
                 page.set_alternative_text(Some(&self.t("scanner-preview")));
                 panel.append(&page);
             }
-            panel.append(&self.button(
-                &self.ta("scanner-send", &[("name", Arg::from(recipient.as_str()))]),
-                Some("mail-send-symbolic"),
-                Input::SendDocument,
-                &["primary"],
-            ));
+            // One button per officer, named with their agency: the citizen sends to the one
+            // they touch, and the send carries exactly that officer (never an interpreter).
+            for officer in self.status.peers.iter().filter(|p| p.receives_documents()) {
+                let name = officer.name_with_agency();
+                panel.append(&self.button(
+                    &self.ta("scanner-send", &[("name", Arg::from(name.as_str()))]),
+                    Some("mail-send-symbolic"),
+                    Input::SendDocument(officer.staff.clone()),
+                    &["primary"],
+                ));
+            }
             let row = gtk::Box::new(gtk::Orientation::Horizontal, 12);
             row.append(&self.action(
                 "scanner-rescan",

@@ -101,7 +101,8 @@ pub enum Input {
     ChatSend,
     Scan,
     Rescan,
-    SendDocument,
+    /// Send the pages to this officer: the one named on the button touched.
+    SendDocument(StaffId),
     CancelDocument,
     ToggleMute,
     VolumeUp,
@@ -248,7 +249,7 @@ impl Model {
     }
 
     /// A touch: what it changes here, and what the kiosk must do.
-    pub fn input(&mut self, input: Input, status: &Status, now: Millis) -> Vec<Request> {
+    pub fn input(&mut self, input: Input, now: Millis) -> Vec<Request> {
         self.last_touch = now;
         let mut out = Vec::new();
         match input {
@@ -314,9 +315,9 @@ impl Model {
             }
             Input::Scan => out.push(Request::Document(DocumentRequest::Scan)),
             Input::Rescan => out.push(Request::Document(DocumentRequest::Rescan)),
-            Input::SendDocument => out.push(Request::Document(DocumentRequest::Send {
-                to: recipient(status),
-            })),
+            Input::SendDocument(to) => {
+                out.push(Request::Document(DocumentRequest::Send { to: Some(to) }))
+            }
             Input::CancelDocument => out.push(Request::Document(DocumentRequest::Cancel)),
             // The screen applies these (and their reset for the next citizen) to the media.
             Input::ToggleMute => self.muted = !self.muted,
@@ -405,14 +406,6 @@ fn picture_arrives(status: &Status) -> bool {
         .peers
         .iter()
         .any(|p| p.received.iter().any(|r| r.width > 0 && r.decoded > 0))
-}
-
-/// Who a document goes to: the desk that asked for it, else the only desk in the meeting.
-fn recipient(status: &Status) -> Option<StaffId> {
-    status
-        .document_requested_by
-        .clone()
-        .or_else(|| (status.peers.len() == 1).then(|| status.peers[0].staff.clone()))
 }
 
 #[cfg(test)]

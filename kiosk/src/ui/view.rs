@@ -98,11 +98,11 @@ impl Ui {
     /// The citizen touched something.
     pub(super) fn input(this: &Rc<RefCell<Ui>>, input: Input) {
         let mut ui = this.borrow_mut();
-        let Some(status) = ui.status.clone() else {
+        if ui.status.is_none() {
             return;
-        };
+        }
         let now = ui.link.now();
-        for request in ui.model.input(input, &status, now) {
+        for request in ui.model.input(input, now) {
             ui.link.send(request);
         }
         ui.sync_media();

@@ -162,6 +162,7 @@ pub fn turn_gate(data: &[u8]) {
         "fuzz-secret".into(),
         "nara".into(),
         AllocationQuota::new(4, 16),
+        3600,
     );
     let client = "198.51.100.7:40000".parse().expect("valid address");
     let _ = gate.inspect(data, client, 1_790_000_000);

@@ -48,6 +48,7 @@ fn in_call(picture: bool) -> Status {
         staff: StaffId::new("anna-csn").unwrap(),
         display_name: "Anna Lind".into(),
         agency_name: Some("CSN".into()),
+        role: nara_protocol::StaffRoleKind::Officer,
         connected: true,
         channel_open: true,
         network: None,
@@ -75,13 +76,12 @@ fn a_visit_goes_from_the_attract_screen_to_the_queue_in_the_chosen_language() {
     let idle = status(Phase::Idle);
     let mut model = Model::new(0);
     assert_eq!(model.screen(&idle), Screen::Attract);
-    model.input(Input::Start, &idle, SECOND);
+    model.input(Input::Start, SECOND);
     assert_eq!(model.screen(&idle), Screen::Language);
-    model.input(Input::ChooseLanguage(Language::Arabic), &idle, 2 * SECOND);
+    model.input(Input::ChooseLanguage(Language::Arabic), 2 * SECOND);
     assert_eq!(model.screen(&idle), Screen::Agency);
     let asked = model.input(
         Input::ChooseAgency(AgencyId::new("csn").unwrap()),
-        &idle,
         3 * SECOND,
     );
     assert_eq!(
@@ -157,10 +157,10 @@ fn the_citizen_may_leave_while_the_connection_is_lost() {
         language: LanguageCode::new("so").unwrap(),
     });
     asking.connected = false;
-    model.input(Input::ChooseLanguage(Language::Somali), &asking, 0);
+    model.input(Input::ChooseLanguage(Language::Somali), 0);
     assert_eq!(model.screen(&asking), Screen::ConnectionLost);
     assert_eq!(
-        model.input(Input::Leave, &asking, SECOND),
+        model.input(Input::Leave, SECOND),
         [Request::Citizen(CitizenAction::Leave)]
     );
     let mut left = status(Phase::Idle);
@@ -173,11 +173,11 @@ fn the_citizen_may_leave_while_the_connection_is_lost() {
 fn a_minute_without_touch_outside_a_meeting_drops_everything() {
     let idle = status(Phase::Idle);
     let mut model = Model::new(0);
-    model.input(Input::Start, &idle, 0);
-    model.input(Input::ChooseLanguage(Language::Tigrinya), &idle, SECOND);
-    model.input(Input::ToggleLargerText, &idle, 2 * SECOND);
-    model.input(Input::OpenBooking, &idle, 3 * SECOND);
-    model.input(Input::BookingKey('k'), &idle, 4 * SECOND);
+    model.input(Input::Start, 0);
+    model.input(Input::ChooseLanguage(Language::Tigrinya), SECOND);
+    model.input(Input::ToggleLargerText, 2 * SECOND);
+    model.input(Input::OpenBooking, 3 * SECOND);
+    model.input(Input::BookingKey('k'), 4 * SECOND);
     assert_eq!(
         model.tick(&idle, 63 * SECOND),
         [],
@@ -201,14 +201,14 @@ fn a_minute_without_touch_outside_a_meeting_drops_everything() {
 fn after_a_meeting_the_idle_minute_also_asks_the_kiosk_to_forget_the_visit() {
     let mut model = Model::new(0);
     model.tick(&in_call(true), 0);
-    model.input(Input::ToggleChat, &in_call(true), SECOND);
-    model.input(Input::ChatKey('h'), &in_call(true), 2 * SECOND);
+    model.input(Input::ToggleChat, SECOND);
+    model.input(Input::ChatKey('h'), 2 * SECOND);
     // Watching the officer for minutes without touching is not idleness.
     assert_eq!(model.tick(&in_call(true), 600 * SECOND), []);
     assert_eq!(model.chat_draft, "h");
     let over = ended();
     assert_eq!(model.tick(&over, 601 * SECOND), []);
-    model.input(Input::Survey(4), &over, 602 * SECOND);
+    model.input(Input::Survey(4), 602 * SECOND);
     assert_eq!(
         model.tick(&over, 662 * SECOND),
         [Request::Citizen(CitizenAction::Reset)]
@@ -228,10 +228,10 @@ fn waiting_in_the_queue_is_not_idleness() {
 #[test]
 fn goodbye_returns_to_the_attract_screen_with_nothing_kept() {
     let mut model = Model::new(0);
-    model.input(Input::ChooseLanguage(Language::Dari), &ended(), 0);
-    model.input(Input::ToggleHighContrast, &ended(), 0);
+    model.input(Input::ChooseLanguage(Language::Dari), 0);
+    model.input(Input::ToggleHighContrast, 0);
     assert_eq!(
-        model.input(Input::Done, &ended(), SECOND),
+        model.input(Input::Done, SECOND),
         [Request::Citizen(CitizenAction::Reset)]
     );
     let idle = status(Phase::Idle);
@@ -245,9 +245,9 @@ fn goodbye_returns_to_the_attract_screen_with_nothing_kept() {
 #[test]
 fn another_agency_keeps_the_language_and_starts_over_at_the_agencies() {
     let mut model = Model::new(0);
-    model.input(Input::ChooseLanguage(Language::Somali), &ended(), 0);
+    model.input(Input::ChooseLanguage(Language::Somali), 0);
     assert_eq!(
-        model.input(Input::AnotherAgency, &ended(), SECOND),
+        model.input(Input::AnotherAgency, SECOND),
         [Request::Citizen(CitizenAction::Reset)]
     );
     assert_eq!(model.screen(&status(Phase::Idle)), Screen::Agency);
@@ -258,11 +258,11 @@ fn another_agency_keeps_the_language_and_starts_over_at_the_agencies() {
 fn a_booking_code_must_be_whole_before_it_is_sent() {
     let idle = status(Phase::Idle);
     let mut model = Model::new(0);
-    model.input(Input::OpenBooking, &idle, 0);
+    model.input(Input::OpenBooking, 0);
     for c in "abc".chars() {
-        model.input(Input::BookingKey(c), &idle, 0);
+        model.input(Input::BookingKey(c), 0);
     }
-    assert_eq!(model.input(Input::SubmitBooking, &idle, 0), []);
+    assert_eq!(model.input(Input::SubmitBooking, 0), []);
     assert_eq!(
         model.screen(&idle),
         Screen::Booking {
@@ -271,19 +271,21 @@ fn a_booking_code_must_be_whole_before_it_is_sent() {
         }
     );
     for c in "DEFGHJK".chars() {
-        model.input(Input::BookingKey(c), &idle, 0);
+        model.input(Input::BookingKey(c), 0);
     }
     assert_eq!(model.booking_code, "ABCDEFGH", "no more than eight");
     assert_eq!(
-        model.input(Input::SubmitBooking, &idle, 0),
+        model.input(Input::SubmitBooking, 0),
         [Request::Citizen(CitizenAction::CheckIn {
             code: BookingCode::new("ABCDEFGH").unwrap()
         })]
     );
 }
 
+/// M3 of the security review: the document went to whoever asked last, an interpreter
+/// included, and the label shown and the recipient were worked out separately.
 #[test]
-fn a_document_goes_to_the_officer_who_asked_for_it() {
+fn m3_a_document_goes_to_the_officer_named_on_the_button_touched() {
     let mut model = Model::new(0);
     let mut meeting = in_call(true);
     meeting.peers.push(PeerStatus {
@@ -291,16 +293,29 @@ fn a_document_goes_to_the_officer_who_asked_for_it() {
         ..meeting.peers[0].clone()
     });
     meeting.document_requested_by = Some(StaffId::new("maria-skatteverket").unwrap());
+    let anna = meeting.peers[0].staff.clone();
     assert_eq!(
-        model.input(Input::SendDocument, &meeting, 0),
-        [Request::Document(DocumentRequest::Send {
-            to: Some(StaffId::new("maria-skatteverket").unwrap())
-        })]
+        model.input(Input::SendDocument(anna.clone()), 0),
+        [Request::Document(DocumentRequest::Send { to: Some(anna) })],
+        "who asked last does not change who receives it"
     );
-    meeting.document_requested_by = None;
-    assert_eq!(
-        model.input(Input::SendDocument, &meeting, 0),
-        [Request::Document(DocumentRequest::Send { to: None })],
-        "with two desks and no request, the kiosk asks the citizen to choose"
-    );
+}
+
+#[test]
+fn m3_interpreters_are_never_offered_as_recipients() {
+    let mut meeting = in_call(true);
+    meeting.peers.push(PeerStatus {
+        staff: StaffId::new("tolk-amir").unwrap(),
+        display_name: "Amir Haddad".into(),
+        agency_name: None,
+        role: nara_protocol::StaffRoleKind::Interpreter,
+        ..meeting.peers[0].clone()
+    });
+    let recipients: Vec<String> = meeting
+        .peers
+        .iter()
+        .filter(|p| p.receives_documents())
+        .map(|p| p.name_with_agency())
+        .collect();
+    assert_eq!(recipients, [meeting.peers[0].name_with_agency()]);
 }

@@ -105,7 +105,7 @@ impl Fixture {
                     PAIR_AGENCY.to_string(),
                 )
             };
-            store.upsert_staff(&row).await?;
+            store.insert_staff(&row).await?;
             store
                 .create_session(&token_hash(&token), &row.id, expires)
                 .await?;
