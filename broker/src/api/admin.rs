@@ -160,7 +160,9 @@ pub async fn kiosk_detail(
 #[derive(Debug, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewKiosk {
+    #[schema(pattern = r"^[A-Za-z0-9_-]{1,64}$")]
     pub site: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
 }
 
@@ -183,9 +185,9 @@ pub async fn create_kiosk(
     let scope = AdminScope::of(&session.0)?;
     let region = site_region(&state, &req.site)
         .await
-        .map_err(|_| ApiError::BadRequest(format!("no site {:?}", req.site)))?;
+        .map_err(|_| ApiError::Unprocessable(format!("no site {:?}", req.site)))?;
     scope.require(&region, &format!("site {}", req.site))?;
-    let name = ShortText::new(req.name.clone()).map_err(ApiError::BadRequest)?;
+    let name = name_of(&req.name, "the kiosk")?;
     let id = format!("k-{}-{}", req.site, random_token(6));
     state
         .store
@@ -228,6 +230,14 @@ async fn audit(state: &AppState, session: &StaffSession, action: &str, target: &
         .await;
 }
 
+/// A name people will read: not blank, and short enough for a line.
+fn name_of(text: &str, whose: &str) -> Result<ShortText, ApiError> {
+    if text.trim().is_empty() {
+        return Err(ApiError::Unprocessable(format!("{whose} needs a name")));
+    }
+    ShortText::new(text).map_err(ApiError::Unprocessable)
+}
+
 /// The kiosk's id, once the session's administrator is found to cover its region.
 async fn kiosk_in_scope(
     state: &AppState,
@@ -235,7 +245,8 @@ async fn kiosk_in_scope(
     kiosk: &str,
 ) -> Result<KioskId, ApiError> {
     let scope = AdminScope::of(&session.0)?;
-    let id = KioskId::new(kiosk).map_err(ApiError::BadRequest)?;
+    // An id that cannot be a kiosk's names no kiosk.
+    let id = KioskId::new(kiosk).map_err(|_| ApiError::NotFound(format!("no kiosk {kiosk:?}")))?;
     scope.require(
         &kiosk_region(state, kiosk).await?,
         &format!("kiosk {kiosk}"),
@@ -314,7 +325,7 @@ pub async fn out_of_service(
         .message
         .map(LongText::new)
         .transpose()
-        .map_err(ApiError::BadRequest)?;
+        .map_err(ApiError::Unprocessable)?;
     if !state
         .store
         .set_out_of_service(&kiosk, message.as_ref().map(|m| m.as_str()))
@@ -365,11 +376,11 @@ pub async fn upsert_agency(
     ApiJson(a): ApiJson<AgencyRow>,
 ) -> Result<Json<AgencyRow>, ApiError> {
     AdminScope::of(&session.0)?.require_national("change an agency")?;
-    AgencyId::new(a.id.clone()).map_err(ApiError::BadRequest)?;
-    ShortText::new(a.name.clone()).map_err(ApiError::BadRequest)?;
-    OpeningHours::new(a.hours.clone()).map_err(ApiError::BadRequest)?;
+    AgencyId::new(a.id.clone()).map_err(ApiError::Unprocessable)?;
+    name_of(&a.name, "the agency")?;
+    OpeningHours::new(a.hours.clone()).map_err(ApiError::Unprocessable)?;
     for l in &a.languages {
-        LanguageCode::new(l.clone()).map_err(ApiError::BadRequest)?;
+        LanguageCode::new(l.clone()).map_err(ApiError::Unprocessable)?;
     }
     state.store.upsert_agency(&a).await?;
     audit(&state, &session, "agency saved", &a.id, "").await;
@@ -394,9 +405,9 @@ pub async fn upsert_site(
     ApiJson(s): ApiJson<SiteRow>,
 ) -> Result<Json<SiteRow>, ApiError> {
     let scope = AdminScope::of(&session.0)?;
-    SiteId::new(s.id.clone()).map_err(ApiError::BadRequest)?;
-    ShortText::new(s.name.clone()).map_err(ApiError::BadRequest)?;
-    RegionId::new(s.region.clone()).map_err(ApiError::BadRequest)?;
+    SiteId::new(s.id.clone()).map_err(ApiError::Unprocessable)?;
+    name_of(&s.name, "the site")?;
+    RegionId::new(s.region.clone()).map_err(ApiError::Unprocessable)?;
     // A regional administrator keeps a site in their region: they may neither move one of
     // theirs out nor pull another region's in.
     scope.require(&s.region, &format!("site {} as saved", s.id))?;
@@ -453,8 +464,12 @@ pub async fn list_staff(
 #[derive(Debug, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewStaff {
+    /// Letters, digits, `.`, `-` and `_`; the account's id is this with `.` as `-`.
+    #[schema(pattern = r"^[A-Za-z0-9_.-]{1,64}$")]
     pub username: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub display_name: String,
+    #[schema(min_length = 12)]
     pub password: String,
     pub role: Role,
     pub agency: Option<String>,
@@ -474,21 +489,21 @@ pub async fn create_staff(
     if n.role == Role::Admin {
         scope.require_national("create an administrator")?;
     } else if n.region.is_some() {
-        return Err(ApiError::BadRequest(
+        return Err(ApiError::Unprocessable(
             "only administrators belong to a region; leave it empty".into(),
         ));
     }
     if let Some(region) = &n.region {
-        RegionId::new(region.clone()).map_err(ApiError::BadRequest)?;
+        RegionId::new(region.clone()).map_err(ApiError::Unprocessable)?;
     }
-    ShortText::new(n.display_name.clone()).map_err(ApiError::BadRequest)?;
-    if n.password.len() < 12 {
-        return Err(ApiError::BadRequest(
+    name_of(&n.display_name, "the person")?;
+    if n.password.chars().count() < 12 {
+        return Err(ApiError::Unprocessable(
             "a password must be at least 12 characters".into(),
         ));
     }
     if (n.role == Role::Officer) != n.agency.is_some() {
-        return Err(ApiError::BadRequest(
+        return Err(ApiError::Unprocessable(
             "an officer belongs to exactly one agency; others to none".into(),
         ));
     }
@@ -500,13 +515,13 @@ pub async fn create_staff(
             .iter()
             .any(|a| &a.id == agency)
         {
-            return Err(ApiError::BadRequest(format!("no agency {agency:?}")));
+            return Err(ApiError::Unprocessable(format!("no agency {agency:?}")));
         }
     }
     for l in &n.languages {
-        LanguageCode::new(l.clone()).map_err(ApiError::BadRequest)?;
+        LanguageCode::new(l.clone()).map_err(ApiError::Unprocessable)?;
     }
-    let id = StaffId::new(n.username.replace('.', "-")).map_err(ApiError::BadRequest)?;
+    let id = StaffId::new(n.username.replace('.', "-")).map_err(ApiError::Unprocessable)?;
     let password_hash = state.passwords.hash(n.password).await?;
     let username = n.username.clone();
     let inserted = state
@@ -581,7 +596,8 @@ pub async fn agency_queues(
             "you may see only your own agency's queues, not {agency}'s"
         )));
     }
-    let agency = AgencyId::new(agency).map_err(ApiError::BadRequest)?;
+    let agency = AgencyId::new(agency.clone())
+        .map_err(|_| ApiError::NotFound(format!("no agency {agency:?}")))?;
     Ok(Json(
         state.engine.run(move |e| e.queue_views(&agency)).await,
     ))
@@ -590,9 +606,13 @@ pub async fn agency_queues(
 #[derive(Debug, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewBooking {
+    #[schema(pattern = r"^[A-Za-z0-9_-]{1,64}$")]
     pub agency: String,
+    #[schema(pattern = "^[a-z]{2,3}$")]
     pub language: String,
     #[ts(type = "number")]
+    #[serde(deserialize_with = "super::json::millis")]
+    #[schema(minimum = 0)]
     pub appointment_at: u64,
     #[serde(default)]
     pub interpreter_needed: bool,
@@ -610,7 +630,7 @@ pub async fn create_booking(
             "officers book meetings for their own agency only".into(),
         ));
     }
-    LanguageCode::new(b.language.clone()).map_err(ApiError::BadRequest)?;
+    LanguageCode::new(b.language.clone()).map_err(ApiError::Unprocessable)?;
     if !state
         .store
         .agencies()
@@ -618,7 +638,7 @@ pub async fn create_booking(
         .iter()
         .any(|a| a.id == b.agency)
     {
-        return Err(ApiError::BadRequest(format!("no agency {:?}", b.agency)));
+        return Err(ApiError::Unprocessable(format!("no agency {:?}", b.agency)));
     }
     let row = BookingRow {
         code: random_code(8),

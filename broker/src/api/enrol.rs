@@ -34,7 +34,7 @@ pub async fn enrol(
 ) -> Result<Json<EnrolResponse>, ApiError> {
     let code = req.code.trim().to_ascii_uppercase().replace(['-', ' '], "");
     if req.csr_pem.len() > 16 * 1024 {
-        return Err(ApiError::BadRequest(
+        return Err(ApiError::Unprocessable(
             "the certificate request is too large".into(),
         ));
     }
@@ -48,7 +48,7 @@ pub async fn enrol(
             &pending,
             state.config.tls.kiosk_certificate_days,
         )
-        .map_err(|e| ApiError::BadRequest(format!("{e:#}")))?;
+        .map_err(|e| ApiError::Unprocessable(format!("{e:#}")))?;
     let kiosk = state
         .store
         .redeem_enrolment_code(&code, &cert_hash(&der), now_ms())
@@ -96,7 +96,7 @@ pub async fn renew(
             ApiError::Forbidden("this certificate belongs to no kiosk in service".into())
         })?;
     if req.csr_pem.len() > 16 * 1024 {
-        return Err(ApiError::BadRequest(
+        return Err(ApiError::Unprocessable(
             "the certificate request is too large".into(),
         ));
     }
@@ -107,7 +107,7 @@ pub async fn renew(
             &kiosk.id,
             state.config.tls.kiosk_certificate_days,
         )
-        .map_err(|e| ApiError::BadRequest(format!("{e:#}")))?;
+        .map_err(|e| ApiError::Unprocessable(format!("{e:#}")))?;
     if !state
         .store
         .replace_kiosk_cert(&kiosk.id, &presented, &cert_hash(&der))

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod auth;
 pub mod csrf;
 pub mod enrol;
+pub mod json;
 pub mod openapi;
 pub mod pages;
 pub mod passwords;
@@ -53,6 +54,10 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// Well-formed and as the schema describes, but against a rule it cannot express: an
+    /// unknown site, an officer without an agency, a short password.
+    #[error("{0}")]
+    Unprocessable(String),
     #[error("{0}")]
     MethodNotAllowed(String),
     #[error("{0}")]
@@ -77,6 +82,7 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -92,6 +98,7 @@ impl ApiError {
             ApiError::Forbidden(_) => C::Forbidden,
             ApiError::NotFound(_) => C::NotFound,
             ApiError::Conflict(_) => C::Conflict,
+            ApiError::Unprocessable(_) => C::Unprocessable,
             ApiError::MethodNotAllowed(_) => C::MethodNotAllowed,
             ApiError::UnsupportedMediaType(_) => C::UnsupportedMediaType,
             ApiError::TooManyRequests(_) => C::TooManyRequests,

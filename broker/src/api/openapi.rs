@@ -17,6 +17,7 @@ pub enum ApiErrorCode {
     Forbidden,
     NotFound,
     Conflict,
+    Unprocessable,
     MethodNotAllowed,
     UnsupportedMediaType,
     TooManyRequests,
@@ -114,6 +115,18 @@ impl Modify for CommonResponses {
                         "415",
                         "The body must be JSON (Content-Type: application/json)",
                     );
+                    add(
+                        "422",
+                        "The body breaks a rule: see the message (an unknown site, a short password)",
+                    );
+                }
+                let has_path_parameter = operation.parameters.as_ref().is_some_and(|parameters| {
+                    parameters
+                        .iter()
+                        .any(|p| p.parameter_in == utoipa::openapi::path::ParameterIn::Path)
+                });
+                if has_path_parameter {
+                    add("404", "Nothing has that id");
                 }
                 if secured {
                     add("401", "Not logged in, or the session has ended");

@@ -29,8 +29,10 @@ pub enum GroupBy {
 #[into_params(parameter_in = Query)]
 pub struct StatsQuery {
     /// Milliseconds since the epoch; default: the last 31 days.
-    pub from: Option<u64>,
-    pub to: Option<u64>,
+    #[param(minimum = 0)]
+    pub from: Option<i64>,
+    #[param(minimum = 0)]
+    pub to: Option<i64>,
     #[param(inline)]
     pub group_by: Option<GroupBy>,
     pub agency: Option<String>,
@@ -132,9 +134,17 @@ pub async fn compute(
     } else {
         None
     };
-    let to = q.to.unwrap_or(u64::MAX);
-    let from = q
-        .from
+    let time = |value: Option<i64>, name: &str| -> Result<Option<u64>, ApiError> {
+        value
+            .map(|v| {
+                u64::try_from(v).map_err(|_| {
+                    ApiError::BadRequest(format!("{name} is milliseconds since 1970, not {v}"))
+                })
+            })
+            .transpose()
+    };
+    let to = time(q.to, "to")?.unwrap_or(u64::MAX);
+    let from = time(q.from, "from")?
         .unwrap_or_else(|| crate::state::now_ms().saturating_sub(31 * 86_400_000));
     let by = q.group_by.unwrap_or(GroupBy::Agency);
     let segments: Vec<SegmentRow> = state

@@ -5,16 +5,24 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct AgencyRow {
+    #[schema(pattern = r"^[A-Za-z0-9_-]{1,64}$")]
     pub id: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
+    /// Opening hours, e.g. `mon-fri 09:00-16:00`.
+    #[schema(min_length = 1, max_length = 200)]
     pub hours: String,
+    /// ISO 639 codes, e.g. `sv`, `ar`, `prs`.
     pub languages: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct SiteRow {
+    #[schema(pattern = r"^[A-Za-z0-9_-]{1,64}$")]
     pub id: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
+    #[schema(pattern = r"^[A-Za-z0-9_-]{1,64}$")]
     pub region: String,
 }
 

@@ -1,0 +1,79 @@
+//! Schemathesis against a real broker's `/api/openapi.json`, with every one of its checks: each
+//! operation answers only what it documents, in the documented shape and media type, refuses
+//! what is invalid or unauthenticated, and accepts what its schema says is valid. It runs once
+//! as an administrator and once as an officer. `scripts/test-deps` installs Schemathesis into
+//! `tests/schemathesis/.venv`; its settings are in `tests/schemathesis/schemathesis.toml`.
+
+use anyhow::{bail, Context, Result};
+use nara_tests::harness::{get_json, http, login, BrokerEndpoint, TestBroker};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A run that takes longer than this has hung; a whole one takes about a minute.
+const RUN_LIMIT: Duration = Duration::from_secs(600);
+
+fn schemathesis_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("schemathesis")
+}
+
+/// Runs Schemathesis as `username`, whose role must be `role`; fails with its report.
+async fn conforms_as(broker: &TestBroker, username: &str, role: &str) -> Result<()> {
+    let dir = schemathesis_dir();
+    let program = dir.join(".venv/bin/schemathesis");
+    if !program.exists() {
+        bail!(
+            "{} is missing: run scripts/test-deps, which installs Schemathesis",
+            program.display()
+        );
+    }
+    let client = http(&broker.cert_path())?;
+    let cookie = login(&client, broker.addr(), username).await?;
+    let me = get_json(&client, broker, "/api/me").await?;
+    anyhow::ensure!(me["role"] == role, "{username} is not {role}: {me}");
+    let session = cookie
+        .strip_prefix("nara_session=")
+        .context("the session cookie")?;
+    let origin = format!("https://localhost:{}", broker.addr().port());
+    let scratch = tempfile::tempdir()?;
+    let junit = scratch.path().join("junit.xml");
+    let run = tokio::process::Command::new(&program)
+        .arg("--config-file")
+        .arg(dir.join("schemathesis.toml"))
+        .arg("run")
+        .arg(format!("{origin}/api/openapi.json"))
+        .args(["--no-color", "--report", "junit", "--report-junit-path"])
+        .arg(&junit)
+        .env("NARA_ORIGIN", &origin)
+        .env("NARA_CERT", broker.cert_path())
+        .env("NARA_SESSION", session)
+        .env(
+            "HYPOTHESIS_STORAGE_DIRECTORY",
+            scratch.path().join("hypothesis"),
+        )
+        .current_dir(scratch.path())
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(RUN_LIMIT, run)
+        .await
+        .with_context(|| format!("Schemathesis as {username} ran past {RUN_LIMIT:?}"))??;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    println!("Schemathesis as {username}:\n{stdout}");
+    if !output.status.success() {
+        bail!(
+            "Schemathesis as {username} found problems ({}):\n{stdout}\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rest_api_does_what_its_openapi_document_says() -> Result<()> {
+    let broker = TestBroker::start(30_000).await?;
+    let as_admin = conforms_as(&broker, "admin", "admin").await;
+    let as_officer = conforms_as(&broker, "anna.csn", "officer").await;
+    broker.broker.shutdown().await;
+    as_admin?;
+    as_officer
+}
