@@ -130,10 +130,10 @@ pub struct EmbeddedTurnConfig {
     pub allowed_peers: Vec<IpNet>,
     /// TCP clients held at once.
     pub max_tcp_clients: usize,
-    /// TCP clients held at once from one IP address (a kiosk in a four-party meeting with an
-    /// ICE restart under way holds about 10).
+    /// TCP clients held at once from one IP address. A kiosk in a four-party meeting holds
+    /// about 10; officers behind one agency proxy share an address, hence the margin.
     pub max_tcp_clients_per_address: usize,
-    /// A TCP client that sends nothing for this long after connecting is cut off.
+    /// A TCP client without an allocation that sends nothing for this long is cut off.
     pub tcp_first_frame_seconds: u64,
     /// A TCP client silent for this long is cut off; an allocation is refreshed within 10 min.
     pub tcp_idle_seconds: u64,
@@ -152,7 +152,7 @@ impl Default for EmbeddedTurnConfig {
             relay_ip: None,
             allowed_peers: Vec::new(),
             max_tcp_clients: 1024,
-            max_tcp_clients_per_address: 64,
+            max_tcp_clients_per_address: 512,
             tcp_first_frame_seconds: 10,
             tcp_idle_seconds: 660,
             max_allocations_per_user: 32,
@@ -332,13 +332,50 @@ impl Config {
                 "limits.messages_per_second and limits.max_connections must be above 0".into(),
             ));
         }
+        let limits = &self.limits;
+        let embedded = &self.turn.embedded;
+        for (key, value) in [
+            ("limits.session_seconds", limits.session_seconds),
+            (
+                "limits.handshake_timeout_seconds",
+                limits.handshake_timeout_seconds,
+            ),
+            (
+                "limits.max_connections_per_address",
+                limits.max_connections_per_address as u64,
+            ),
+            (
+                "turn.embedded.tcp_first_frame_seconds",
+                embedded.tcp_first_frame_seconds,
+            ),
+            (
+                "turn.embedded.max_tcp_clients_per_address",
+                embedded.max_tcp_clients_per_address as u64,
+            ),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Invalid(format!("{key} must be above 0")));
+            }
+        }
+        if embedded.tcp_idle_seconds < 600 {
+            return Err(ConfigError::Invalid(format!(
+                "turn.embedded.tcp_idle_seconds is {}: at least 600, or clients refreshing their \
+                 allocations every 10 minutes are cut off",
+                embedded.tcp_idle_seconds
+            )));
+        }
+        if self.tls.kiosk_certificate_days < 3 {
+            return Err(ConfigError::Invalid(format!(
+                "tls.kiosk_certificate_days is {}: at least 3, so a kiosk has a day to renew it",
+                self.tls.kiosk_certificate_days
+            )));
+        }
         if let Err(e) = jiff::tz::TimeZone::get(&self.timezone) {
             return Err(ConfigError::Invalid(format!(
                 "timezone {:?} is not an IANA time zone such as \"Europe/Stockholm\": {e}",
                 self.timezone
             )));
         }
-        let embedded = &self.turn.embedded;
         if embedded.enabled && embedded.relay_ip.is_none() && embedded.listen.ip().is_unspecified()
         {
             return Err(ConfigError::Invalid(format!(

@@ -37,6 +37,12 @@ fn valid_for(params: &mut CertificateParams, days: u64) -> Result<()> {
     };
     params.not_before = at(now - BACKDATE)?;
     params.not_after = at(now + DAY * days as u32)?;
+    // A renewal keeps the key, from which rcgen would derive the same serial again; an issuer
+    // must never sign two certificates with one serial (RFC 5280 §4.1.2.2).
+    let mut serial = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut serial);
+    serial[0] &= 0x7f;
+    params.serial_number = Some(rcgen::SerialNumber::from_slice(&serial));
     Ok(())
 }
 

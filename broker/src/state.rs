@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 
 mod outbox;
 
-pub use outbox::{Outbox, OutboxReceiver, Outgoing};
+pub use outbox::{Ending, Outbox, OutboxReceiver, Outgoing};
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {

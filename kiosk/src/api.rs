@@ -18,6 +18,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use nara_protocol::{AgencyId, BookingCode, LanguageCode, SelfTestReport, StaffId};
 use serde::Deserialize;
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 
 pub fn app(kiosk: Handle) -> Router {
@@ -38,14 +39,80 @@ pub fn app(kiosk: Handle) -> Router {
         .with_state(kiosk)
 }
 
-/// Refuses to serve the API anywhere but on a loopback address.
-pub fn check_listen(address: SocketAddr) -> Result<(), String> {
-    if address.ip().is_loopback() {
-        Ok(())
-    } else {
-        Err(format!(
-            "the kiosk's local API serves loopback only, not {address}: set api-listen to 127.0.0.1:PORT"
-        ))
+/// Where the local API listens: a loopback address, or a Unix socket that only the kiosk's
+/// user may open (how tests reach a kiosk inside a network namespace, whose loopback is its
+/// own). Any other address is refused when it is read, from the command line or the file.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum ApiListen {
+    Loopback(SocketAddr),
+    Unix(std::path::PathBuf),
+}
+
+impl std::str::FromStr for ApiListen {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        if let Some(path) = text.strip_prefix("unix:") {
+            return Ok(ApiListen::Unix(path.into()));
+        }
+        let address: SocketAddr = text.parse().map_err(|_| {
+            format!("the local API listens on 127.0.0.1:PORT or unix:PATH, not {text:?}")
+        })?;
+        if !address.ip().is_loopback() {
+            return Err(format!(
+                "the kiosk's local API serves loopback only, not {address}: use 127.0.0.1:PORT or unix:PATH"
+            ));
+        }
+        Ok(ApiListen::Loopback(address))
+    }
+}
+
+impl TryFrom<String> for ApiListen {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        text.parse()
+    }
+}
+
+impl std::fmt::Display for ApiListen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ApiListen::Loopback(address) => write!(f, "{address}"),
+            ApiListen::Unix(path) => write!(f, "unix:{}", path.display()),
+        }
+    }
+}
+
+/// Serves `app` where `listen` says until `shutdown` turns true; returns where it listens, as
+/// the READY line names it (`http://127.0.0.1:PORT` or `unix:PATH`), and the server's task.
+pub async fn serve(
+    listen: &ApiListen,
+    app: Router,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) -> std::io::Result<(String, tokio::task::JoinHandle<std::io::Result<()>>)> {
+    let stopped = async move {
+        let _ = shutdown.changed().await;
+    };
+    match listen {
+        ApiListen::Loopback(address) => {
+            let listener = tokio::net::TcpListener::bind(address).await?;
+            let named = format!("http://{}", listener.local_addr()?);
+            let server = axum::serve(listener, app).with_graceful_shutdown(stopped);
+            Ok((named, tokio::spawn(server.into_future())))
+        }
+        ApiListen::Unix(path) => {
+            use std::os::unix::fs::PermissionsExt;
+            // A socket left by a kiosk that was killed would keep the name taken.
+            if path.exists() {
+                std::fs::remove_file(path)?;
+            }
+            let listener = tokio::net::UnixListener::bind(path)?;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+            let named = format!("unix:{}", path.display());
+            let server = axum::serve(listener, app).with_graceful_shutdown(stopped);
+            Ok((named, tokio::spawn(server.into_future())))
+        }
     }
 }
 
@@ -291,11 +358,50 @@ mod tests {
         }
     }
 
+    /// L3 of the security review: a page on another site, or a DNS-rebound name, read the
+    /// chat and the scanned pages.
+    #[tokio::test]
+    async fn l3_web_pages_and_foreign_names_are_refused() {
+        use tower::ServiceExt;
+        let app = Router::new()
+            .route(
+                "/status",
+                get(|| async { "the chat and the staff's names" }),
+            )
+            .layer(axum::middleware::from_fn(local_callers_only));
+        let ask = |host: &str, origin: Option<&str>| {
+            let mut request = axum::http::Request::get("/status").header(header::HOST, host);
+            if let Some(origin) = origin {
+                request = request.header(header::ORIGIN, origin);
+            }
+            app.clone()
+                .oneshot(request.body(axum::body::Body::empty()).unwrap())
+        };
+        let status = |host, origin| async move { ask(host, origin).await.unwrap().status() };
+        assert_eq!(status("127.0.0.1:7700", None).await, StatusCode::OK);
+        assert_eq!(status("localhost", None).await, StatusCode::OK);
+        assert_eq!(
+            status("rebind.evil.example:7700", None).await,
+            StatusCode::FORBIDDEN
+        );
+        let from_a_page = Some("https://evil.example");
+        assert_eq!(
+            status("127.0.0.1:7700", from_a_page).await,
+            StatusCode::FORBIDDEN
+        );
+    }
+
     #[test]
     fn l3_the_api_refuses_to_listen_beyond_loopback() {
-        assert!(check_listen("127.0.0.1:7700".parse().unwrap()).is_ok());
-        assert!(check_listen("[::1]:7700".parse().unwrap()).is_ok());
-        let refused = check_listen("0.0.0.0:7700".parse().unwrap()).unwrap_err();
-        assert!(refused.contains("loopback only"), "{refused}");
+        assert!("127.0.0.1:7700".parse::<ApiListen>().is_ok());
+        assert!("[::1]:7700".parse::<ApiListen>().is_ok());
+        assert_eq!(
+            "unix:/run/nara/api.sock".parse::<ApiListen>(),
+            Ok(ApiListen::Unix("/run/nara/api.sock".into()))
+        );
+        for elsewhere in ["0.0.0.0:7700", "192.0.2.1:7700"] {
+            let refused = elsewhere.parse::<ApiListen>().unwrap_err();
+            assert!(refused.contains("loopback only"), "{refused}");
+        }
     }
 }

@@ -8,7 +8,6 @@ use crate::ui::UiOptions;
 use crate::{api, controller, identity};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -48,9 +47,9 @@ enum Commands {
         /// GStreamer's test pattern and tone instead of the camera and microphone.
         #[arg(long)]
         test_sources: bool,
-        /// The local control API's address (loopback).
+        /// The local control API: a loopback address (127.0.0.1:PORT) or unix:PATH.
         #[arg(long)]
-        api: Option<SocketAddr>,
+        api: Option<api::ApiListen>,
         /// Media only through TURN relays.
         #[arg(long)]
         relay_only: bool,
@@ -234,19 +233,15 @@ async fn start(mut config: Config) -> Result<Running> {
         scanner,
         shutdown.clone(),
     );
-    api::check_listen(config.api_listen).map_err(anyhow::Error::msg)?;
-    let listener = tokio::net::TcpListener::bind(config.api_listen)
-        .await
-        .with_context(|| format!("cannot listen for the local API on {}", config.api_listen))?;
-    let address = listener.local_addr()?;
+    let (address, server) = api::serve(
+        &config.api_listen,
+        api::app(handle.clone()),
+        shutdown.clone(),
+    )
+    .await
+    .with_context(|| format!("cannot listen for the local API on {}", config.api_listen))?;
     // Tests and the demo wait for this line.
-    println!("READY kiosk={kiosk_id} api=http://{address}");
-    let mut api_shutdown = shutdown.clone();
-    let server =
-        axum::serve(listener, api::app(handle.clone())).with_graceful_shutdown(async move {
-            let _ = api_shutdown.changed().await;
-        });
-    let server = tokio::spawn(async move { server.await });
+    println!("READY kiosk={kiosk_id} api={address}");
     Ok(Running {
         handle,
         stop,

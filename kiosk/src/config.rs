@@ -15,8 +15,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// No window and no speaker: for tests and simulated kiosks.
     pub headless: bool,
-    /// The local control API (loopback only): the UI's and the tests' way in.
-    pub api_listen: SocketAddr,
+    /// The local control API (loopback or a Unix socket only): the UI's and the tests' way in.
+    pub api_listen: crate::api::ApiListen,
     pub media: MediaConfig,
     pub network: NetworkConfig,
     pub scanner: ScannerConfig,
@@ -40,7 +40,9 @@ impl Default for Config {
         Config {
             data_dir: PathBuf::from("/var/lib/nara-kiosk"),
             headless: false,
-            api_listen: "127.0.0.1:7700".parse().expect("a valid address"),
+            api_listen: crate::api::ApiListen::Loopback(
+                "127.0.0.1:7700".parse().expect("a valid address"),
+            ),
             media: MediaConfig::default(),
             network: NetworkConfig::default(),
             scanner: ScannerConfig::default(),

@@ -6,7 +6,8 @@
 //!
 //! The broker's certificates for kiosks expire (90 days by default). With a third of its life
 //! left, the kiosk asks for a new one over mutual TLS with the one it has, for the same key,
-//! and swaps the certificate file in one rename: a kiosk that dies mid-way keeps the old one.
+//! and swaps the certificate file in one rename. The broker keeps accepting the old one until
+//! the new one is first used, so a kiosk that dies before writing it still gets in.
 
 use anyhow::{anyhow, bail, Context, Result};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -242,8 +243,10 @@ impl Identity {
             .serialize_request(&key)?
             .pem()?;
         let broker = &self.enrolment.broker;
+        // The link waits for this: a broker that does not answer must not hold it long.
         let response = reqwest::Client::builder()
             .use_preconfigured_tls(self.tls_config()?)
+            .timeout(std::time::Duration::from_secs(20))
             .build()?
             .post(format!("{broker}/api/kiosk/renew"))
             .json(&serde_json::json!({ "csrPem": csr }))

@@ -79,7 +79,8 @@ impl KioskProcess {
     }
 
     /// As [`KioskProcess::start`]; with a `network`, the kiosk runs inside its namespace and
-    /// its local API listens on the kiosk's address there.
+    /// its local API listens on a Unix socket in `data_dir`: loopback there is the
+    /// namespace's own, and the API serves nothing else.
     pub async fn start_in(
         binary: &Path,
         data_dir: &Path,
@@ -101,7 +102,10 @@ impl KioskProcess {
             command.env("SANE_CONFIG_DIR", sane_test_backend(SANE_A4_COLOUR)?);
         }
         match network {
-            Some(network) => command.args(["--api", &format!("{}:0", network.far)]),
+            Some(_) => command.args([
+                "--api",
+                &format!("unix:{}", data_dir.join("api.sock").display()),
+            ]),
             None => command.args(["--loopback", "--api", "127.0.0.1:0"]),
         };
         let mut child = command
@@ -148,10 +152,18 @@ impl KioskProcess {
                 log.lock().expect("not poisoned")
             ),
         };
+        // A Unix socket's requests go to it whatever the URL's host says.
+        let (api, http) = match api.strip_prefix("unix:") {
+            Some(path) => (
+                "http://localhost".to_string(),
+                reqwest::Client::builder().unix_socket(path).build()?,
+            ),
+            None => (api, reqwest::Client::new()),
+        };
         Ok(KioskProcess {
             child,
             api,
-            http: reqwest::Client::new(),
+            http,
             log,
         })
     }

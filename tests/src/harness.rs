@@ -642,3 +642,32 @@ pub async fn get_text(
 ) -> Result<String> {
     Ok(get_ok(client, broker, path).await?.text().await?)
 }
+
+/// A TCP connection to `to` from `source`: any 127.x address is this machine, so tests can
+/// play several clients at different addresses.
+pub async fn connect_from(source: std::net::IpAddr, to: SocketAddr) -> std::io::Result<TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(SocketAddr::new(source, 0))?;
+    socket.connect(to).await
+}
+
+/// Reads until the other end closes, passing over whatever it sends; the time that took, or
+/// `None` if it did not close within `limit`.
+pub async fn closed_within(
+    stream: &mut (impl tokio::io::AsyncRead + Unpin),
+    limit: Duration,
+) -> Option<Duration> {
+    use tokio::io::AsyncReadExt;
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 4096];
+    tokio::time::timeout(limit, async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return started.elapsed(),
+                Ok(_) => {}
+            }
+        }
+    })
+    .await
+    .ok()
+}

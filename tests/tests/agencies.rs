@@ -23,7 +23,7 @@ async fn a_closed_agency_is_shown_closed_and_refuses_visits() {
         .send()
         .await
         .unwrap();
-    assert_eq!(refused.status(), 400);
+    assert_eq!(refused.status(), 422);
     let body = refused.text().await.unwrap();
     assert!(
         body.contains("mon-fri 09:00-16:00"),

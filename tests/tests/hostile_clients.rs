@@ -9,13 +9,13 @@ use futures_util::SinkExt;
 use nara_protocol::desk::{BrokerToDesk, DeskToBroker};
 use nara_protocol::kiosk::BrokerToKiosk;
 use nara_tests::harness::{
-    admin, desk, enrol_kiosk, get_text, http, kiosk, login, tls_client, BrokerEndpoint, Desk,
-    Kiosk, TestBroker,
+    admin, closed_within, connect_from, desk, enrol_kiosk, get_text, http, kiosk, login,
+    tls_client, BrokerEndpoint, Desk, Kiosk, TestBroker,
 };
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
@@ -162,31 +162,6 @@ fn config_for_attacks(config: &mut nara_broker::config::Config) {
 }
 
 /// A TCP connection from `source` (any 127.0.0.0/8 address works on loopback).
-async fn connect_from(source: IpAddr, to: SocketAddr) -> std::io::Result<TcpStream> {
-    let socket = TcpSocket::new_v4()?;
-    socket.bind(SocketAddr::new(source, 0))?;
-    socket.connect(to).await
-}
-
-/// Reads until the broker closes; the time it took, or None if it never did.
-async fn closed_within(
-    stream: &mut (impl AsyncReadExt + Unpin),
-    limit: Duration,
-) -> Option<Duration> {
-    let started = Instant::now();
-    let mut buf = [0u8; 4096];
-    tokio::time::timeout(limit, async {
-        loop {
-            match stream.read(&mut buf).await {
-                Ok(0) | Err(_) => return started.elapsed(),
-                Ok(_) => {}
-            }
-        }
-    })
-    .await
-    .ok()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slowloris_and_half_open_handshakes_are_cut_off_while_a_visit_goes_on() {
     let broker = TestBroker::start_with(30_000, config_for_attacks)

@@ -5,7 +5,7 @@
 use anyhow::{anyhow, Context, Result};
 use nara_protocol::desk::BrokerToDesk;
 use nara_protocol::IceServer;
-use nara_tests::harness::{desk, TestBroker, PATIENCE};
+use nara_tests::harness::{closed_within, connect_from, desk, TestBroker, PATIENCE};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use stun::attributes::{ATTR_NONCE, ATTR_REALM, ATTR_USERNAME};
@@ -423,20 +423,8 @@ async fn h1_turn_over_tcp_outlives_an_allocation_that_closes() -> Result<()> {
     Ok(())
 }
 
-/// A TCP stream to the TURN port from `source` (any 127.x address is this machine).
-async fn tcp_from(source: &str, server: SocketAddr) -> Result<TcpStream> {
-    let socket = tokio::net::TcpSocket::new_v4()?;
-    socket.bind(format!("{source}:0").parse()?)?;
-    Ok(socket.connect(server).await?)
-}
-
-/// Whether the server closed `stream` within `within`.
-async fn closed_within(stream: &mut TcpStream, within: std::time::Duration) -> bool {
-    let mut byte = [0u8; 1];
-    matches!(
-        tokio::time::timeout(within, stream.read(&mut byte)).await,
-        Ok(Ok(0) | Err(_))
-    )
+fn ip(text: &str) -> std::net::IpAddr {
+    text.parse().unwrap()
 }
 
 /// M5 of the security review: 1 024 idle TCP connections starved new clients' Allocate and
@@ -453,21 +441,32 @@ async fn m5_silent_turn_tcp_clients_are_cut_off_and_one_address_is_capped() -> R
     let started = std::time::Instant::now();
     let mut silent = Vec::new();
     for _ in 0..3 {
-        silent.push(tcp_from("127.0.0.3", server).await?);
+        silent.push(connect_from(ip("127.0.0.3"), server).await?);
     }
-    let mut one_too_many = tcp_from("127.0.0.3", server).await?;
+    let mut one_too_many = connect_from(ip("127.0.0.3"), server).await?;
     assert!(
-        closed_within(&mut one_too_many, std::time::Duration::from_millis(1500)).await,
+        closed_within(&mut one_too_many, std::time::Duration::from_millis(1500))
+            .await
+            .is_some(),
         "a fourth stream from one address is refused at once"
     );
     // Others still get a relay meanwhile.
     let mut client = TcpTurn::connect(server, &username, &password).await?;
     client.allocate().await?;
+    // A stream that asks only what its address is, and holds no relay, is not kept either.
+    let mut binding_only = connect_from(ip("127.0.0.5"), server).await?;
+    let mut binding = Message::new();
+    binding.build(&[
+        Box::new(stun::agent::TransactionId::new()),
+        Box::new(stun::message::BINDING_REQUEST),
+    ])?;
+    binding_only.write_all(&binding.raw).await?;
+    silent.push(binding_only);
 
     for stream in &mut silent {
         assert!(
-            closed_within(stream, PATIENCE).await,
-            "a silent stream is cut off"
+            closed_within(stream, PATIENCE).await.is_some(),
+            "a stream without a relay is cut off"
         );
     }
     let waited = started.elapsed();

@@ -334,7 +334,7 @@ try {
   }
   print({ event: 'pdf', name: pdf.name, bytes: pdf.bytes.length });
 
-  step('the officer zooms in on the page and turns it, and sees it so');
+  step('D2: the officer zooms in on the page and turns it, and sees it so (the CSP refused the inline style before)');
   const upright = await shownPage(officer);
   if (turn(upright.transform) !== 0 || !upright.reachable) throw new Error(`the page is not shown upright in its frame: ${JSON.stringify(upright)}`);
   await officer.getByRole('button', { name: 'Förstora' }).click();
@@ -352,6 +352,9 @@ try {
   if (turn(turned.transform) !== 90 || Math.abs(turned.width / zoomed.width - 1) > 0.05 || Math.abs(sideways - 1) > 0.02 || !turned.reachable) {
     throw new Error(`the page is not shown turned a quarter: ${JSON.stringify({ zoomed, turned })}`);
   }
+  // The viewer is drawn anew on each press; the keyboard's place must stay on the button.
+  const focused = await officer.evaluate(() => document.activeElement?.getAttribute('data-action'));
+  if (focused !== 'rotate') throw new Error(`after turning the page the focus went to ${focused}, not the button pressed`);
   const refused = await refusedByPolicy(officer);
   if (refused.length > 0) throw new Error(`the page's Content-Security-Policy refused:\n${refused.join('\n')}`);
   await check(officer, '05-officer-document');

@@ -6,7 +6,7 @@ import type { KioskToBroker, SelfTestReport } from '../protocol/protocol';
 /** A kiosk's last heartbeat as it sent it. */
 export type Heartbeat = Extract<KioskToBroker, { type: 'heartbeat' }>;
 
-export type ApiErrorCode = "badRequest" | "unauthorized" | "forbidden" | "notFound" | "conflict" | "methodNotAllowed" | "unsupportedMediaType" | "tooManyRequests" | "internal";
+export type ApiErrorCode = "badRequest" | "unauthorized" | "forbidden" | "notFound" | "conflict" | "unprocessable" | "methodNotAllowed" | "unsupportedMediaType" | "tooManyRequests" | "internal";
 
 export type ApiErrorBody = { code: ApiErrorCode, message: string, };
 
@@ -38,13 +38,25 @@ export type OutOfService = {
  */
 message: string | null, };
 
-export type AgencyRow = { id: string, name: string, hours: string, languages: Array<string>, };
+export type AgencyRow = { id: string, name: string, 
+/**
+ * Opening hours, e.g. `mon-fri 09:00-16:00`.
+ */
+hours: string, 
+/**
+ * ISO 639 codes, e.g. `sv`, `ar`, `prs`.
+ */
+languages: Array<string>, };
 
 export type SiteRow = { id: string, name: string, region: string, };
 
 export type StaffView = { id: string, username: string, displayName: string, role: Role, agency: string | null, region: string | null, languages: Array<string>, skills: Array<string>, disabled: boolean, };
 
-export type NewStaff = { username: string, displayName: string, password: string, role: Role, agency: string | null, region: string | null, languages: Array<string>, skills: Array<string>, };
+export type NewStaff = { 
+/**
+ * Letters, digits, `.`, `-` and `_`; the account's id is this with `.` as `-`.
+ */
+username: string, displayName: string, password: string, role: Role, agency: string | null, region: string | null, languages: Array<string>, skills: Array<string>, };
 
 export type BookingRow = { code: string, agency: string, language: string, appointmentAt: number, interpreterNeeded: boolean, createdBy: string, checkedInAt: number | null, };
 

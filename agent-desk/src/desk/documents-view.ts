@@ -139,15 +139,25 @@ export class DocumentsView {
     // Through the CSSOM: the page's Content-Security-Policy refuses style attributes.
     sheet.style.setProperty('--zoom', String(this.zoom / 100));
     sheet.style.setProperty('--aspect', String(page.manifest.widthPx / page.manifest.heightPx));
-    const step = (delta: number) => {
-      this.pageIndex = Math.min(total - 1, Math.max(0, this.pageIndex + delta));
+    // The viewer is drawn anew on every change; the button pressed keeps the focus (or the
+    // page does, when that button is now disabled), so a keyboard user is not sent back to
+    // the top of the page.
+    const act = (action: string, change: () => void) => () => {
+      change();
       this.render();
+      const again = this.element.querySelector<HTMLButtonElement>(`[data-action="${action}"]`);
+      (again && !again.disabled ? again : this.element.querySelector<HTMLElement>('.page-frame'))?.focus();
     };
-    const zoom = (delta: number) => {
+    const step = (delta: number) => act(delta < 0 ? 'previous' : 'next', () => {
+      this.pageIndex = Math.min(total - 1, Math.max(0, this.pageIndex + delta));
+    });
+    const zoom = (delta: number) => act(delta < 0 ? 'zoomOut' : 'zoomIn', () => {
       const index = ZOOMS.indexOf(this.zoom) + delta;
       this.zoom = ZOOMS[Math.min(ZOOMS.length - 1, Math.max(0, index))];
-      this.render();
-    };
+    });
+    const rotate = act('rotate', () => {
+      this.rotation = (this.rotation + 90) % 360;
+    });
     const name = `nara-${document.visit.slice(0, 8)}-${document.key.split('/')[1]}`;
     const downloadPdf = async () => {
       const blob = await documentPdf(document.pages, this.label(document));
@@ -158,13 +168,13 @@ export class DocumentsView {
     return h('div', { class: 'viewer', role: 'region', 'aria-label': t('documents.viewer') },
       h('p', { class: 'source' }, h('strong', {}, this.label(document))),
       h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': t('documents.tools') },
-        h('button', { onclick: () => step(-1), disabled: this.pageIndex === 0 }, t('documents.previous')),
+        h('button', { 'data-action': 'previous', onclick: step(-1), disabled: this.pageIndex === 0 }, t('documents.previous')),
         h('span', { 'aria-live': 'polite' }, t('documents.pageOf', { page: this.pageIndex + 1, total })),
-        h('button', { onclick: () => step(1), disabled: this.pageIndex >= total - 1 }, t('documents.next')),
-        h('button', { onclick: () => zoom(-1), 'aria-label': t('documents.zoomOut') }, '−'),
+        h('button', { 'data-action': 'next', onclick: step(1), disabled: this.pageIndex >= total - 1 }, t('documents.next')),
+        h('button', { 'data-action': 'zoomOut', onclick: zoom(-1), 'aria-label': t('documents.zoomOut') }, '−'),
         h('span', {}, `${this.zoom} %`),
-        h('button', { onclick: () => zoom(1), 'aria-label': t('documents.zoomIn') }, '+'),
-        h('button', { onclick: () => { this.rotation = (this.rotation + 90) % 360; this.render(); } }, t('documents.rotate')),
+        h('button', { 'data-action': 'zoomIn', onclick: zoom(1), 'aria-label': t('documents.zoomIn') }, '+'),
+        h('button', { 'data-action': 'rotate', onclick: rotate }, t('documents.rotate')),
         h('a', { class: 'button', href: this.url(page.blob), download: `${name}-${this.pageIndex + 1}.jpg` }, t('documents.downloadImage')),
         h('button', { disabled: document.state !== 'complete', onclick: () => void downloadPdf() }, t('documents.downloadPdf')),
       ),

@@ -411,8 +411,10 @@ pub async fn upsert_site(
     // A regional administrator keeps a site in their region: they may neither move one of
     // theirs out nor pull another region's in.
     scope.require(&s.region, &format!("site {} as saved", s.id))?;
-    if let Ok(current) = site_region(&state, &s.id).await {
-        scope.require(&current, &format!("site {}", s.id))?;
+    match site_region(&state, &s.id).await {
+        Ok(current) => scope.require(&current, &format!("site {}", s.id))?,
+        Err(ApiError::NotFound(_)) => {} // A new site.
+        Err(other) => return Err(other),
     }
     state.store.upsert_site(&s).await?;
     audit(&state, &session, "site saved", &s.id, "").await;
@@ -485,10 +487,9 @@ pub async fn create_staff(
     session: StaffSession,
     ApiJson(n): ApiJson<NewStaff>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let scope = AdminScope::of(&session.0)?;
-    if n.role == Role::Admin {
-        scope.require_national("create an administrator")?;
-    } else if n.region.is_some() {
+    // Officers act for an agency nationwide, so only a national administrator makes anyone.
+    AdminScope::of(&session.0)?.require_national("create accounts")?;
+    if n.role != Role::Admin && n.region.is_some() {
         return Err(ApiError::Unprocessable(
             "only administrators belong to a region; leave it empty".into(),
         ));
@@ -591,7 +592,9 @@ pub async fn agency_queues(
     session: StaffSession,
     ApiPath(agency): ApiPath<String>,
 ) -> Result<Json<Vec<desk::QueueView>>, ApiError> {
-    if !session.0.is_admin() && session.0.row.agency.as_deref() != Some(agency.as_str()) {
+    if session.0.is_admin() {
+        AdminScope::of(&session.0)?.require_national("see an agency's queues")?;
+    } else if session.0.row.agency.as_deref() != Some(agency.as_str()) {
         return Err(ApiError::Forbidden(format!(
             "you may see only your own agency's queues, not {agency}'s"
         )));
@@ -625,7 +628,9 @@ pub async fn create_booking(
     session: StaffSession,
     ApiJson(b): ApiJson<NewBooking>,
 ) -> Result<Json<BookingRow>, ApiError> {
-    if !session.0.is_admin() && session.0.row.agency.as_deref() != Some(b.agency.as_str()) {
+    if session.0.is_admin() {
+        AdminScope::of(&session.0)?.require_national("book meetings")?;
+    } else if session.0.row.agency.as_deref() != Some(b.agency.as_str()) {
         return Err(ApiError::Forbidden(
             "officers book meetings for their own agency only".into(),
         ));
@@ -659,6 +664,11 @@ pub async fn list_bookings(
     State(state): State<AppState>,
     session: StaffSession,
 ) -> Result<Json<Vec<BookingRow>>, ApiError> {
+    // Booking codes are what citizens check in with: a regional administrator, whose region
+    // bookings do not belong to, sees none.
+    if session.0.is_admin() {
+        AdminScope::of(&session.0)?.require_national("see bookings")?;
+    }
     let all = state.store.bookings().await?;
     Ok(Json(
         all.into_iter()

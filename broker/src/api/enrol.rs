@@ -78,6 +78,7 @@ pub struct RenewRequest {
 #[utoipa::path(post, path = "/api/kiosk/renew", tag = "kiosks", security(()), request_body = RenewRequest, responses(
     (status = 200, description = "The kiosk's new certificate", body = EnrolResponse),
     (status = 403, description = "No valid kiosk certificate was presented, or the kiosk is revoked", body = ApiErrorBody),
+    (status = 409, description = "The certificate was renewed meanwhile", body = ApiErrorBody),
 ))]
 pub async fn renew(
     State(state): State<AppState>,

@@ -1,7 +1,7 @@
 //! Password hashing off the async workers. Argon2id takes tens of milliseconds of CPU on
 //! purpose; run on the runtime's workers, a burst of logins stalled every connection (a
 //! `/healthz` took 0.9 s during 32 parallel logins). Here each hash runs on the blocking
-//! pool, and no more at once than the machine has cores, so guesses queue instead of
+//! pool, and no more at once than half the machine's cores, so guesses queue instead of
 //! starving everyone. The [`LoginThrottle`] lives beside it.
 
 use super::throttle::LoginThrottle;
@@ -25,9 +25,10 @@ pub struct Passwords {
 
 impl Default for Passwords {
     fn default() -> Self {
+        // Half the cores at most, so that signalling keeps the rest during a burst of logins.
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Passwords {
-            hashing: Arc::new(Semaphore::new(cores)),
+            hashing: Arc::new(Semaphore::new((cores / 2).max(1))),
             throttle: Mutex::default(),
         }
     }
@@ -38,13 +39,19 @@ impl Passwords {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, ApiError> {
-        let _permit = Arc::clone(&self.hashing)
+        let permit = Arc::clone(&self.hashing)
             .acquire_owned()
             .await
             .map_err(|_| ApiError::Internal("password hashing stopped".into()))?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|e| ApiError::Internal(format!("password hashing failed: {e}")))
+        // The permit goes with the work: a client that hangs up does not end the hashing, so
+        // its place must not be given to the next one before the hashing ends.
+        tokio::task::spawn_blocking(move || {
+            let result = work();
+            drop(permit);
+            result
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("password hashing failed: {e}")))
     }
 
     /// An argon2id hash of `password` for storage.

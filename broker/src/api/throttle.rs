@@ -6,9 +6,12 @@
 //! - one address, whatever the account: spraying one password over many accounts;
 //! - one account from addresses it has never logged in from: guessing from many machines.
 //!
-//! The last is what would let an attacker lock an officer out, so it never counts the
-//! addresses the officer has logged in from: from their own desk they always get in. Every
+//! Counted against an officer, these would let an attacker lock them out. So an address an
+//! account has logged in from is trusted for it: the per-account and per-address counters
+//! never slow it, and its own pair waits [`TRUSTED_CAP_MS`] at most, so from their own desk
+//! (or their agency's proxy, shared with others) an officer always gets in soon. Every
 //! attempt counts as a failure until it succeeds, so parallel guesses are slowed as well.
+//! IPv6 addresses count by their /64, which one machine can fill; and every map is bounded.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -22,6 +25,11 @@ const FORGET_AFTER_MS: Millis = 15 * 60 * 1000;
 const TRUST_MS: Millis = 30 * 24 * 3600 * 1000;
 /// Entries kept per map before the forgotten ones are swept out.
 const SWEEP_ABOVE: usize = 50_000;
+/// Past this many live entries a map is emptied: a flood of made-up accounts or addresses
+/// then costs some throttling, never the broker's memory.
+const HARD_CAP: usize = 200_000;
+/// The longest an account waits from an address it is trusted from.
+const TRUSTED_CAP_MS: Millis = 30 * 1000;
 
 #[derive(Debug, Clone, Copy)]
 struct Rule {
@@ -96,6 +104,7 @@ pub struct LoginThrottle {
     addresses: HashMap<IpAddr, Failures>,
     accounts: HashMap<String, Failures>,
     trusted: HashMap<(String, IpAddr), Millis>,
+    last_sweep: Millis,
 }
 
 impl LoginThrottle {
@@ -107,24 +116,31 @@ impl LoginThrottle {
         address: IpAddr,
         now: Millis,
     ) -> Result<(), Throttled> {
+        let address = counted_as(address);
         let pair_key = (account.to_string(), address);
         let trusted = self
             .trusted
             .get(&pair_key)
             .is_some_and(|since| now.saturating_sub(*since) < TRUST_MS);
-        let mut checks = vec![
-            (
-                self.pairs.get(&pair_key).copied().unwrap_or_default(),
-                PAIR,
-                "too many failed logins for this account from this address",
-            ),
-            (
+        let pair_rule = if trusted {
+            Rule {
+                cap_ms: TRUSTED_CAP_MS,
+                ..PAIR
+            }
+        } else {
+            PAIR
+        };
+        let mut checks = vec![(
+            self.pairs.get(&pair_key).copied().unwrap_or_default(),
+            pair_rule,
+            "too many failed logins for this account from this address",
+        )];
+        if !trusted {
+            checks.push((
                 self.addresses.get(&address).copied().unwrap_or_default(),
                 ADDRESS,
                 "too many failed logins from this address",
-            ),
-        ];
-        if !trusted {
+            ));
             checks.push((
                 self.accounts.get(account).copied().unwrap_or_default(),
                 ACCOUNT,
@@ -156,6 +172,7 @@ impl LoginThrottle {
 
     /// The attempt was right: it was no failure, and the address is now the account's own.
     pub fn succeeded(&mut self, account: &str, address: IpAddr, now: Millis) {
+        let address = counted_as(address);
         let pair_key = (account.to_string(), address);
         let was_trusted = self.trusted.contains_key(&pair_key);
         self.pairs.remove(&pair_key);
@@ -173,6 +190,11 @@ impl LoginThrottle {
     /// Drops what has been forgotten once a map grows large; a flood of made-up accounts or
     /// addresses must not grow memory without end.
     fn sweep(&mut self, now: Millis) {
+        // Once a second at most: a sweep walks the maps.
+        if now.saturating_sub(self.last_sweep) < 1000 {
+            return;
+        }
+        self.last_sweep = now;
         let fresh = |f: &Failures| now.saturating_sub(f.last) <= FORGET_AFTER_MS;
         if self.pairs.len() > SWEEP_ABOVE {
             self.pairs.retain(|_, f| fresh(f));
@@ -186,6 +208,29 @@ impl LoginThrottle {
         if self.trusted.len() > SWEEP_ABOVE {
             self.trusted
                 .retain(|_, since| now.saturating_sub(*since) < TRUST_MS);
+        }
+        let full = [
+            self.pairs.len(),
+            self.addresses.len(),
+            self.accounts.len(),
+            self.trusted.len(),
+        ]
+        .into_iter()
+        .any(|entries| entries > HARD_CAP);
+        if full {
+            tracing::warn!("login throttle: too many entries; forgetting them all");
+            *self = LoginThrottle::default();
+        }
+    }
+}
+
+/// The address a failure counts against: an IPv6 address by its /64 (one machine's share).
+fn counted_as(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(_) => address,
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
         }
     }
 }
@@ -248,6 +293,39 @@ mod tests {
             t.attempt("anna", ip(9), 5_000).is_ok(),
             "her desk still gets in"
         );
+    }
+
+    #[test]
+    fn a_shared_address_that_guesses_does_not_keep_the_officer_out_for_long() {
+        let mut t = LoginThrottle::default();
+        let proxy = ip(7);
+        t.attempt("anna", proxy, 0).unwrap();
+        t.succeeded("anna", proxy, 0);
+        // Someone else behind the agency's proxy guesses Anna's password, a lot.
+        let mut now = 1_000;
+        for _ in 0..200 {
+            let _ = t.attempt("anna", proxy, now);
+            let _ = t.attempt("someone", proxy, now);
+            now += 100;
+        }
+        let waited = match t.attempt("anna", proxy, now) {
+            Ok(()) => 0,
+            Err(refusal) => refusal.retry_after_seconds,
+        };
+        assert!(waited <= TRUSTED_CAP_MS / 1000, "{waited} s");
+    }
+
+    #[test]
+    fn an_ipv6_network_counts_as_one_address() {
+        let mut t = LoginThrottle::default();
+        for n in 0..30u16 {
+            let address = IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 1, n, n, n, n));
+            assert!(t
+                .attempt(&format!("user{n}"), address, u64::from(n))
+                .is_ok());
+        }
+        let other = IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 1, 9, 9, 9, 99));
+        assert!(t.attempt("user99", other, 40).is_err());
     }
 
     #[test]

@@ -18,10 +18,12 @@ pub fn queue(connection: u64, capacity: usize) -> (Outbox, OutboxReceiver) {
             messages: VecDeque::new(),
             senders: 1,
             writer_gone: false,
+            overflowed: false,
+            closing: false,
         }),
         capacity,
         ready: Notify::new(),
-        overflowed: Notify::new(),
+        attention: Notify::new(),
     });
     (
         Outbox {
@@ -53,8 +55,8 @@ struct Queue {
     capacity: usize,
     /// Wakes the writer: a message came, or the last sender went.
     ready: Notify,
-    /// Signalled when a message did not fit: the client stopped reading.
-    overflowed: Notify,
+    /// Wakes the reader: the client stopped reading, or the connection is being closed.
+    attention: Notify,
 }
 
 #[derive(Debug)]
@@ -62,6 +64,20 @@ struct QueueState {
     messages: VecDeque<Outgoing>,
     senders: usize,
     writer_gone: bool,
+    /// A message did not fit: the client stopped reading.
+    overflowed: bool,
+    /// A farewell is queued: nothing more goes out, and nothing more is read.
+    closing: bool,
+}
+
+/// Why a connection's reader should stop reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// The client stopped reading what it is sent.
+    Overflowed,
+    /// Someone closed the connection (a revoked kiosk, a session that ended): whatever the
+    /// client sends from now on is not acted on.
+    Closed,
 }
 
 /// Capacity an emptied queue keeps; a burst that needed more gives it back.
@@ -70,11 +86,15 @@ const QUEUE_KEEPS: usize = 4;
 impl Outbox {
     fn push(&self, out: Outgoing) -> Result<(), Refused> {
         let mut state = self.queue.state.lock().expect("not poisoned");
-        if state.writer_gone {
+        if state.writer_gone || state.closing {
             return Err(Refused::Closed);
         }
         if state.messages.len() >= self.queue.capacity {
             return Err(Refused::Full);
+        }
+        if matches!(out, Outgoing::Close(_)) {
+            state.closing = true;
+            self.queue.attention.notify_one();
         }
         state.messages.push_back(out);
         drop(state);
@@ -88,7 +108,8 @@ impl Outbox {
         match self.push(Outgoing::Text(encode(message))) {
             Ok(()) => true,
             Err(Refused::Full) => {
-                self.queue.overflowed.notify_one();
+                self.queue.state.lock().expect("not poisoned").overflowed = true;
+                self.queue.attention.notify_one();
                 false
             }
             Err(Refused::Closed) => false,
@@ -101,9 +122,27 @@ impl Outbox {
         self.push(Outgoing::Close(encode(message))).is_ok()
     }
 
-    /// Resolves once a message could not be queued because the client stopped reading.
-    pub async fn overflowed(&self) {
-        self.queue.overflowed.notified().await
+    /// Resolves once the reader should stop: the client stopped reading, or a farewell was
+    /// queued by anyone holding this outbox.
+    pub async fn ending(&self) -> Ending {
+        loop {
+            let woken = self.queue.attention.notified();
+            {
+                let state = self.queue.state.lock().expect("not poisoned");
+                if state.overflowed {
+                    return Ending::Overflowed;
+                }
+                if state.closing {
+                    return Ending::Closed;
+                }
+            }
+            woken.await;
+        }
+    }
+
+    /// Whether a farewell is queued.
+    pub fn is_closing(&self) -> bool {
+        self.queue.state.lock().expect("not poisoned").closing
     }
 }
 
@@ -222,11 +261,28 @@ mod tests {
         assert!(outbox.send(&1) && outbox.send(&2));
         assert!(!outbox.send(&3), "a third does not fit");
         assert!(!outbox.close_with(&"bye"), "nor does a farewell");
-        tokio::time::timeout(std::time::Duration::from_secs(5), outbox.overflowed())
+        let ending = tokio::time::timeout(std::time::Duration::from_secs(5), outbox.ending())
             .await
             .expect("the overflow is signalled");
+        assert_eq!(ending, Ending::Overflowed);
         assert_eq!(text(writer.try_recv().unwrap()), "1");
         assert!(outbox.send(&4), "room again once the writer took one");
+    }
+
+    /// L1 of the security review: a desk whose session ended still had its messages acted on.
+    #[tokio::test]
+    async fn after_a_farewell_nothing_more_goes_out_and_the_reader_is_told_to_stop() {
+        let (outbox, mut writer) = queue(1, 8);
+        let engine = outbox.clone();
+        assert!(!outbox.is_closing());
+        assert!(engine.close_with(&"session ended"));
+        assert!(!outbox.send(&"late"), "nothing after the farewell");
+        let ending = tokio::time::timeout(std::time::Duration::from_secs(5), outbox.ending())
+            .await
+            .expect("the reader is told");
+        assert_eq!(ending, Ending::Closed);
+        assert!(outbox.is_closing());
+        assert!(matches!(writer.recv().await, Some(Outgoing::Close(_))));
     }
 
     #[tokio::test]

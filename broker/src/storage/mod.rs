@@ -58,14 +58,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> StoreResult<Option<String>>;
     /// Revokes the kiosk and spends its unused enrolment codes; `false` for no such kiosk.
     async fn revoke_kiosk(&self, id: &str, now: Millis) -> StoreResult<bool>;
-    /// Binds a renewed certificate in place of `old_hash`; `false` when the kiosk no longer
-    /// holds that one (renewed meanwhile, or revoked).
+    /// Binds a renewed certificate in place of `old_hash`, which stays valid until the new
+    /// one is first presented; `false` when the kiosk holds neither (or is revoked).
     async fn replace_kiosk_cert(
         &self,
         id: &str,
         old_hash: &str,
         new_hash: &str,
     ) -> StoreResult<bool>;
+    /// The kiosk presented `presented`: if it is the current certificate, the one it replaced
+    /// is no longer accepted.
+    async fn settle_kiosk_cert(&self, id: &str, presented: &str) -> StoreResult<()>;
     async fn set_out_of_service(&self, id: &str, message: Option<&str>) -> StoreResult<bool>;
     async fn record_heartbeat(
         &self,

@@ -312,7 +312,7 @@ impl Store for SqlStore {
 
     async fn kiosk_by_cert(&self, cert_hash: &str) -> StoreResult<Option<KioskRow>> {
         let row = sqlx::query(&format!(
-            "SELECT {KIOSK_COLUMNS} FROM kiosks WHERE cert_hash = $1"
+            "SELECT {KIOSK_COLUMNS} FROM kiosks WHERE cert_hash = $1 OR previous_cert_hash = $1"
         ))
         .bind(cert_hash)
         .fetch_optional(&self.pool)
@@ -380,12 +380,9 @@ impl Store for SqlStore {
     }
 
     async fn revoke_kiosk(&self, id: &str, now: Millis) -> StoreResult<bool> {
+        // Codes first, then the kiosk: the order redeeming locks them in, so the two cannot
+        // wait on each other.
         let mut tx = self.pool.begin().await?;
-        let r = sqlx::query("UPDATE kiosks SET revoked_at = $1 WHERE id = $2")
-            .bind(now as i64)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
         // Codes not yet used die with it, so the kiosk cannot be enrolled after all.
         sqlx::query(
             "UPDATE enrolment_codes SET used_at = $1 WHERE kiosk_id = $2 AND used_at IS NULL",
@@ -394,6 +391,11 @@ impl Store for SqlStore {
         .bind(id)
         .execute(&mut *tx)
         .await?;
+        let r = sqlx::query("UPDATE kiosks SET revoked_at = $1 WHERE id = $2")
+            .bind(now as i64)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(r.rows_affected() == 1)
     }
@@ -404,8 +406,12 @@ impl Store for SqlStore {
         old_hash: &str,
         new_hash: &str,
     ) -> StoreResult<bool> {
+        // Presented with the certificate before the current one, the kiosk never got the
+        // last renewal: that one is replaced, and the old stays valid until the new is used.
         let r = sqlx::query(
-            "UPDATE kiosks SET cert_hash = $1 WHERE id = $2 AND cert_hash = $3 AND revoked_at IS NULL",
+            "UPDATE kiosks SET previous_cert_hash = CASE WHEN cert_hash = $3 THEN cert_hash ELSE previous_cert_hash END,
+               cert_hash = $1
+             WHERE id = $2 AND (cert_hash = $3 OR previous_cert_hash = $3) AND revoked_at IS NULL",
         )
         .bind(new_hash)
         .bind(id)
@@ -413,6 +419,18 @@ impl Store for SqlStore {
         .execute(&self.pool)
         .await?;
         Ok(r.rows_affected() == 1)
+    }
+
+    async fn settle_kiosk_cert(&self, id: &str, presented: &str) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE kiosks SET previous_cert_hash = NULL
+             WHERE id = $1 AND cert_hash = $2 AND previous_cert_hash IS NOT NULL",
+        )
+        .bind(id)
+        .bind(presented)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     async fn set_out_of_service(&self, id: &str, message: Option<&str>) -> StoreResult<bool> {

@@ -13,6 +13,7 @@
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -26,7 +27,15 @@ const MAX_FRAME: usize = 20 + 65_535 + 3;
 const OUTBOX: usize = 256;
 const STUN_MAGIC_COOKIE: [u8; 4] = [0x21, 0x12, 0xA4, 0x42];
 
-type Writers = Arc<Mutex<HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>>>;
+type Writers = Arc<Mutex<HashMap<SocketAddr, Client>>>;
+
+/// What `send_to` needs of a client: its queue, and the flag its reader's patience follows.
+#[derive(Debug, Clone)]
+struct Client {
+    outbox: mpsc::Sender<Vec<u8>>,
+    /// Set once the server grants this stream an allocation.
+    allocated: Arc<AtomicBool>,
+}
 
 /// What a TCP client may hold, and for how long without a word.
 #[derive(Debug, Clone, Copy)]
@@ -35,10 +44,11 @@ pub struct TcpLimits {
     pub max_clients: usize,
     /// Streams held at once from one IP address.
     pub max_per_address: usize,
-    /// A new stream must bring its first frame within this.
+    /// A stream without an allocation must send a frame at least this often: a client that
+    /// only connects, or only asks for Binding, holds a slot no longer.
     pub first_frame: Duration,
-    /// A stream with no frame for this long is closed. An allocation lives 10 minutes unless
-    /// refreshed, so a client that keeps one always speaks well within 11.
+    /// A stream holding an allocation with no frame for this long is closed. An allocation
+    /// lives 10 minutes unless refreshed, so a client that keeps one speaks well within 11.
     pub idle: Duration,
 }
 
@@ -117,11 +127,16 @@ async fn accept_loop(
         };
         let _ = stream.set_nodelay(true);
         let (tx, rx) = mpsc::channel(OUTBOX);
-        writers.lock().expect("writers lock").insert(peer, tx);
+        let allocated = Arc::new(AtomicBool::new(false));
+        let client = Client {
+            outbox: tx,
+            allocated: Arc::clone(&allocated),
+        };
+        writers.lock().expect("writers lock").insert(peer, client);
         let to_server = to_server.clone();
         let writers = Arc::clone(&writers);
         tokio::spawn(async move {
-            serve_client(stream, peer, rx, to_server, limits).await;
+            serve_client(stream, peer, rx, to_server, limits, allocated).await;
             writers.lock().expect("writers lock").remove(&peer);
             drop((permit, address_slot));
         });
@@ -134,6 +149,7 @@ async fn serve_client(
     mut outbox: mpsc::Receiver<Vec<u8>>,
     to_server: mpsc::Sender<(Vec<u8>, SocketAddr)>,
     limits: TcpLimits,
+    allocated: Arc<AtomicBool>,
 ) {
     let (mut reader, mut writer) = stream.into_split();
     let write = async move {
@@ -144,13 +160,29 @@ async fn serve_client(
         }
     };
     let read = async move {
-        let mut patience = limits.first_frame;
         loop {
-            let Ok(next) = tokio::time::timeout(patience, read_frame(&mut reader)).await else {
-                tracing::info!(%peer, silent_s = patience.as_secs(), "TURN over TCP: silent client cut off");
-                return;
+            let read = read_frame(&mut reader);
+            tokio::pin!(read);
+            // The read is never dropped half-way (that would lose part of a frame): when the
+            // patience runs out just as the client got its allocation, it waits on, longer.
+            let next = loop {
+                let allocated_now = allocated.load(Ordering::Relaxed);
+                let patience = if allocated_now {
+                    limits.idle
+                } else {
+                    limits.first_frame
+                };
+                tokio::select! {
+                    next = &mut read => break next,
+                    () = tokio::time::sleep(patience) => {
+                        if !allocated_now && allocated.load(Ordering::Relaxed) {
+                            continue;
+                        }
+                        tracing::info!(%peer, silent_s = patience.as_secs(), "TURN over TCP: silent client cut off");
+                        return;
+                    }
+                }
             };
-            patience = limits.idle;
             match next {
                 Ok(Some(frame)) => {
                     if to_server.send((frame, peer)).await.is_err() {
@@ -169,6 +201,11 @@ async fn serve_client(
         () = write => {}
         () = read => {}
     }
+}
+
+/// Whether `frame` is the server granting an Allocate (a STUN success response, 0x0103).
+fn is_allocate_success(frame: &[u8]) -> bool {
+    frame.len() >= 20 && frame[..2] == [0x01, 0x03] && frame[4..8] == STUN_MAGIC_COOKIE
 }
 
 /// The length of the frame that starts with `header`, or why the stream is not TURN.
@@ -239,19 +276,22 @@ impl Conn for TcpPacketConn {
     }
 
     async fn send_to(&self, buf: &[u8], target: SocketAddr) -> webrtc_util::Result<usize> {
-        let writer = self
+        let client = self
             .writers
             .lock()
             .expect("writers lock")
             .get(&target)
             .cloned();
-        let Some(writer) = writer else {
+        let Some(client) = client else {
             return Err(webrtc_util::Error::Other(format!(
                 "no TCP client at {target}"
             )));
         };
+        if is_allocate_success(buf) {
+            client.allocated.store(true, Ordering::Relaxed);
+        }
         // A client that stops reading loses frames rather than stalling everyone's relay.
-        let _ = writer.try_send(buf.to_vec());
+        let _ = client.outbox.try_send(buf.to_vec());
         Ok(buf.len())
     }
 

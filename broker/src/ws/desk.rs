@@ -6,7 +6,7 @@ use crate::api::auth::{SessionStaff, StaffSession};
 use crate::api::ApiError;
 use crate::api::ConnInfo;
 use crate::routing::{Event, QueueKey, RoutingError, StaffKind, StaffProfile};
-use crate::state::{now_ms, AppState, DeskLogin};
+use crate::state::{now_ms, AppState, DeskLogin, Outbox};
 use crate::storage::Role;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::State;
@@ -86,18 +86,9 @@ async fn serve(state: AppState, mut me: Box<SessionStaff>, opened: Opened) {
     }
 
     let routed = profile(&me);
-    let login = DeskLogin {
-        session: std::mem::take(&mut me.session),
-        expires_at: me.session_expires_at,
-        takes_calls: routed.is_some(),
-    };
-    if let Some(old) = state.connections.add_desk(&staff, outbox.clone(), login) {
-        old.close_with(&BrokerToDesk::Error(error_reply(
-            ErrorCode::Conflict,
-            "you opened the desk in another window; this one is closed",
-            true,
-        )));
-    }
+    // Boxed: the session's id and the database call live only while it runs, not in every
+    // idle desk's future.
+    Box::pin(register(&state, &mut me, &outbox, routed.is_some())).await;
     state
         .metrics
         .desks_connected
@@ -178,6 +169,28 @@ async fn serve(state: AppState, mut me: Box<SessionStaff>, opened: Opened) {
     }
     Box::pin(finish::<DeskSide>(outbox, writer, farewell)).await;
     tracing::info!(staff = %staff, "desk disconnected");
+}
+
+/// Registers the connection where a logout finds it, then makes sure the session did not end
+/// between the upgrade and now (such a logout found no connection to close).
+async fn register(state: &AppState, me: &mut SessionStaff, outbox: &Outbox, takes_calls: bool) {
+    let session = std::mem::take(&mut me.session);
+    let login = DeskLogin {
+        session: session.clone(),
+        expires_at: me.session_expires_at,
+        takes_calls,
+    };
+    let staff = &me.card.staff;
+    if let Some(old) = state.connections.add_desk(staff, outbox.clone(), login) {
+        old.close_with(&BrokerToDesk::Error(error_reply(
+            ErrorCode::Conflict,
+            "you opened the desk in another window; this one is closed",
+            true,
+        )));
+    }
+    if !matches!(state.store.session(&session, now_ms()).await, Ok(Some(_))) {
+        outbox.close_with(&crate::api::auth::session_ended("your session has ended"));
+    }
 }
 
 struct DeskSide;

@@ -51,6 +51,8 @@ pub async fn upgrade(
             ));
         }
     };
+    // The renewed certificate in use: the one it replaced is done with.
+    state.store.settle_kiosk_cert(&kiosk.id, hash).await?;
     // As for desks (see desk::upgrade): the reader's future holds only what it needs.
     let row = Box::new(kiosk);
     let slot = conn.slot;
@@ -362,6 +364,14 @@ async fn handle(state: &AppState, kiosk: &KioskId, message: KioskToBroker) -> Re
                                 "{to} is not in the call of visit {visit}; the document was not recorded"
                             ))
                         })?;
+                    let officer = engine
+                        .card(&to)
+                        .is_some_and(|card| card.role == StaffRoleKind::Officer);
+                    if !officer {
+                        return Err(RoutingError::Forbidden(format!(
+                            "{to} is not an officer, and documents go to officers only; not recorded"
+                        )));
+                    }
                     Ok((visit, to, call))
                 })
                 .await

@@ -3,7 +3,7 @@
 //! can show. Each side plugs in its message types through [`Side`] and its handler.
 
 use super::{error_reply, RateLimit};
-use crate::state::{AppState, Outbox};
+use crate::state::{AppState, Ending, Outbox};
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::stream::SplitStream;
 use futures_util::StreamExt;
@@ -34,8 +34,16 @@ pub(crate) async fn receive_hello<S: Side>(
     stream: &mut SplitStream<WebSocket>,
     outbox: &Outbox,
 ) -> Option<S::In> {
+    // A client that upgrades and says nothing holds a connection for nothing.
+    let patience = Duration::from_secs(state.config.limits.handshake_timeout_seconds);
+    let deadline = tokio::time::Instant::now() + patience;
     let text = loop {
-        match stream.next().await {
+        let Ok(next) = tokio::time::timeout_at(deadline, stream.next()).await else {
+            let message = format!("no hello within {} s", patience.as_secs());
+            refuse::<S>(state, outbox, ErrorCode::Invalid, message);
+            return None;
+        };
+        match next {
             Some(Ok(Message::Text(text))) => break text,
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
             Some(Ok(Message::Binary(_))) => {
@@ -119,14 +127,18 @@ where
                 );
                 return Some(error_reply(ErrorCode::HeartbeatMissed, message, true));
             }
-            () = outbox.overflowed() => {
-                state.metrics.protocol_error(ErrorCode::TooSlow);
-                return Some(error_reply(
-                    ErrorCode::TooSlow,
-                    "you stopped reading what the broker sends; disconnected",
-                    true,
-                ));
-            }
+            ending = outbox.ending() => match ending {
+                Ending::Overflowed => {
+                    state.metrics.protocol_error(ErrorCode::TooSlow);
+                    return Some(error_reply(
+                        ErrorCode::TooSlow,
+                        "you stopped reading what the broker sends; disconnected",
+                        true,
+                    ));
+                }
+                // Closed by someone else, farewell queued: read nothing more from it.
+                Ending::Closed => return None,
+            },
         };
         let Some(Ok(frame)) = next else {
             break;
@@ -194,7 +206,11 @@ pub(crate) async fn finish<S: Side>(
     writer: tokio::task::JoinHandle<()>,
     farewell: Option<ErrorReply>,
 ) {
-    let delivering = farewell.is_some_and(|reply| outbox.close_with(&S::error(reply)));
+    // A farewell queued here, or by whoever closed the connection, is let out.
+    let delivering = match farewell {
+        Some(reply) => outbox.close_with(&S::error(reply)),
+        None => outbox.is_closing(),
+    };
     drop(outbox);
     if delivering {
         // A client that takes the farewell but never lets the close frame through is not
