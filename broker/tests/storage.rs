@@ -84,27 +84,32 @@ async fn waiting_visits_round_trip_in_order() {
     }
 }
 
+/// A kiosk at Norsjö, not yet enrolled, with the one-time `code` valid until `expires_at`.
+async fn kiosk_with_code(store: &dyn Store, kiosk: &str, code: &str, expires_at: u64) {
+    store
+        .create_kiosk(&KioskRow {
+            id: kiosk.into(),
+            site_id: "norsjo".into(),
+            name: "Entré".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    store
+        .create_enrolment_code(&EnrolmentCodeRow {
+            code: code.into(),
+            kiosk_id: kiosk.into(),
+            created_by: "admin".into(),
+            expires_at,
+        })
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn enrolment_code_is_single_use_and_expires() {
     for (name, store, _dir) in stores().await {
-        store
-            .create_kiosk(&KioskRow {
-                id: "k-1".into(),
-                site_id: "norsjo".into(),
-                name: "Entré".into(),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        store
-            .create_enrolment_code(&EnrolmentCodeRow {
-                code: "ABC".into(),
-                kiosk_id: "k-1".into(),
-                created_by: "admin".into(),
-                expires_at: 1000,
-            })
-            .await
-            .unwrap();
+        kiosk_with_code(&store, "k-1", "ABC", 1000).await;
         assert_eq!(
             store
                 .redeem_enrolment_code("ABC", "hash1", 2000)
@@ -158,24 +163,7 @@ async fn enrolment_code_is_single_use_and_expires() {
 #[tokio::test]
 async fn m1_a_revoked_kiosk_cannot_enrol_with_its_code() {
     for (name, store, _dir) in stores().await {
-        store
-            .create_kiosk(&KioskRow {
-                id: "k-2".into(),
-                site_id: "norsjo".into(),
-                name: "Entré".into(),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        store
-            .create_enrolment_code(&EnrolmentCodeRow {
-                code: "GHJ".into(),
-                kiosk_id: "k-2".into(),
-                created_by: "admin".into(),
-                expires_at: 9000,
-            })
-            .await
-            .unwrap();
+        kiosk_with_code(&store, "k-2", "GHJ", 9000).await;
         assert!(store.revoke_kiosk("k-2", 1000).await.unwrap());
         assert_eq!(
             store.kiosk_for_code("GHJ", 2000).await.unwrap(),

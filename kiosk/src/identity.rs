@@ -79,9 +79,7 @@ pub async fn enrol(
             None => None,
         };
     let key = rcgen::KeyPair::generate()?;
-    let csr = rcgen::CertificateParams::new(Vec::<String>::new())?
-        .serialize_request(&key)?
-        .pem()?;
+    let csr = certificate_request(&key)?;
 
     let mut client = reqwest::Client::builder().use_rustls_tls();
     client = match &trust_pem {
@@ -90,26 +88,16 @@ pub async fn enrol(
             .add_root_certificate(reqwest::Certificate::from_pem(pem)?),
         None => client.tls_built_in_native_certs(true),
     };
-    let response = client
-        .build()?
-        .post(format!("{broker}/api/kiosk/enrol"))
-        .json(&serde_json::json!({ "code": code, "csrPem": csr }))
-        .send()
-        .await
-        .with_context(|| format!("cannot reach the broker at {broker}"))?;
-    let status = response.status();
-    let body: serde_json::Value = response.json().await.unwrap_or_default();
-    if !status.is_success() {
-        let why = body["message"].as_str().unwrap_or("no reason given");
-        bail!("the broker refused the enrolment ({status}): {why}");
-    }
-    let kiosk = body["kiosk"]
-        .as_str()
-        .ok_or_else(|| anyhow!("the broker's answer names no kiosk"))?
-        .to_string();
-    let cert_pem = body["certificatePem"]
-        .as_str()
-        .ok_or_else(|| anyhow!("the broker's answer has no certificate"))?;
+    let request = serde_json::json!({ "code": code, "csrPem": csr });
+    let (kiosk, cert_pem) = certificate_from(
+        client.build()?,
+        &broker,
+        "/api/kiosk/enrol",
+        request,
+        "the enrolment",
+    )
+    .await?;
+    let cert_pem = cert_pem.as_str();
 
     create_private_dir(data_dir)?;
     write_file(
@@ -166,6 +154,43 @@ pub fn load(data_dir: &Path) -> Result<Identity> {
         key_pem,
         trust_pem,
     })
+}
+
+/// A certificate signing request for `key`; the broker sets the subject.
+fn certificate_request(key: &rcgen::KeyPair) -> Result<String> {
+    Ok(rcgen::CertificateParams::new(Vec::<String>::new())?
+        .serialize_request(key)?
+        .pem()?)
+}
+
+/// Posts `request` to the broker's `path` (enrolment or renewal) and returns the kiosk's id
+/// and certificate from its answer, or what the broker said in refusing `what`.
+async fn certificate_from(
+    client: reqwest::Client,
+    broker: &str,
+    path: &str,
+    request: serde_json::Value,
+    what: &str,
+) -> Result<(String, String)> {
+    let response = client
+        .post(format!("{broker}{path}"))
+        .json(&request)
+        .send()
+        .await
+        .with_context(|| format!("cannot reach the broker at {broker}"))?;
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    if !status.is_success() {
+        let why = body["message"].as_str().unwrap_or("no reason given");
+        bail!("the broker refused {what} ({status}): {why}");
+    }
+    let kiosk = body["kiosk"]
+        .as_str()
+        .ok_or_else(|| anyhow!("the broker's answer names no kiosk"))?;
+    let cert_pem = body["certificatePem"]
+        .as_str()
+        .ok_or_else(|| anyhow!("the broker's answer has no certificate"))?;
+    Ok((kiosk.to_string(), cert_pem.to_string()))
 }
 
 /// The certificate's life: from when, until when.
@@ -238,30 +263,22 @@ impl Identity {
     /// Asks the broker for a fresh certificate for the same key, presenting the current one,
     /// and keeps it in the data directory. Returns the renewed identity.
     pub async fn renew(&self) -> Result<Identity> {
-        let key = rcgen::KeyPair::from_pem(&self.key_pem)?;
-        let csr = rcgen::CertificateParams::new(Vec::<String>::new())?
-            .serialize_request(&key)?
-            .pem()?;
-        let broker = &self.enrolment.broker;
+        let csr = certificate_request(&rcgen::KeyPair::from_pem(&self.key_pem)?)?;
         // The link waits for this: a broker that does not answer must not hold it long.
-        let response = reqwest::Client::builder()
+        let client = reqwest::Client::builder()
             .use_preconfigured_tls(self.tls_config()?)
             .timeout(std::time::Duration::from_secs(20))
-            .build()?
-            .post(format!("{broker}/api/kiosk/renew"))
-            .json(&serde_json::json!({ "csrPem": csr }))
-            .send()
-            .await
-            .with_context(|| format!("cannot reach the broker at {broker}"))?;
-        let status = response.status();
-        let body: serde_json::Value = response.json().await.unwrap_or_default();
-        if !status.is_success() {
-            let why = body["message"].as_str().unwrap_or("no reason given");
-            bail!("the broker refused to renew the certificate ({status}): {why}");
-        }
-        let cert_pem = body["certificatePem"]
-            .as_str()
-            .ok_or_else(|| anyhow!("the broker's answer has no certificate"))?;
+            .build()?;
+        let request = serde_json::json!({ "csrPem": csr });
+        let (_, cert_pem) = certificate_from(
+            client,
+            &self.enrolment.broker,
+            "/api/kiosk/renew",
+            request,
+            "to renew the certificate",
+        )
+        .await?;
+        let cert_pem = cert_pem.as_str();
         let chain = rustls_pemfile::certs(&mut cert_pem.as_bytes())
             .collect::<Result<Vec<_>, _>>()
             .context("the renewed certificate cannot be read")?;

@@ -495,9 +495,7 @@ pub async fn enrol_kiosk(
     let base = format!("https://localhost:{}", broker.addr().port());
     let code = &enrolment_code(broker, admin, site).await?;
     let key = rcgen::KeyPair::generate()?;
-    let csr = rcgen::CertificateParams::new(Vec::<String>::new())?
-        .serialize_request(&key)?
-        .pem()?;
+    let csr = certificate_request(&key)?;
     let anonymous = http(&broker.cert_path())?;
     let response = anonymous
         .post(format!("{base}/api/kiosk/enrol"))
@@ -521,6 +519,13 @@ pub async fn enrol_kiosk(
         chain,
         key_pem: key.serialize_pem(),
     })
+}
+
+/// A certificate signing request for `key`, as a kiosk makes one.
+pub fn certificate_request(key: &rcgen::KeyPair) -> Result<String> {
+    Ok(rcgen::CertificateParams::new(Vec::<String>::new())?
+        .serialize_request(key)?
+        .pem()?)
 }
 
 /// Connects an enrolled kiosk, says hello and waits for the welcome.

@@ -213,13 +213,7 @@ async fn m1_a_kiosk_revoked_before_enrolling_cannot_enrol() {
     let revoke = format!("{}/api/admin/kiosks/{kiosk}/revoke", base(&broker));
     assert_eq!(send(national.post(revoke)).await.0, 200);
 
-    let key = rcgen::KeyPair::generate().unwrap();
-    let csr = rcgen::CertificateParams::new(Vec::<String>::new())
-        .unwrap()
-        .serialize_request(&key)
-        .unwrap()
-        .pem()
-        .unwrap();
+    let csr = certificate_request(&rcgen::KeyPair::generate().unwrap()).unwrap();
     let (status, body) = send(
         http(&broker.cert_path())
             .unwrap()
@@ -708,12 +702,7 @@ async fn l5_hsts_roles_turn_and_kiosk_certificates() {
         .build()
         .unwrap();
     let key = rcgen::KeyPair::from_pem(&identity.key_pem).unwrap();
-    let csr = rcgen::CertificateParams::new(Vec::<String>::new())
-        .unwrap()
-        .serialize_request(&key)
-        .unwrap()
-        .pem()
-        .unwrap();
+    let csr = certificate_request(&key).unwrap();
     let renew = format!("{}/api/kiosk/renew", base(&broker));
     let (status, renewed) = send(renewing.post(&renew).json(&json!({ "csrPem": csr }))).await;
     assert_eq!(status, 200, "{renewed}");
