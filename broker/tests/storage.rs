@@ -263,6 +263,18 @@ async fn staff_and_sessions() {
             Some(staff.clone()),
             "{name}: the first account is untouched"
         );
+        // A role the broker does not know is an error, not an officer.
+        store
+            .execute("UPDATE staff SET role = 'superuser' WHERE id = 'anna'")
+            .await
+            .unwrap();
+        let unknown = store.staff_by_id("anna").await.unwrap_err().to_string();
+        assert!(unknown.contains("superuser"), "{name}: {unknown}");
+        assert!(store.staff().await.is_err(), "{name}");
+        store
+            .execute("UPDATE staff SET role = 'officer' WHERE id = 'anna'")
+            .await
+            .unwrap();
         store.create_session("tok", "anna", 1000).await.unwrap();
         assert_eq!(
             store.session("tok", 999).await.unwrap(),

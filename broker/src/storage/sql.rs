@@ -90,19 +90,29 @@ impl SqlStore {
     }
 }
 
-fn staff_row(r: &AnyRow) -> StaffRow {
-    StaffRow {
-        id: r.get("id"),
+/// A person as stored. A role this broker does not know is an error, never a guess: read as
+/// "officer", an unknown role granted an agency's queues and documents.
+fn staff_row(r: &AnyRow) -> Result<StaffRow, sqlx::Error> {
+    let id: String = r.get("id");
+    let stored_role: String = r.get("role");
+    let role = Role::parse(&stored_role).ok_or_else(|| {
+        sqlx::Error::Decode(
+            format!("staff {id} has the role {stored_role:?}, which this broker does not know")
+                .into(),
+        )
+    })?;
+    Ok(StaffRow {
+        id,
         username: r.get("username"),
         display_name: r.get("display_name"),
         password_hash: r.get("password_hash"),
-        role: Role::parse(&r.get::<String, _>("role")).unwrap_or(Role::Officer),
+        role,
         agency: r.get("agency"),
         region: r.get("region"),
         languages: split(&r.get::<String, _>("languages")),
         skills: split(&r.get::<String, _>("skills")),
         disabled: r.get::<i64, _>("disabled") != 0,
-    }
+    })
 }
 
 fn kiosk_row(r: &AnyRow) -> KioskRow {
@@ -225,7 +235,7 @@ impl Store for SqlStore {
         .bind(username)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.as_ref().map(staff_row))
+        row.as_ref().map(staff_row).transpose()
     }
 
     async fn staff_by_id(&self, id: &str) -> StoreResult<Option<StaffRow>> {
@@ -233,7 +243,7 @@ impl Store for SqlStore {
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.as_ref().map(staff_row))
+        row.as_ref().map(staff_row).transpose()
     }
 
     async fn staff(&self) -> StoreResult<Vec<StaffRow>> {
@@ -242,7 +252,7 @@ impl Store for SqlStore {
         ))
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.iter().map(staff_row).collect())
+        rows.iter().map(staff_row).collect()
     }
 
     async fn create_session(
