@@ -66,7 +66,9 @@ impl RunningBroker {
 
 /// Opens storage, restores waiting visits, and starts serving on `config.listen`.
 pub async fn start(config: Config) -> anyhow::Result<RunningBroker> {
-    private_dir(&config.data_dir)?;
+    // The database, the keys and the TURN secret live here: the broker's alone (L4 of the
+    // security review: it was 0755, the secret and the database 0644).
+    pki::private_dir(&config.data_dir)?;
     let url = config.database_url()?;
     let store: Arc<dyn Store> = Arc::new(
         SqlStore::connect(&url)
@@ -226,20 +228,6 @@ async fn close_expired_sessions(state: AppState, mut shutdown: watch::Receiver<b
             _ = shutdown.changed() => return,
         }
     }
-}
-
-/// Creates `dir` if need be and makes it the broker's alone: it holds the database, the keys
-/// and the TURN secret (L4 of the security review: it was 0755, the secret and database 0644).
-fn private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create data directory {}", dir.display()))?;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).with_context(|| {
-        format!(
-            "cannot make data directory {} private (chmod 700)",
-            dir.display()
-        )
-    })
 }
 
 /// SQLite creates its files with the process's umask; the database and its journals are

@@ -93,9 +93,11 @@ pub fn cert_hash(der: &[u8]) -> String {
         .collect()
 }
 
-fn private_dir(dir: &Path) -> Result<()> {
+/// Creates `dir` if need be and makes it its owner's alone.
+pub fn private_dir(dir: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::create_dir_all(dir)?;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create directory {}", dir.display()))?;
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
         .with_context(|| format!("cannot make {} private (chmod 700)", dir.display()))
 }

@@ -99,33 +99,29 @@ impl Connections {
     /// Closes, with `farewell`, every desk connection whose session has expired by `now`;
     /// returns how many.
     pub fn close_expired(&self, now: u64, farewell: &BrokerToDesk) -> usize {
+        self.close_desks(|login| login.expires_at <= now, farewell)
+    }
+
+    /// Closes, with `farewell`, every desk connection opened under the session `session`.
+    pub fn close_session(&self, session: &str, farewell: &BrokerToDesk) {
+        self.close_desks(|login| login.session == session, farewell);
+    }
+
+    /// Closes, with `farewell`, the desks whose login `which` picks; returns how many.
+    fn close_desks(&self, which: impl Fn(&DeskLogin) -> bool, farewell: &BrokerToDesk) -> usize {
+        // Collected first: closing takes each outbox's own lock, not the registry's.
         let closing: Vec<Outbox> = self
             .desks
             .lock()
             .expect("not poisoned")
             .values()
-            .filter(|d| d.login.expires_at <= now)
+            .filter(|d| which(&d.login))
             .map(|d| d.outbox.clone())
             .collect();
         for outbox in &closing {
             outbox.close_with(farewell);
         }
         closing.len()
-    }
-
-    /// Closes, with `farewell`, every desk connection opened under the session `session`.
-    pub fn close_session(&self, session: &str, farewell: &BrokerToDesk) {
-        let closing: Vec<Outbox> = self
-            .desks
-            .lock()
-            .expect("not poisoned")
-            .values()
-            .filter(|d| d.login.session == session)
-            .map(|d| d.outbox.clone())
-            .collect();
-        for outbox in closing {
-            outbox.close_with(farewell);
-        }
     }
 
     pub fn remove_desk(&self, staff: &StaffId, connection: u64) -> bool {

@@ -243,21 +243,21 @@ impl Identity {
 
     /// Whether this kiosk's certificate should be renewed now.
     pub fn renewal_due(&self, now: SystemTime) -> Result<bool> {
-        let leaf = self
-            .chain
-            .first()
-            .ok_or_else(|| anyhow!("the kiosk certificate file is empty"))?;
-        let (from, until) = validity(leaf)?;
+        let (from, until) = self.validity()?;
         Ok(renewal_due(from, until, now))
     }
 
     /// When this kiosk's certificate expires.
     pub fn expires_at(&self) -> Result<SystemTime> {
+        Ok(self.validity()?.1)
+    }
+
+    fn validity(&self) -> Result<(SystemTime, SystemTime)> {
         let leaf = self
             .chain
             .first()
             .ok_or_else(|| anyhow!("the kiosk certificate file is empty"))?;
-        Ok(validity(leaf)?.1)
+        validity(leaf)
     }
 
     /// Asks the broker for a fresh certificate for the same key, presenting the current one,

@@ -9,7 +9,7 @@ use crate::storage::{Role, StaffRow, Store};
 use async_trait::async_trait;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use nara_protocol::desk::BrokerToDesk;
@@ -117,15 +117,12 @@ pub async fn login(
         .attempt(&account, address, now_ms())
     {
         state.metrics.refused("login-throttled");
-        return Ok((
-            StatusCode::TOO_MANY_REQUESTS,
-            [(
-                header::RETRY_AFTER,
-                throttled.retry_after_seconds.to_string(),
-            )],
-            Json(ApiError::too_many(throttled.message()).body()),
-        )
-            .into_response());
+        let retry_after = [(
+            header::RETRY_AFTER,
+            throttled.retry_after_seconds.to_string(),
+        )];
+        let refusal = ApiError::TooManyRequests(throttled.message());
+        return Ok((retry_after, refusal).into_response());
     }
     let authenticated = LocalAccounts {
         store: state.store.as_ref(),

@@ -33,22 +33,10 @@ pub async fn enrol(
     ApiJson(req): ApiJson<EnrolRequest>,
 ) -> Result<Json<EnrolResponse>, ApiError> {
     let code = req.code.trim().to_ascii_uppercase().replace(['-', ' '], "");
-    if req.csr_pem.len() > 16 * 1024 {
-        return Err(ApiError::Unprocessable(
-            "the certificate request is too large".into(),
-        ));
-    }
     // Sign first (the code is only spent once we have a certificate to bind), but under a
     // placeholder subject; the kiosk id comes from the code.
     let pending = state.store.kiosk_for_code(&code, now_ms()).await?.ok_or_else(|| ApiError::Forbidden("this enrolment code is unknown, used or expired; ask the administrator for a new one".into()))?;
-    let (pem, der) = state
-        .ca
-        .sign_kiosk(
-            &req.csr_pem,
-            &pending,
-            state.config.tls.kiosk_certificate_days,
-        )
-        .map_err(|e| ApiError::Unprocessable(format!("{e:#}")))?;
+    let (pem, der) = sign(&state, &req.csr_pem, &pending)?;
     let kiosk = state
         .store
         .redeem_enrolment_code(&code, &cert_hash(&der), now_ms())
@@ -66,6 +54,24 @@ pub async fn enrol(
     }))
 }
 
+/// The kiosk CA's certificate for `kiosk` from its signing request, valid for as long as the
+/// configuration says.
+fn sign(
+    state: &AppState,
+    csr_pem: &str,
+    kiosk: &str,
+) -> Result<(String, rustls::pki_types::CertificateDer<'static>), ApiError> {
+    if csr_pem.len() > 16 * 1024 {
+        return Err(ApiError::Unprocessable(
+            "the certificate request is too large".into(),
+        ));
+    }
+    state
+        .ca
+        .sign_kiosk(csr_pem, kiosk, state.config.tls.kiosk_certificate_days)
+        .map_err(|e| ApiError::Unprocessable(format!("{e:#}")))
+}
+
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RenewRequest {
@@ -74,7 +80,7 @@ pub struct RenewRequest {
 }
 
 /// A kiosk trades its certificate, presented in the TLS handshake, for a fresh one. The old
-/// one is no longer accepted once the new one is handed out.
+/// one is still accepted until the new one is first presented.
 #[utoipa::path(post, path = "/api/kiosk/renew", tag = "kiosks", security(()), request_body = RenewRequest, responses(
     (status = 200, description = "The kiosk's new certificate", body = EnrolResponse),
     (status = 403, description = "No valid kiosk certificate was presented, or the kiosk is revoked", body = ApiErrorBody),
@@ -96,19 +102,7 @@ pub async fn renew(
         .ok_or_else(|| {
             ApiError::Forbidden("this certificate belongs to no kiosk in service".into())
         })?;
-    if req.csr_pem.len() > 16 * 1024 {
-        return Err(ApiError::Unprocessable(
-            "the certificate request is too large".into(),
-        ));
-    }
-    let (pem, der) = state
-        .ca
-        .sign_kiosk(
-            &req.csr_pem,
-            &kiosk.id,
-            state.config.tls.kiosk_certificate_days,
-        )
-        .map_err(|e| ApiError::Unprocessable(format!("{e:#}")))?;
+    let (pem, der) = sign(&state, &req.csr_pem, &kiosk.id)?;
     if !state
         .store
         .replace_kiosk_cert(&kiosk.id, &presented, &cert_hash(&der))

@@ -71,10 +71,6 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    pub fn too_many(message: String) -> ApiError {
-        ApiError::TooManyRequests(message)
-    }
-
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
