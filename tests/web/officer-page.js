@@ -311,7 +311,7 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
     const summary = {
       event: 'stats', at: Date.now(), framesDecoded: 0, frameWidth: 0, framesPerSecond: 0,
       audioSamples: 0, audioBytes: 0, audioEnergy: 0, concealedSamples: 0, candidateType: null,
-      remoteCandidateType: null,
+      remoteCandidateType: null, remoteAddress: null,
     };
     const candidates = new Map();
     const remoteCandidates = new Map();
@@ -319,7 +319,7 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
     let selectedPair = null;
     stats.forEach((s) => {
       if (s.type === 'local-candidate') candidates.set(s.id, s.candidateType);
-      if (s.type === 'remote-candidate') remoteCandidates.set(s.id, s.candidateType);
+      if (s.type === 'remote-candidate') remoteCandidates.set(s.id, s);
       if (s.type === 'candidate-pair') pairs.set(s.id, s);
       if (s.type === 'transport' && s.selectedCandidatePairId) selectedPair = s.selectedCandidatePairId;
     });
@@ -342,7 +342,9 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
     const pair = pairs.get(selectedPair);
     if (pair) {
       summary.candidateType = candidates.get(pair.localCandidateId) || null;
-      summary.remoteCandidateType = remoteCandidates.get(pair.remoteCandidateId) || null;
+      const remote = remoteCandidates.get(pair.remoteCandidateId);
+      summary.remoteCandidateType = remote?.candidateType || null;
+      summary.remoteAddress = remote?.address || null;
     }
     report(summary);
   }
