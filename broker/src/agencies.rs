@@ -1,7 +1,7 @@
 //! Agencies as kiosks see them: which are open now, in the broker's time zone, and a task that
 //! tells every kiosk when that changes, so a citizen is never offered a closed agency.
 
-use crate::state::{now_ms, AppState};
+use crate::state::AppState;
 use crate::storage::AgencyRow;
 use jiff::tz::TimeZone;
 use nara_protocol::hours::{open_at, parse_hours, swedish};
@@ -71,7 +71,7 @@ pub fn choices(rows: Vec<AgencyRow>, zone: &TimeZone, now_ms: u64) -> Vec<Agency
 /// The agencies for a kiosk's welcome, as of now.
 pub async fn current(state: &AppState) -> Vec<AgencyChoice> {
     let rows = state.store.agencies().await.unwrap_or_default();
-    choices(rows, &state.config.zone(), now_ms())
+    choices(rows, &state.config.zone(), state.clock.now_ms())
 }
 
 /// Tells every connected kiosk the agencies as they are now, e.g. after an edit.

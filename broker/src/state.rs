@@ -34,6 +34,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub turn: Arc<TurnCredentials>,
     pub passwords: Arc<crate::api::passwords::Passwords>,
+    pub clock: Arc<dyn crate::clock::Clock>,
 }
 
 /// Live WebSocket connections by kiosk and by person.

@@ -36,6 +36,20 @@ impl TestBroker {
         ring_timeout_ms: u64,
         adjust: impl FnOnce(&mut Config),
     ) -> Result<TestBroker> {
+        Self::start_on_clock(
+            ring_timeout_ms,
+            adjust,
+            Arc::new(nara_broker::clock::SystemClock),
+        )
+        .await
+    }
+
+    /// As [`TestBroker::start_with`], with the wall clock the broker's rules read.
+    pub async fn start_on_clock(
+        ring_timeout_ms: u64,
+        adjust: impl FnOnce(&mut Config),
+        clock: Arc<dyn nara_broker::clock::Clock>,
+    ) -> Result<TestBroker> {
         let data_dir = tempfile::tempdir()?;
         let mut config = Config::load(None, Vec::new())?;
         config.listen = "127.0.0.1:0".parse()?;
@@ -46,7 +60,7 @@ impl TestBroker {
         config.limits.message_burst = 100;
         config.turn.embedded.listen = "127.0.0.1:0".parse()?;
         adjust(&mut config);
-        let broker = nara_broker::start(config).await?;
+        let broker = nara_broker::start_with_clock(config, clock).await?;
         Ok(TestBroker { broker, data_dir })
     }
 }

@@ -5,7 +5,7 @@ use super::auth::StaffSession;
 use super::openapi::ApiErrorBody;
 use super::scope::{kiosk_region, site_region, AdminScope};
 use super::{random_code, random_token, ApiError, ApiJson, ApiPath};
-use crate::state::{now_ms, AppState};
+use crate::state::AppState;
 use crate::storage::*;
 use axum::extract::State;
 use axum::Json;
@@ -55,7 +55,7 @@ async fn kiosk_views(state: &AppState, session: &StaffSession) -> Result<Vec<Kio
     let sites = state.store.sites().await?;
     let heartbeat_ms = state.config.fleet.heartbeat_seconds as u64 * 1000;
     let missed = state.config.fleet.offline_after_missed as u64;
-    let now = now_ms();
+    let now = state.clock.now_ms();
     let mut out = Vec::new();
     for k in state.store.kiosks().await? {
         let site = sites.iter().find(|s| s.id == k.site_id);
@@ -199,7 +199,7 @@ pub async fn create_kiosk(
         })
         .await?;
     let code = random_code(10);
-    let expires_at = now_ms() + ENROLMENT_CODE_HOURS * 3600 * 1000;
+    let expires_at = state.clock.now_ms() + ENROLMENT_CODE_HOURS * 3600 * 1000;
     state
         .store
         .create_enrolment_code(&EnrolmentCodeRow {
@@ -262,7 +262,11 @@ pub async fn revoke_kiosk(
     ApiPath(kiosk): ApiPath<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let id = kiosk_in_scope(&state, &session, &kiosk).await?;
-    if !state.store.revoke_kiosk(&kiosk, now_ms()).await? {
+    if !state
+        .store
+        .revoke_kiosk(&kiosk, state.clock.now_ms())
+        .await?
+    {
         return Err(ApiError::NotFound(format!("no kiosk {kiosk}")));
     }
     state.connections.close_kiosk(

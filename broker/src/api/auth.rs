@@ -4,7 +4,7 @@
 use super::openapi::ApiErrorBody;
 use super::passwords::Passwords;
 use super::{ApiError, ConnInfo};
-use crate::state::{now_ms, AppState};
+use crate::state::AppState;
 use crate::storage::{Role, StaffRow, Store};
 use async_trait::async_trait;
 use axum::extract::{FromRequestParts, State};
@@ -111,10 +111,11 @@ pub async fn login(
         return Err(ApiError::Unauthorized("wrong username or password".into()));
     }
     let account = req.username.trim().to_lowercase();
-    if let Err(throttled) = state
-        .passwords
-        .throttle()
-        .attempt(&account, address, now_ms())
+    if let Err(throttled) =
+        state
+            .passwords
+            .throttle()
+            .attempt(&account, address, state.clock.now_ms())
     {
         state.metrics.refused("login-throttled");
         let retry_after = [(
@@ -142,14 +143,14 @@ pub async fn login(
     state
         .passwords
         .throttle()
-        .succeeded(&account, address, now_ms());
+        .succeeded(&account, address, state.clock.now_ms());
     let token = super::random_token(40);
     state
         .store
         .create_session(
             &token_hash(&token),
             &row.id,
-            now_ms() + state.config.limits.session_seconds * 1000,
+            state.clock.now_ms() + state.config.limits.session_seconds * 1000,
         )
         .await?;
     let cookie = format!(
@@ -249,7 +250,7 @@ impl FromRequestParts<AppState> for StaffSession {
         let session = token_hash(&token);
         let (staff_id, session_expires_at) = state
             .store
-            .session(&session, now_ms())
+            .session(&session, state.clock.now_ms())
             .await?
             .ok_or_else(|| ApiError::Unauthorized("your session has ended; log in again".into()))?;
         let row = state

@@ -5,7 +5,7 @@
 use super::openapi::ApiErrorBody;
 use super::{ApiError, ApiJson, ConnInfo};
 use crate::pki::cert_hash;
-use crate::state::{now_ms, AppState};
+use crate::state::AppState;
 use axum::extract::State;
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
@@ -35,11 +35,11 @@ pub async fn enrol(
     let code = req.code.trim().to_ascii_uppercase().replace(['-', ' '], "");
     // Sign first (the code is only spent once we have a certificate to bind), but under a
     // placeholder subject; the kiosk id comes from the code.
-    let pending = state.store.kiosk_for_code(&code, now_ms()).await?.ok_or_else(|| ApiError::Forbidden("this enrolment code is unknown, used or expired; ask the administrator for a new one".into()))?;
+    let pending = state.store.kiosk_for_code(&code, state.clock.now_ms()).await?.ok_or_else(|| ApiError::Forbidden("this enrolment code is unknown, used or expired; ask the administrator for a new one".into()))?;
     let (pem, der) = sign(&state, &req.csr_pem, &pending)?;
     let kiosk = state
         .store
-        .redeem_enrolment_code(&code, &cert_hash(&der), now_ms())
+        .redeem_enrolment_code(&code, &cert_hash(&der), state.clock.now_ms())
         .await?
         .ok_or_else(|| ApiError::Forbidden("this enrolment code is unknown, used or expired; ask the administrator for a new one".into()))?;
     let k = kiosk.clone();

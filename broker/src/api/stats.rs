@@ -145,7 +145,7 @@ pub async fn compute(
     };
     let to = time(q.to, "to")?.unwrap_or(u64::MAX);
     let from = time(q.from, "from")?
-        .unwrap_or_else(|| crate::state::now_ms().saturating_sub(31 * 86_400_000));
+        .unwrap_or_else(|| state.clock.now_ms().saturating_sub(31 * 86_400_000));
     let by = q.group_by.unwrap_or(GroupBy::Agency);
     let segments: Vec<SegmentRow> = state
         .store

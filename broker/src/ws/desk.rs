@@ -6,7 +6,7 @@ use crate::api::auth::{SessionStaff, StaffSession};
 use crate::api::ApiError;
 use crate::api::ConnInfo;
 use crate::routing::{Event, QueueKey, RoutingError, StaffKind, StaffProfile};
-use crate::state::{now_ms, AppState, DeskLogin, Outbox};
+use crate::state::{AppState, DeskLogin, Outbox};
 use crate::storage::Role;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::State;
@@ -101,7 +101,9 @@ async fn serve(state: AppState, mut me: Box<SessionStaff>, opened: Opened) {
     };
     // Administrators take no calls, so they are handed no relay credentials either.
     let ice_servers = if is_routed {
-        state.turn.ice_servers(staff.as_str(), now_ms() / 1000)
+        state
+            .turn
+            .ice_servers(staff.as_str(), state.clock.now_ms() / 1000)
     } else {
         Vec::new()
     };
@@ -188,7 +190,10 @@ async fn register(state: &AppState, me: &mut SessionStaff, outbox: &Outbox, take
             true,
         )));
     }
-    if !matches!(state.store.session(&session, now_ms()).await, Ok(Some(_))) {
+    if !matches!(
+        state.store.session(&session, state.clock.now_ms()).await,
+        Ok(Some(_))
+    ) {
         outbox.close_with(&crate::api::auth::session_ended("your session has ended"));
     }
 }

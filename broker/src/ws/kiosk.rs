@@ -5,7 +5,7 @@ use super::{error_reply, limited, open, Opened};
 use crate::api::{ApiError, ConnInfo};
 use crate::engine::KioskInfo;
 use crate::routing::{Event, QueueKey, RoutingError, VisitSpec};
-use crate::state::{now_ms, AppState};
+use crate::state::AppState;
 use crate::storage::KioskRow;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::State;
@@ -115,7 +115,9 @@ async fn serve(state: AppState, row: Box<KioskRow>, opened: Opened) {
         site: site_id.clone(),
         site_name: site_name.clone(),
         agencies,
-        ice_servers: state.turn.ice_servers(kiosk.as_str(), now_ms() / 1000),
+        ice_servers: state
+            .turn
+            .ice_servers(kiosk.as_str(), state.clock.now_ms() / 1000),
         heartbeat_seconds: state.config.fleet.heartbeat_seconds,
         out_of_service: row
             .out_of_service
@@ -257,7 +259,7 @@ async fn handle(state: &AppState, kiosk: &KioskId, message: KioskToBroker) -> Re
                     format!("{} does not serve language {language} here", a.name),
                 ));
             }
-            if !crate::agencies::open_now(&a.hours, &state.config.zone(), now_ms()) {
+            if !crate::agencies::open_now(&a.hours, &state.config.zone(), state.clock.now_ms()) {
                 return Err((ErrorCode::Conflict, crate::agencies::closed_message(a)));
             }
             enqueue(
@@ -284,7 +286,7 @@ async fn handle(state: &AppState, kiosk: &KioskId, message: KioskToBroker) -> Re
                     "no booking with that code: check the code in your letter".into(),
                 ));
             };
-            let now = now_ms();
+            let now = state.clock.now_ms();
             const EARLIEST: u64 = 2 * 3600 * 1000;
             const LATEST: u64 = 3600 * 1000;
             if now + EARLIEST < booking.appointment_at || now > booking.appointment_at + LATEST {
@@ -379,7 +381,12 @@ async fn handle(state: &AppState, kiosk: &KioskId, message: KioskToBroker) -> Re
             let (visit, to, call) = call;
             state
                 .store
-                .record_document(visit.as_str(), pages as i64, bytes as i64, now_ms())
+                .record_document(
+                    visit.as_str(),
+                    pages as i64,
+                    bytes as i64,
+                    state.clock.now_ms(),
+                )
                 .await
                 .map_err(|e| (ErrorCode::Internal, e.to_string()))?;
             state.connections.to_desk(
@@ -409,7 +416,7 @@ async fn handle(state: &AppState, kiosk: &KioskId, message: KioskToBroker) -> Re
             }
             state
                 .store
-                .record_survey(visit.as_str(), score as i64, now_ms())
+                .record_survey(visit.as_str(), score as i64, state.clock.now_ms())
                 .await
                 .map_err(|e| (ErrorCode::Internal, e.to_string()))?;
             state
@@ -421,7 +428,7 @@ async fn handle(state: &AppState, kiosk: &KioskId, message: KioskToBroker) -> Re
             let json = serde_json::to_string(&message).unwrap_or_default();
             state
                 .store
-                .record_heartbeat(kiosk.as_str(), now_ms(), &json, None)
+                .record_heartbeat(kiosk.as_str(), state.clock.now_ms(), &json, None)
                 .await
                 .map_err(|e| (ErrorCode::Internal, e.to_string()))
         }
@@ -444,6 +451,7 @@ async fn enqueue(
 ) -> Reply {
     let visit = VisitId::new(format!("v-{}", crate::api::random_token(12))).expect("valid id");
     let kiosk = kiosk.clone();
+    let now = state.clock.now_ms();
     state
         .engine
         .run(move |engine| {
@@ -456,7 +464,6 @@ async fn enqueue(
                 .kiosk_info(&kiosk)
                 .map(|k| k.site_name.clone())
                 .unwrap_or_else(|| ShortText::new("?").expect("short"));
-            let now = now_ms();
             let spec = VisitSpec {
                 visit: visit.clone(),
                 kiosk: kiosk.clone(),
