@@ -2,25 +2,28 @@
 //! API, over HTTPS and WSS.
 //!
 //! Where to start reading:
-//! - [`routing`]: the I/O-free routing engine (queues, offers, calls, transfers, estimates).
-//! - [`engine`]: the task that owns the router and carries out its commands.
-//! - [`ws`]: the kiosk and desk WebSockets; [`api`]: the REST API and `app()`.
+//! - [`core`]: every rule of a visit, I/O-free: inputs in, outputs out, time as an input.
+//! - [`routing`]: the core's routing (queues, offers, calls, transfers, estimates).
+//! - [`driver`]: the task that runs the core and carries out what it decides.
+//! - [`ws`]: the kiosk and desk WebSockets, pumps into the core; [`api`]: the REST API and
+//!   `app()`.
 //! - [`server`]: TLS, limits and graceful shutdown; [`pki`]: certificates and the kiosk CA;
 //!   [`descriptors`]: how many connections the open-files limit allows.
 //! - [`storage`]: the `Store` trait over SQLite and PostgreSQL.
-//! - [`config`]: the typed configuration; [`clock`]: the wall clock, fakeable in tests; [`demo`]: demo data; [`agencies`]: open or closed.
+//! - [`config`]: the typed configuration; [`clock`]: the wall clock, fakeable in tests;
+//!   [`demo`]: demo data.
 //! - [`turn`]: TURN credentials and the embedded TURN server.
 //!
 //! [`start`] puts it all together; [`cli`] is the command line.
 
-pub mod agencies;
 pub mod api;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod core;
 pub mod demo;
 pub mod descriptors;
-pub mod engine;
+pub mod driver;
 pub mod metrics;
 pub mod per_address;
 pub mod pki;
@@ -33,7 +36,6 @@ pub mod ws;
 
 use anyhow::Context;
 use config::Config;
-use routing::{Event, Router, VisitSpec};
 use state::{AppState, Connections};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -116,31 +118,35 @@ pub async fn start_with_clock(
     }
 
     // Waiting visits come back in order; their kiosks have the grace time to reconnect.
-    let mut router = Router::new(config.routing.clone(), &api::random_token(4));
     let now = clock.now_ms();
-    for w in store.waiting().await? {
-        let spec = VisitSpec {
-            visit: w.visit,
-            kiosk: w.kiosk,
-            site_name: w.site_name,
-            queue: w.queue,
-            booking: w.booking,
-            queued_at: w.queued_at,
-            front_of_queue: w.front,
-            kiosk_online: false,
-        };
-        if let Err(e) = router.handle(Event::Enqueue { spec }, now) {
-            tracing::warn!(error = %e, "a stored visit could not be restored");
-        }
-    }
-
+    let bookings = store
+        .bookings()
+        .await?
+        .into_iter()
+        .filter(|b| b.appointment_at + crate::core::directory::CHECK_IN_LATEST_MS >= now)
+        .collect();
+    let core = crate::core::Core::new(
+        crate::core::CoreConfig {
+            routing: config.routing.clone(),
+            zone: config.zone(),
+            heartbeat_seconds: config.fleet.heartbeat_seconds,
+            id_prefix: api::random_token(4),
+        },
+        store.agencies().await?,
+        bookings,
+        store.waiting().await?,
+        now,
+    );
     let connections = Arc::new(Connections::default());
     let metrics = Arc::new(metrics::Metrics::default());
-    let engine = engine::spawn(
-        router,
-        Arc::clone(&connections),
-        Arc::clone(&metrics),
-        Arc::clone(&store),
+    let core = driver::spawn(
+        core,
+        driver::Shell {
+            connections: Arc::clone(&connections),
+            metrics: Arc::clone(&metrics),
+            store: Arc::clone(&store),
+            clock: Arc::clone(&clock),
+        },
     );
     let tls = server::tls_config(&identity, &ca)?;
     let turn_server = if config.turn.embedded.enabled {
@@ -171,7 +177,7 @@ pub async fn start_with_clock(
         config: Arc::new(config),
         store,
         ca: Arc::new(ca),
-        engine,
+        core,
         connections,
         metrics,
         turn: Arc::new(turn),
@@ -182,10 +188,6 @@ pub async fn start_with_clock(
     let (shutdown, shutdown_rx) = watch::channel(false);
     tokio::spawn(refresh_turn_credentials(state.clone(), shutdown_rx.clone()));
     tokio::spawn(close_expired_sessions(state.clone(), shutdown_rx.clone()));
-    tokio::spawn(agencies::announce_changes(
-        state.clone(),
-        shutdown_rx.clone(),
-    ));
     // Before anything is accepted, and logged before READY, so an operator sees it at start.
     let budget = descriptors::raise_and_budget(&state.config);
     if let Some(why) = &budget.shortfall {

@@ -2,7 +2,7 @@
 //! the registry of live connections.
 
 use crate::config::Config;
-use crate::engine::EngineHandle;
+use crate::driver::CoreHandle;
 use crate::metrics::Metrics;
 use crate::pki::KioskCa;
 use crate::storage::Store;
@@ -29,7 +29,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub store: Arc<dyn Store>,
     pub ca: Arc<KioskCa>,
-    pub engine: EngineHandle,
+    pub core: CoreHandle,
     pub connections: Arc<Connections>,
     pub metrics: Arc<Metrics>,
     pub turn: Arc<TurnCredentials>,

@@ -1,5 +1,5 @@
 //! Opening hours: kiosks learn at once when an agency closes, and a visit to a closed agency
-//! is refused with its hours in Swedish and English.
+//! is refused (the kiosk says so in the citizen's language).
 
 use nara_protocol::kiosk::BrokerToKiosk;
 use nara_protocol::ErrorCode;
@@ -55,7 +55,6 @@ async fn a_closed_agency_is_shown_closed_and_refuses_visits() {
     entrance.start_visit("csn", "sv").await.unwrap();
     let error = entrance.error().await.unwrap();
     assert_eq!(error.code, ErrorCode::Conflict);
-    assert!(error.message.contains("CSN har stängt nu"), "{error:?}");
     assert!(error.message.contains("CSN is closed now"), "{error:?}");
 
     // Another agency still takes the visit.

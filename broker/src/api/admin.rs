@@ -5,6 +5,7 @@ use super::auth::StaffSession;
 use super::openapi::ApiErrorBody;
 use super::scope::{kiosk_region, site_region, AdminScope};
 use super::{random_code, random_token, ApiError, ApiJson, ApiPath};
+use crate::core::{DirectoryChange, Input};
 use crate::state::AppState;
 use crate::storage::*;
 use axum::extract::State;
@@ -218,16 +219,7 @@ pub async fn create_kiosk(
 }
 
 async fn audit(state: &AppState, session: &StaffSession, action: &str, target: &str, detail: &str) {
-    let (who, action, target, detail) = (
-        session.0.row.id.clone(),
-        action.to_string(),
-        target.to_string(),
-        detail.to_string(),
-    );
-    state
-        .engine
-        .run(move |e| e.audit(&who, &action, &target, &detail))
-        .await;
+    super::audit(state, &session.0.row.id, action, target, detail).await;
 }
 
 /// A name people will read: not blank, and short enough for a line.
@@ -337,11 +329,11 @@ pub async fn out_of_service(
     {
         return Err(ApiError::NotFound(format!("no kiosk {kiosk}")));
     }
-    let note = match &message {
-        Some(m) => BrokerToKiosk::OutOfService { message: m.clone() },
-        None => BrokerToKiosk::BackInService,
+    let change = DirectoryChange::OutOfService {
+        kiosk: id,
+        message: message.clone(),
     };
-    state.connections.to_kiosk(&id, &note);
+    state.core.send(Input::Directory(change)).await;
     audit(
         &state,
         &session,
@@ -388,7 +380,11 @@ pub async fn upsert_agency(
     }
     state.store.upsert_agency(&a).await?;
     audit(&state, &session, "agency saved", &a.id, "").await;
-    crate::agencies::announce_now(&state).await;
+    let agencies = state.store.agencies().await?;
+    state
+        .core
+        .send(Input::Directory(DirectoryChange::Agencies(agencies)))
+        .await;
     Ok(Json(a))
 }
 
@@ -605,9 +601,7 @@ pub async fn agency_queues(
     }
     let agency = AgencyId::new(agency.clone())
         .map_err(|_| ApiError::NotFound(format!("no agency {agency:?}")))?;
-    Ok(Json(
-        state.engine.run(move |e| e.queue_views(&agency)).await,
-    ))
+    Ok(Json(state.core.queue_views(agency).await))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema, ts_rs::TS)]
@@ -660,6 +654,8 @@ pub async fn create_booking(
     };
     state.store.create_booking(&row).await?;
     audit(&state, &session, "booking created", &row.code, &row.agency).await;
+    let change = DirectoryChange::Booking(row.clone());
+    state.core.send(Input::Directory(change)).await;
     Ok(Json(row))
 }
 

@@ -134,10 +134,7 @@ pub async fn login(
     let Some(row) = authenticated else {
         tracing::warn!(%address, "login failed: wrong username or password");
         let detail = format!("from {address}");
-        state
-            .engine
-            .run(move |e| e.audit("anonymous", "login failed", &account, &detail))
-            .await;
+        super::audit(&state, "anonymous", "login failed", &account, &detail).await;
         return Err(ApiError::Unauthorized("wrong username or password".into()));
     };
     state
@@ -157,13 +154,7 @@ pub async fn login(
         "{SESSION_COOKIE}={token}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
         state.config.limits.session_seconds
     );
-    state
-        .engine
-        .run({
-            let who = row.id.clone();
-            move |e| e.audit(&who, "login", &who, "")
-        })
-        .await;
+    super::audit(&state, &row.id, "login", &row.id, "").await;
     Ok(([(header::SET_COOKIE, cookie)], Json(MeResponse::from(&row))).into_response())
 }
 

@@ -42,11 +42,7 @@ pub async fn enrol(
         .redeem_enrolment_code(&code, &cert_hash(&der), state.clock.now_ms())
         .await?
         .ok_or_else(|| ApiError::Forbidden("this enrolment code is unknown, used or expired; ask the administrator for a new one".into()))?;
-    let k = kiosk.clone();
-    state
-        .engine
-        .run(move |e| e.audit("kiosk", "enrolled", &k, ""))
-        .await;
+    super::audit(&state, "kiosk", "enrolled", &kiosk, "").await;
     Ok(Json(EnrolResponse {
         kiosk,
         certificate_pem: pem,
@@ -112,11 +108,7 @@ pub async fn renew(
             "the certificate was renewed meanwhile; use the newer one".into(),
         ));
     }
-    let id = kiosk.id.clone();
-    state
-        .engine
-        .run(move |e| e.audit("kiosk", "certificate renewed", &id, ""))
-        .await;
+    super::audit(&state, "kiosk", "certificate renewed", &kiosk.id, "").await;
     Ok(Json(EnrolResponse {
         kiosk: kiosk.id,
         certificate_pem: pem,

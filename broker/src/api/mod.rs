@@ -181,6 +181,20 @@ pub fn random_code(len: usize) -> String {
 }
 
 /// A random lower-case token for ids and secrets.
+/// Writes one line of the audit log; a failure is logged, never the request's.
+pub async fn audit(state: &AppState, actor: &str, action: &str, target: &str, detail: &str) {
+    let row = crate::storage::AuditRow {
+        at: state.clock.now_ms(),
+        actor: actor.into(),
+        action: action.into(),
+        target: target.into(),
+        detail: detail.into(),
+    };
+    if let Err(e) = state.store.audit(&row).await {
+        tracing::error!(error = %e, ?row, "the audit log could not be written");
+    }
+}
+
 pub fn random_token(len: usize) -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::thread_rng();

@@ -100,6 +100,7 @@ impl Router {
                 call,
                 outcome,
             } => self.end_call(&staff, &call, outcome, now, &mut out)?,
+            Event::QueuesClosed { agencies } => self.queues_closed(&agencies, now, &mut out),
             Event::Tick => self.fire_timeouts(now, &mut out),
         }
         self.dispatch(now, &mut out);
@@ -385,6 +386,21 @@ impl Router {
             }
         }
         Ok(())
+    }
+
+    fn queues_closed(&mut self, agencies: &[AgencyId], now: Millis, out: &mut Vec<Command>) {
+        let stranded: Vec<VisitId> = self
+            .visits
+            .values()
+            .filter(|v| match &v.state {
+                VisitState::Waiting(w) => agencies.contains(&w.queue.agency),
+                VisitState::InCall { .. } => false,
+            })
+            .map(|v| v.id.clone())
+            .collect();
+        for visit in stranded {
+            self.finish_visit(&visit, Outcome::Failed, VisitEndReason::NotServed, now, out);
+        }
     }
 
     /// Ends a visit for good: closes its open segment, withdraws its offers, forgets it.

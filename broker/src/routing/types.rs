@@ -334,6 +334,10 @@ pub enum Event {
         call: CallId,
         outcome: Outcome,
     },
+    /// These agencies closed: visits still waiting for them are ended, not served.
+    QueuesClosed {
+        agencies: Vec<AgencyId>,
+    },
     /// Fire whatever timeouts are due at `now`.
     Tick,
 }

@@ -1,11 +1,14 @@
-//! `/ws/desk`: officers, interpreters and administrators, by session cookie, from an allowed Origin.
+//! `/ws/desk`: officers, interpreters and administrators, by session cookie, from an allowed
+//! Origin. Past the handshake this is a pump: what the desk says goes to the core, which
+//! answers through the connections.
 
-use super::session::{finish, receive_hello, serve_messages, Reply, Side};
+use super::session::{finish, receive_hello, serve_messages, Side};
 use super::{error_reply, limited, open, Opened};
 use crate::api::auth::{SessionStaff, StaffSession};
 use crate::api::ApiError;
 use crate::api::ConnInfo;
-use crate::routing::{Event, QueueKey, RoutingError, StaffKind, StaffProfile};
+use crate::core::Input;
+use crate::routing::{StaffKind, StaffProfile};
 use crate::state::{AppState, DeskLogin, Outbox};
 use crate::storage::Role;
 use axum::extract::ws::WebSocketUpgrade;
@@ -13,7 +16,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Extension;
-use nara_protocol::desk::{BrokerToDesk, DeskToBroker, Me, StaffStatus};
+use nara_protocol::desk::{BrokerToDesk, DeskToBroker, Me};
 use nara_protocol::*;
 
 pub async fn upgrade(
@@ -93,82 +96,53 @@ async fn serve(state: AppState, mut me: Box<SessionStaff>, opened: Opened) {
         .metrics
         .desks_connected
         .set(state.connections.counts().1 as i64);
-    let is_routed = routed.is_some();
-    let welcome_me = Me {
-        card: me.card.clone(),
-        languages: me.languages.clone(),
-        region: me.row.region.clone().and_then(|r| RegionId::new(r).ok()),
-    };
+    let connection = outbox.connection;
     // Administrators take no calls, so they are handed no relay credentials either.
-    let ice_servers = if is_routed {
+    let ice_servers = if routed.is_some() {
         state
             .turn
             .ice_servers(staff.as_str(), state.clock.now_ms() / 1000)
     } else {
         Vec::new()
     };
-    {
-        let card = me.card.clone();
-        let outbox = outbox.clone();
-        state
-            .engine
-            .run(move |engine| {
-                engine.register_card(card.clone());
-                let status = engine
-                    .router
-                    .staff_status(&card.staff)
-                    .unwrap_or(StaffStatus::Away);
-                outbox.send(&BrokerToDesk::Welcome {
-                    protocol_version: PROTOCOL_VERSION,
-                    me: welcome_me,
-                    status,
-                    ice_servers,
-                });
-                if let Some(profile) = routed {
-                    let agency = profile.agency().cloned();
-                    let _ = engine.apply(Event::StaffOnline { profile });
-                    if let Some(agency) = agency {
-                        outbox.send(&BrokerToDesk::Queues {
-                            queues: engine.queue_views(&agency),
-                        });
-                    }
-                    // Back within the grace time, in a call: tell the desk so it can reconnect media.
-                    let call = engine
-                        .router
-                        .calls()
-                        .find(|c| c.participants.contains(&card.staff))
-                        .map(|c| c.id.clone());
-                    if let Some(call) = call {
-                        engine.resend_call(&call, &card.staff);
-                    }
-                }
-            })
-            .await;
-    }
+    let welcome_me = Me {
+        card: me.card.clone(),
+        languages: me.languages.clone(),
+        region: me.row.region.clone().and_then(|r| RegionId::new(r).ok()),
+    };
+    // From here on nothing of the session is needed.
+    drop(me);
+    // Boxed, as all that is handed over here: it lives only until the core has it.
+    let connected = Box::new(Input::DeskConnected {
+        connection,
+        me: welcome_me,
+        profile: routed,
+        ice_servers,
+    });
+    Box::pin(state.core.send(*connected)).await;
     tracing::info!(staff = %staff, "desk connected");
 
-    // From here on only the card is needed; the rest of the session goes.
-    let card = me.card.clone();
-    drop(me);
     let farewell = serve_messages::<DeskSide, _, _>(&state, stream, &outbox, None, |message| {
-        handle(&state, &card, is_routed, message)
+        let staff = staff.clone();
+        let core = state.core.clone();
+        async move {
+            core.send(Input::FromDesk { staff, message }).await;
+            Ok(())
+        }
     })
     .await;
 
-    if state.connections.remove_desk(&staff, outbox.connection) {
+    if state.connections.remove_desk(&staff, connection) {
         state
             .metrics
             .desks_connected
             .set(state.connections.counts().1 as i64);
-        if is_routed {
-            let s = staff.clone();
-            state
-                .engine
-                .run(move |engine| engine.apply(Event::StaffOffline { staff: s }))
-                .await
-                .ok();
-        }
     }
+    let gone = Input::DeskDisconnected {
+        staff: staff.clone(),
+        connection,
+    };
+    Box::pin(state.core.send(gone)).await;
     Box::pin(finish::<DeskSide>(outbox, writer, farewell)).await;
     tracing::info!(staff = %staff, "desk disconnected");
 }
@@ -213,122 +187,6 @@ impl Side for DeskSide {
         match message {
             DeskToBroker::Hello { protocol_version } => Some(*protocol_version),
             _ => None,
-        }
-    }
-}
-
-async fn handle(state: &AppState, me: &StaffCard, routed: bool, message: DeskToBroker) -> Reply {
-    let staff = me.staff.clone();
-    let not_routed = || {
-        (
-            ErrorCode::Forbidden,
-            "administrators take no calls; log in as an officer or interpreter".to_string(),
-        )
-    };
-    let run = |event: Event| {
-        let engine = state.engine.clone();
-        async move {
-            engine
-                .run(move |e| e.apply(event))
-                .await
-                .map_err(|e: RoutingError| (e.code(), e.to_string()))
-        }
-    };
-    match message {
-        DeskToBroker::Hello { .. } => Ok(()), // Answered by the session loop.
-        _ if !routed => Err(not_routed()),
-        DeskToBroker::SetStatus { status } => run(Event::SetStatus { staff, status }).await,
-        DeskToBroker::AcceptOffer { offer } => run(Event::Accept { staff, offer }).await,
-        DeskToBroker::DeclineOffer { offer } => run(Event::Decline { staff, offer }).await,
-        DeskToBroker::Signal { call, to, payload } => {
-            let from = Peer::Staff { staff };
-            state
-                .engine
-                .run(move |e| e.relay(&call, from, to, payload))
-                .await
-                .map_err(|e| (e.code(), e.to_string()))
-        }
-        // Documents go to officers only; an interpreter asking would have the citizen's scanner
-        // point at them (M3 of the security review).
-        DeskToBroker::RequestDocument { .. } if me.role != StaffRoleKind::Officer => Err((
-            ErrorCode::Forbidden,
-            "only an officer in the call can ask for a document".to_string(),
-        )),
-        DeskToBroker::RequestDocument { call } => state
-            .engine
-            .run(move |e| {
-                let info = e
-                    .router
-                    .call(&call)
-                    .ok_or_else(|| RoutingError::NotFound(format!("no call {call}")))?;
-                if !info.participants.contains(&staff) {
-                    return Err(RoutingError::Forbidden(format!(
-                        "you are not in call {call}"
-                    )));
-                }
-                e.request_document(&call, &staff);
-                Ok(())
-            })
-            .await
-            .map_err(|e| (e.code(), e.to_string())),
-        DeskToBroker::Invite { call, target } => {
-            run(Event::Invite {
-                staff,
-                call,
-                target,
-            })
-            .await
-        }
-        DeskToBroker::Transfer {
-            call,
-            agency,
-            language,
-            mode,
-        } => {
-            let agencies = state
-                .store
-                .agencies()
-                .await
-                .map_err(|e| (ErrorCode::Internal, e.to_string()))?;
-            let Some(a) = agencies.iter().find(|a| a.id == agency.as_str()) else {
-                return Err((ErrorCode::NotFound, format!("no agency {agency}")));
-            };
-            if !a.languages.iter().any(|l| l == language.as_str()) {
-                return Err((
-                    ErrorCode::Invalid,
-                    format!("{} has no queue for language {language}", a.name),
-                ));
-            }
-            run(Event::Transfer {
-                staff,
-                call,
-                to: QueueKey {
-                    agency,
-                    language,
-                    topic: None,
-                },
-                mode,
-            })
-            .await
-        }
-        DeskToBroker::LeaveCall { call } => run(Event::Leave { staff, call }).await,
-        DeskToBroker::EndCall { call, outcome } => {
-            run(Event::EndCall {
-                staff,
-                call,
-                outcome,
-            })
-            .await
-        }
-        DeskToBroker::RefreshQueues => {
-            if let Some(agency) = me.agency.clone() {
-                let staff = me.staff.clone();
-                state
-                    .engine
-                    .run(move |e| e.send_queues_to(&staff, &agency))
-                    .await;
-            }
-            Ok(())
         }
     }
 }

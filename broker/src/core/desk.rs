@@ -1,0 +1,227 @@
+//! A desk's side of the core: officers and interpreters connect, set their status, answer,
+//! invite, transfer, leave and end; administrators only watch. Signalling between the peers
+//! of a call is relayed here too, for kiosks as for desks.
+
+use super::{ConnectionId, Core, Refusal};
+use crate::routing::{Event, QueueKey, StaffProfile};
+use nara_protocol::desk::{BrokerToDesk, DeskToBroker, InviteTarget, Me, StaffStatus};
+use nara_protocol::kiosk::BrokerToKiosk;
+use nara_protocol::*;
+
+impl Core {
+    pub(super) fn desk_connected(
+        &mut self,
+        connection: ConnectionId,
+        me: Me,
+        profile: Option<StaffProfile>,
+        ice_servers: Vec<IceServer>,
+    ) {
+        let staff = me.card.staff.clone();
+        self.desks
+            .insert(staff.clone(), (connection, profile.is_some()));
+        self.cards.insert(staff.clone(), me.card.clone());
+        let status = self
+            .router
+            .staff_status(&staff)
+            .unwrap_or(StaffStatus::Away);
+        self.send_desk(
+            &staff,
+            BrokerToDesk::Welcome {
+                protocol_version: PROTOCOL_VERSION,
+                me,
+                status,
+                ice_servers,
+            },
+        );
+        let Some(profile) = profile else {
+            return;
+        };
+        let agency = profile.agency().cloned();
+        let _ = self.apply(Event::StaffOnline { profile });
+        if let Some(agency) = agency {
+            let queues = self.queue_views(&agency);
+            self.send_desk(&staff, BrokerToDesk::Queues { queues });
+        }
+        // Back within the grace time, in a call: the desk hears of it to reconnect media.
+        let call = self
+            .router
+            .calls()
+            .find(|c| c.participants.contains(&staff))
+            .map(|c| c.id.clone());
+        if let Some(call) = call {
+            self.send_call_started(&call, &staff);
+        }
+    }
+
+    pub(super) fn desk_disconnected(&mut self, staff: &StaffId, connection: ConnectionId) {
+        let Some((current, takes_calls)) = self.desks.get(staff).copied() else {
+            return;
+        };
+        if current != connection {
+            return; // The same person opened the desk again elsewhere.
+        }
+        self.desks.remove(staff);
+        if takes_calls {
+            let _ = self.apply(Event::StaffOffline {
+                staff: staff.clone(),
+            });
+        }
+    }
+
+    pub(super) fn desk_said(&mut self, staff: &StaffId, message: DeskToBroker) {
+        if let Err(refusal) = self.desk_request(staff, message) {
+            self.refuse_desk(staff, refusal);
+        }
+    }
+
+    fn desk_request(&mut self, staff: &StaffId, message: DeskToBroker) -> Result<(), Refusal> {
+        let takes_calls = self.desks.get(staff).is_some_and(|(_, t)| *t);
+        let role = self.card(staff).role;
+        let staff = staff.clone();
+        match message {
+            DeskToBroker::Hello { .. } => Err(Refusal::new(
+                ErrorCode::Conflict,
+                "hello was already received",
+            )),
+            _ if !takes_calls => Err(Refusal::new(
+                ErrorCode::Forbidden,
+                "administrators take no calls; log in as an officer or interpreter",
+            )),
+            DeskToBroker::SetStatus { status } => self.apply(Event::SetStatus { staff, status }),
+            DeskToBroker::AcceptOffer { offer } => self.apply(Event::Accept { staff, offer }),
+            DeskToBroker::DeclineOffer { offer } => self.apply(Event::Decline { staff, offer }),
+            DeskToBroker::Signal { call, to, payload } => {
+                self.relay(&call, Peer::Staff { staff }, to, payload)
+            }
+            // Documents go to officers only; an interpreter asking would have the citizen's
+            // scanner point at them (M3 of the security review).
+            DeskToBroker::RequestDocument { .. } if role != StaffRoleKind::Officer => {
+                Err(Refusal::new(
+                    ErrorCode::Forbidden,
+                    "only an officer in the call can ask for a document",
+                ))
+            }
+            DeskToBroker::RequestDocument { call } => {
+                let info = self
+                    .router
+                    .call(&call)
+                    .ok_or_else(|| Refusal::new(ErrorCode::NotFound, format!("no call {call}")))?;
+                if !info.participants.contains(&staff) {
+                    return Err(Refusal::new(
+                        ErrorCode::Forbidden,
+                        format!("you are not in call {call}"),
+                    ));
+                }
+                let kiosk = info.kiosk.clone();
+                self.send_kiosk(&kiosk, BrokerToKiosk::DocumentRequested { call, by: staff });
+                Ok(())
+            }
+            DeskToBroker::Invite { call, target } => {
+                // A colleague is brought in only while their agency is open.
+                if let InviteTarget::Officer { agency } = &target {
+                    self.directory.admit(agency, None, self.now)?;
+                }
+                self.apply(Event::Invite {
+                    staff,
+                    call,
+                    target,
+                })
+            }
+            DeskToBroker::Transfer {
+                call,
+                agency,
+                language,
+                mode,
+            } => {
+                self.directory.admit(&agency, Some(&language), self.now)?;
+                let to = QueueKey {
+                    agency,
+                    language,
+                    topic: None,
+                };
+                self.apply(Event::Transfer {
+                    staff,
+                    call,
+                    to,
+                    mode,
+                })
+            }
+            DeskToBroker::LeaveCall { call } => self.apply(Event::Leave { staff, call }),
+            DeskToBroker::EndCall { call, outcome } => self.apply(Event::EndCall {
+                staff,
+                call,
+                outcome,
+            }),
+            DeskToBroker::RefreshQueues => {
+                // To the one who asked only: one desk asking often must not flood colleagues.
+                if let Some(agency) = self.card(&staff).agency {
+                    let queues = self.queue_views(&agency);
+                    self.send_desk(&staff, BrokerToDesk::Queues { queues });
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Relays signalling between two peers of the same call, or says why not.
+    pub(super) fn relay(
+        &mut self,
+        call: &CallId,
+        from: Peer,
+        to: Peer,
+        payload: SignalPayload,
+    ) -> Result<(), Refusal> {
+        let info = self.router.call(call).ok_or_else(|| {
+            Refusal::new(
+                ErrorCode::NotFound,
+                format!("no call {call} (it may have ended)"),
+            )
+        })?;
+        let member = |p: &Peer| match p {
+            Peer::Kiosk { kiosk } => *kiosk == info.kiosk,
+            Peer::Staff { staff } => info.participants.contains(staff),
+        };
+        if !member(&from) {
+            return Err(Refusal::new(
+                ErrorCode::Forbidden,
+                format!("you are not in call {call}"),
+            ));
+        }
+        if !member(&to) || from == to {
+            return Err(Refusal::new(
+                ErrorCode::Forbidden,
+                format!("the recipient is not another peer of call {call}"),
+            ));
+        }
+        let online = match &to {
+            Peer::Kiosk { kiosk } => self.kiosk_online(kiosk),
+            Peer::Staff { staff } => self.desk_online(staff),
+        };
+        if !online {
+            return Err(Refusal::new(
+                ErrorCode::Conflict,
+                "the recipient is not connected right now; retry after it reconnects",
+            ));
+        }
+        match (from, to) {
+            (Peer::Staff { staff }, Peer::Kiosk { kiosk }) => self.send_kiosk(
+                &kiosk,
+                BrokerToKiosk::Signal {
+                    call: call.clone(),
+                    from: staff,
+                    payload,
+                },
+            ),
+            (from, Peer::Staff { staff }) => self.send_desk(
+                &staff,
+                BrokerToDesk::Signal {
+                    call: call.clone(),
+                    from,
+                    payload,
+                },
+            ),
+            (Peer::Kiosk { .. }, Peer::Kiosk { .. }) => unreachable!("one kiosk per call"),
+        }
+        Ok(())
+    }
+}

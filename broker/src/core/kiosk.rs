@@ -1,0 +1,246 @@
+//! A kiosk's side of the core: it connects, starts or checks in a visit, signals, notes
+//! documents, answers the survey, reports its health, and goes.
+
+use super::directory::KioskInfo;
+use super::{ConnectionId, Core, Refusal, Write};
+use crate::routing::{Event, QueueKey, VisitSpec};
+use nara_protocol::kiosk::{BrokerToKiosk, KioskToBroker, VisitEndReason};
+use nara_protocol::*;
+
+impl Core {
+    pub(super) fn kiosk_connected(
+        &mut self,
+        kiosk: KioskId,
+        connection: ConnectionId,
+        info: KioskInfo,
+        software_version: ShortText,
+        resume: Option<VisitId>,
+        ice_servers: Vec<IceServer>,
+    ) {
+        self.kiosks.insert(kiosk.clone(), connection);
+        self.write(Write::SoftwareVersion {
+            kiosk: kiosk.clone(),
+            version: software_version,
+        });
+        let welcome = BrokerToKiosk::Welcome {
+            protocol_version: PROTOCOL_VERSION,
+            kiosk: kiosk.clone(),
+            site: info.site.clone(),
+            site_name: info.site_name.clone(),
+            agencies: self.directory.choices(self.now),
+            ice_servers,
+            heartbeat_seconds: self.config.heartbeat_seconds,
+            out_of_service: info.out_of_service.clone(),
+        };
+        self.directory.set_kiosk(kiosk.clone(), info);
+        self.send_kiosk(&kiosk, welcome);
+        // The visit in progress goes on, whether the kiosk named it or the core kept it.
+        let current = self.kiosk_visit.get(&kiosk).cloned();
+        match (resume, current) {
+            (_, Some(visit)) => {
+                let _ = self.apply(Event::KioskReconnected { visit });
+            }
+            // It ended while the kiosk was away: the kiosk hears so and starts over.
+            (Some(visit), None) => {
+                let reason = self
+                    .recently_ended
+                    .get(&visit)
+                    .map_or(VisitEndReason::ConnectionLost, |(_, reason, _)| *reason);
+                self.send_kiosk(&kiosk, BrokerToKiosk::VisitEnded { visit, reason });
+            }
+            (None, None) => {}
+        }
+    }
+
+    pub(super) fn kiosk_disconnected(&mut self, kiosk: &KioskId, connection: ConnectionId) {
+        if self.kiosks.get(kiosk) != Some(&connection) {
+            return; // A newer connection of the same kiosk took over.
+        }
+        self.kiosks.remove(kiosk);
+        if let Some(visit) = self.kiosk_visit.get(kiosk).cloned() {
+            let _ = self.apply(Event::KioskDisconnected { visit });
+        }
+    }
+
+    pub(super) fn kiosk_said(&mut self, kiosk: &KioskId, message: KioskToBroker) {
+        if let Err(refusal) = self.kiosk_request(kiosk, message) {
+            self.refuse_kiosk(kiosk, refusal);
+        }
+    }
+
+    fn kiosk_request(&mut self, kiosk: &KioskId, message: KioskToBroker) -> Result<(), Refusal> {
+        let now = self.now;
+        match message {
+            // Answered when the connection opened.
+            KioskToBroker::Hello { .. } => Err(Refusal::new(
+                ErrorCode::Conflict,
+                "hello was already received",
+            )),
+            KioskToBroker::StartVisit {
+                language,
+                agency,
+                topic,
+            } => {
+                self.directory.in_service(kiosk)?;
+                self.no_visit_going(kiosk)?;
+                self.directory.admit(&agency, Some(&language), now)?;
+                let queue = QueueKey {
+                    agency,
+                    language,
+                    topic,
+                };
+                self.enqueue(kiosk, queue, None)
+            }
+            KioskToBroker::CheckIn { booking_code } => {
+                self.directory.in_service(kiosk)?;
+                self.no_visit_going(kiosk)?;
+                let booking = self.directory.check_in(&booking_code, now)?;
+                let internal = |e: String| Refusal::new(ErrorCode::Internal, e);
+                let queue = QueueKey {
+                    agency: AgencyId::new(booking.agency).map_err(internal)?,
+                    language: LanguageCode::new(booking.language).map_err(internal)?,
+                    topic: None,
+                };
+                self.write(Write::CheckedIn {
+                    code: booking_code,
+                    at: now,
+                });
+                self.enqueue(kiosk, queue, Some(booking.appointment_at))
+            }
+            KioskToBroker::EndVisit { visit } => {
+                if self.kiosk_visit.get(kiosk) != Some(&visit) {
+                    return Err(Refusal::new(
+                        ErrorCode::NotFound,
+                        format!("visit {visit} is not this kiosk's current visit"),
+                    ));
+                }
+                self.apply(Event::CitizenLeft { visit })
+            }
+            KioskToBroker::Signal { call, to, payload } => {
+                let from = Peer::Kiosk {
+                    kiosk: kiosk.clone(),
+                };
+                self.relay(&call, from, Peer::Staff { staff: to }, payload)
+            }
+            KioskToBroker::DocumentSent {
+                visit,
+                to,
+                pages,
+                bytes,
+            } => {
+                if !self.visit_belongs_to(&visit, kiosk) {
+                    return Err(Refusal::new(
+                        ErrorCode::NotFound,
+                        format!("visit {visit} is not this kiosk's"),
+                    ));
+                }
+                // Only a document to someone in this visit's call is recorded (L5 of the
+                // security review: any staff id was taken).
+                let call = self
+                    .router
+                    .calls()
+                    .find(|c| c.visit == visit && c.participants.contains(&to))
+                    .map(|c| c.id.clone())
+                    .ok_or_else(|| {
+                        Refusal::new(
+                            ErrorCode::Forbidden,
+                            format!("{to} is not in the call of visit {visit}; the document was not recorded"),
+                        )
+                    })?;
+                if self.card(&to).role != StaffRoleKind::Officer {
+                    return Err(Refusal::new(
+                        ErrorCode::Forbidden,
+                        format!("{to} is not an officer, and documents go to officers only; not recorded"),
+                    ));
+                }
+                self.write(Write::Document {
+                    visit,
+                    pages,
+                    bytes,
+                    at: now,
+                });
+                let noted = nara_protocol::desk::BrokerToDesk::DocumentNoted { call, pages, bytes };
+                self.send_desk(&to, noted);
+                Ok(())
+            }
+            KioskToBroker::Survey { visit, score } => {
+                if !(1..=5).contains(&score) {
+                    return Err(Refusal::new(
+                        ErrorCode::Invalid,
+                        format!("survey score must be 1 to 5, got {score}"),
+                    ));
+                }
+                if !self.visit_belongs_to(&visit, kiosk) {
+                    return Err(Refusal::new(
+                        ErrorCode::NotFound,
+                        format!("visit {visit} is not this kiosk's"),
+                    ));
+                }
+                self.write(Write::Survey {
+                    visit: visit.clone(),
+                    score,
+                    at: now,
+                });
+                self.send_kiosk(kiosk, BrokerToKiosk::SurveyReceived { visit });
+                Ok(())
+            }
+            KioskToBroker::Heartbeat { .. } => {
+                let json = serde_json::to_string(&message).unwrap_or_default();
+                self.write(Write::Heartbeat {
+                    kiosk: kiosk.clone(),
+                    at: now,
+                    json,
+                });
+                Ok(())
+            }
+            KioskToBroker::SelfTestResult { report, .. } => {
+                let json = serde_json::to_string(&report).unwrap_or_default();
+                self.write(Write::SelfTest {
+                    kiosk: kiosk.clone(),
+                    json,
+                });
+                Ok(())
+            }
+        }
+    }
+
+    fn no_visit_going(&self, kiosk: &KioskId) -> Result<(), Refusal> {
+        match self.kiosk_visit.get(kiosk) {
+            Some(current) => Err(Refusal::new(
+                ErrorCode::Conflict,
+                format!("this kiosk already has visit {current} going; end it first"),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    fn enqueue(
+        &mut self,
+        kiosk: &KioskId,
+        queue: QueueKey,
+        booking: Option<u64>,
+    ) -> Result<(), Refusal> {
+        let visit = VisitId::new(self.router.fresh_id("visit")).expect("a valid id");
+        let site_name = self
+            .directory
+            .kiosk(kiosk)
+            .map(|k| k.site_name.clone())
+            .unwrap_or_else(|| ShortText::new("?").expect("short"));
+        let spec = VisitSpec {
+            visit: visit.clone(),
+            kiosk: kiosk.clone(),
+            site_name,
+            queue,
+            booking,
+            queued_at: self.now,
+            front_of_queue: false,
+            kiosk_online: true,
+        };
+        self.kiosk_visit.insert(kiosk.clone(), visit);
+        let result = self.apply(Event::Enqueue { spec });
+        if result.is_err() {
+            self.kiosk_visit.remove(kiosk);
+        }
+        result
+    }
+}

@@ -1,0 +1,268 @@
+//! The routing core's commands as the messages people see, the writes storage keeps, and
+//! the counts metrics show.
+
+use super::{Core, Count, Output, Write};
+use crate::routing::Command;
+use crate::storage::SegmentRow;
+use nara_protocol::desk::{BrokerToDesk, OfferPurpose};
+use nara_protocol::kiosk::BrokerToKiosk;
+use nara_protocol::*;
+
+impl Core {
+    pub(super) fn render(&mut self, command: Command) {
+        let now = self.now;
+        match command {
+            Command::StaffStatus { staff, status } => {
+                self.send_desk(&staff, BrokerToDesk::StatusChanged { status });
+            }
+            Command::Offer {
+                offer,
+                staff,
+                visit,
+                purpose,
+                ring_ms,
+            } => {
+                let Some(v) = self.router.visit(&visit) else {
+                    return;
+                };
+                let language = match &purpose {
+                    OfferPurpose::Interpret { language } => language.clone(),
+                    _ => v.segment.queue.language.clone(),
+                };
+                let message = BrokerToDesk::Offer {
+                    offer,
+                    visit,
+                    purpose,
+                    language,
+                    site_name: v.site_name.clone(),
+                    booked: v.booking.is_some(),
+                    ring_seconds: (ring_ms / 1000) as u32,
+                };
+                self.send_desk(&staff, message);
+            }
+            Command::OfferWithdrawn {
+                offer,
+                staff,
+                reason,
+            } => {
+                self.send_desk(&staff, BrokerToDesk::OfferWithdrawn { offer, reason });
+            }
+            Command::Queued {
+                visit,
+                queue,
+                booked,
+                estimate,
+            } => {
+                if let Some(kiosk) = self.router.visit(&visit).map(|v| v.kiosk.clone()) {
+                    self.send_kiosk(
+                        &kiosk,
+                        BrokerToKiosk::Queued {
+                            visit,
+                            agency: queue.agency,
+                            language: queue.language,
+                            estimate,
+                            booked,
+                        },
+                    );
+                }
+            }
+            Command::CallStarted {
+                call,
+                visit,
+                kiosk,
+                staff,
+            } => {
+                self.outputs.push_back(Output::Count(Count::CallStarted));
+                let card = self.card(&staff);
+                self.send_kiosk(
+                    &kiosk,
+                    BrokerToKiosk::CallStarted {
+                        visit: visit.clone(),
+                        call: call.clone(),
+                        officer: card.clone(),
+                    },
+                );
+                self.send_call_started(&call, &staff);
+                self.audit(staff.as_str(), "answered", visit.as_str(), call.as_str());
+            }
+            Command::Joined { call, staff } => {
+                let Some(info) = self.router.call(&call).cloned() else {
+                    return;
+                };
+                let card = self.card(&staff);
+                self.send_kiosk(
+                    &info.kiosk,
+                    BrokerToKiosk::ParticipantJoined {
+                        call: call.clone(),
+                        participant: card.clone(),
+                    },
+                );
+                for other in info.participants.iter().filter(|p| **p != staff) {
+                    self.send_desk(
+                        other,
+                        BrokerToDesk::ParticipantJoined {
+                            call: call.clone(),
+                            participant: card.clone(),
+                        },
+                    );
+                }
+                self.send_call_started(&call, &staff);
+                self.audit(staff.as_str(), "joined", info.visit.as_str(), call.as_str());
+            }
+            Command::Left { call, staff } => {
+                if let Some(info) = self.router.call(&call).cloned() {
+                    self.send_kiosk(
+                        &info.kiosk,
+                        BrokerToKiosk::ParticipantLeft {
+                            call: call.clone(),
+                            staff: staff.clone(),
+                        },
+                    );
+                    for other in &info.participants {
+                        self.send_desk(
+                            other,
+                            BrokerToDesk::ParticipantLeft {
+                                call: call.clone(),
+                                staff: staff.clone(),
+                            },
+                        );
+                    }
+                }
+                self.send_desk(
+                    &staff,
+                    BrokerToDesk::CallEnded {
+                        call,
+                        outcome: Outcome::Served,
+                    },
+                );
+            }
+            Command::CallEnded {
+                call,
+                kiosk,
+                outcome,
+                participants,
+                ..
+            } => {
+                for staff in &participants {
+                    self.send_desk(
+                        staff,
+                        BrokerToDesk::CallEnded {
+                            call: call.clone(),
+                            outcome,
+                        },
+                    );
+                    self.send_kiosk(
+                        &kiosk,
+                        BrokerToKiosk::ParticipantLeft {
+                            call: call.clone(),
+                            staff: staff.clone(),
+                        },
+                    );
+                }
+            }
+            Command::ResumeCall { visit, call } => {
+                let Some(info) = self.router.call(&call).cloned() else {
+                    return;
+                };
+                let owner = self.card(&info.owner);
+                self.send_kiosk(
+                    &info.kiosk,
+                    BrokerToKiosk::CallStarted {
+                        visit,
+                        call: call.clone(),
+                        officer: owner,
+                    },
+                );
+                for other in info.participants.iter().filter(|p| **p != info.owner) {
+                    self.send_kiosk(
+                        &info.kiosk,
+                        BrokerToKiosk::ParticipantJoined {
+                            call: call.clone(),
+                            participant: self.card(other),
+                        },
+                    );
+                }
+            }
+            Command::Transferred { visit, kiosk, to } => {
+                self.send_kiosk(
+                    &kiosk,
+                    BrokerToKiosk::Transferred {
+                        visit,
+                        to_agency: to.agency,
+                    },
+                );
+            }
+            Command::InviteUnanswered {
+                call,
+                staff,
+                target,
+            } => {
+                self.send_desk(&staff, BrokerToDesk::InviteUnanswered { call, target });
+            }
+            Command::VisitEnded {
+                visit,
+                kiosk,
+                reason,
+            } => {
+                self.outputs
+                    .push_back(Output::Count(Count::VisitEnded(reason)));
+                if self.kiosk_visit.get(&kiosk) == Some(&visit) {
+                    self.kiosk_visit.remove(&kiosk);
+                }
+                self.recently_ended
+                    .insert(visit.clone(), (kiosk.clone(), reason, now));
+                self.send_kiosk(&kiosk, BrokerToKiosk::VisitEnded { visit, reason });
+            }
+            Command::QueuesChanged { agency } => self.send_queues(&agency),
+            Command::SaveWaiting { record } => self.write(Write::SaveWaiting(record)),
+            Command::ForgetVisit { visit } => self.write(Write::ForgetWaiting(visit)),
+            Command::SegmentClosed {
+                visit,
+                kiosk,
+                segment,
+            } => {
+                let site = self
+                    .directory
+                    .kiosk(&kiosk)
+                    .map(|k| k.site.to_string())
+                    .unwrap_or_default();
+                let outcome = serde_json::to_value(segment.outcome)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                self.write(Write::Segment(SegmentRow {
+                    visit_id: visit.to_string(),
+                    kiosk_id: kiosk.to_string(),
+                    site_id: site,
+                    agency: segment.segment.queue.agency.to_string(),
+                    language: segment.segment.queue.language.to_string(),
+                    queued_at: segment.segment.queued_at,
+                    first_offered_at: segment.segment.first_offered_at,
+                    answered_at: segment.segment.answered_at,
+                    ended_at: segment.ended_at,
+                    outcome,
+                }));
+            }
+        }
+    }
+
+    /// Tells `staff` about the call they are now in, with everyone already there.
+    pub(super) fn send_call_started(&mut self, call: &CallId, staff: &StaffId) {
+        let Some(info) = self.router.call(call) else {
+            return;
+        };
+        let Some(visit) = self.router.visit(&info.visit) else {
+            return;
+        };
+        let participants = info.participants.iter().map(|p| self.card(p)).collect();
+        let message = BrokerToDesk::CallStarted {
+            call: call.clone(),
+            visit: info.visit.clone(),
+            kiosk: info.kiosk.clone(),
+            site_name: visit.site_name.clone(),
+            language: visit.segment.queue.language.clone(),
+            participants,
+        };
+        self.send_desk(staff, message);
+    }
+}

@@ -1,0 +1,198 @@
+//! The task that runs the [`Core`]: it hands the core what connections and administrators
+//! report, with the wall clock's time; carries out what comes back (writes first, in order,
+//! then messages through the connection registry); and wakes the core when it asked to be.
+//!
+//! Connections reach it through a [`CoreHandle`], by typed requests only.
+
+use crate::clock::Clock;
+use crate::core::{Core, Count, Input, Output, Write};
+use crate::metrics::Metrics;
+use crate::state::Connections;
+use crate::storage::Store;
+use nara_protocol::desk::QueueView;
+use nara_protocol::kiosk::VisitEndReason;
+use nara_protocol::AgencyId;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+/// What can be asked of the core's task.
+#[derive(Debug)]
+enum Request {
+    Input(Box<Input>),
+    QueueViews {
+        agency: AgencyId,
+        reply: oneshot::Sender<Vec<QueueView>>,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub struct CoreHandle {
+    requests: mpsc::Sender<Request>,
+}
+
+impl CoreHandle {
+    /// Hands `input` to the core; what it answers goes out through the connections.
+    pub async fn send(&self, input: Input) {
+        self.requests
+            .send(Request::Input(Box::new(input)))
+            .await
+            .expect("the core runs as long as the broker");
+    }
+
+    /// The queues of `agency` as its officers see them now.
+    pub async fn queue_views(&self, agency: AgencyId) -> Vec<QueueView> {
+        let (reply, answer) = oneshot::channel();
+        self.requests
+            .send(Request::QueueViews { agency, reply })
+            .await
+            .expect("the core runs as long as the broker");
+        answer.await.expect("the core answers every request")
+    }
+}
+
+/// What the core's task carries out with.
+#[derive(Debug)]
+pub struct Shell {
+    pub connections: Arc<Connections>,
+    pub metrics: Arc<Metrics>,
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Reports that nothing acknowledges (heartbeats, self-tests, versions) are written beside
+/// the core, so that a slow disk never holds up a call; up to this many wait their turn.
+const REPORTS_QUEUED: usize = 4096;
+
+pub fn spawn(mut core: Core, shell: Shell) -> CoreHandle {
+    let (tx, mut rx) = mpsc::channel::<Request>(1024);
+    let (reports, mut reports_rx) = mpsc::channel::<Write>(REPORTS_QUEUED);
+    let store = Arc::clone(&shell.store);
+    tokio::spawn(async move {
+        while let Some(write) = reports_rx.recv().await {
+            write_now(store.as_ref(), write).await;
+        }
+    });
+    let shell = Running { shell, reports };
+    tokio::spawn(async move {
+        loop {
+            let wait = core.poll_timeout().saturating_sub(shell.clock.now_ms());
+            let sleep = tokio::time::sleep(std::time::Duration::from_millis(wait));
+            let input = tokio::select! {
+                request = rx.recv() => match request {
+                    Some(Request::Input(input)) => *input,
+                    Some(Request::QueueViews { agency, reply }) => {
+                        let _ = reply.send(core.queue_views(&agency));
+                        continue;
+                    }
+                    None => break,
+                },
+                () = sleep => Input::Timeout,
+            };
+            core.handle_input(input, shell.clock.now_ms());
+            shell.carry_out(&mut core).await;
+        }
+    });
+    CoreHandle { requests: tx }
+}
+
+struct Running {
+    shell: Shell,
+    reports: mpsc::Sender<Write>,
+}
+
+impl std::ops::Deref for Running {
+    type Target = Shell;
+    fn deref(&self) -> &Shell {
+        &self.shell
+    }
+}
+
+impl Running {
+    async fn carry_out(&self, core: &mut Core) {
+        while let Some(output) = core.poll_output() {
+            match output {
+                Output::ToKiosk { kiosk, message } => {
+                    self.connections.to_kiosk(&kiosk, &message);
+                }
+                Output::ToDesk { staff, message } => {
+                    self.connections.to_desk(&staff, &message);
+                }
+                Output::Write(write) => self.write(write).await,
+                Output::Count(count) => self.count(count),
+            }
+        }
+        let (waiting, calls) = core.counts();
+        self.metrics.visits_waiting.set(waiting as i64);
+        self.metrics.calls_active.set(calls as i64);
+    }
+
+    async fn write(&self, write: Write) {
+        if write.acknowledged() {
+            write_now(self.store.as_ref(), write).await;
+        } else if let Err(e) = self.reports.try_send(write) {
+            tracing::warn!("storage is behind; a kiosk report was not written: {e}");
+        }
+    }
+
+    fn count(&self, count: Count) {
+        match count {
+            Count::CallStarted => {
+                self.metrics.calls_started.inc();
+            }
+            Count::VisitEnded(reason) => {
+                let reason = match reason {
+                    VisitEndReason::Completed => "completed",
+                    VisitEndReason::LeftQueue => "leftQueue",
+                    VisitEndReason::ConnectionLost => "connectionLost",
+                    VisitEndReason::NotServed => "notServed",
+                };
+                self.metrics
+                    .visits_ended
+                    .get_or_create(&vec![("reason".into(), reason.into())])
+                    .inc();
+            }
+            Count::Refused(code) => self.metrics.protocol_error(code),
+        }
+    }
+}
+
+async fn write_now(store: &dyn Store, write: Write) {
+    let result = match &write {
+        Write::SaveWaiting(r) => store.save_waiting(r).await,
+        Write::ForgetWaiting(v) => store.forget_waiting(v.as_str()).await,
+        Write::Segment(s) => store.record_segment(s).await,
+        Write::Audit(a) => store.audit(a).await,
+        Write::CheckedIn { code, at } => {
+            store.mark_checked_in(code.as_str(), *at).await.map(|_| ())
+        }
+        Write::Document {
+            visit,
+            pages,
+            bytes,
+            at,
+        } => {
+            store
+                .record_document(visit.as_str(), *pages as i64, *bytes as i64, *at)
+                .await
+        }
+        Write::Survey { visit, score, at } => {
+            store
+                .record_survey(visit.as_str(), *score as i64, *at)
+                .await
+        }
+        Write::Heartbeat { kiosk, at, json } => {
+            store
+                .record_heartbeat(kiosk.as_str(), *at, json, None)
+                .await
+        }
+        Write::SelfTest { kiosk, json } => store.record_self_test(kiosk.as_str(), json).await,
+        Write::SoftwareVersion { kiosk, version } => {
+            store
+                .set_software_version(kiosk.as_str(), version.as_str())
+                .await
+        }
+    };
+    if let Err(e) = result {
+        tracing::error!(error = %e, ?write, "storage write failed");
+    }
+}
