@@ -470,4 +470,6 @@ impl From<crate::routing::RoutingError> for Refusal {
 }
 
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 mod scenarios;

@@ -12,7 +12,7 @@ fn id<T: TryFrom<String, Error = String>>(s: &str) -> T {
 }
 
 /// Milliseconds of a local time in Stockholm.
-fn at(local: &str) -> Millis {
+pub(super) fn at(local: &str) -> Millis {
     let zoned: jiff::Zoned = format!("{local}[Europe/Stockholm]").parse().unwrap();
     zoned.timestamp().as_millisecond() as Millis
 }
@@ -26,7 +26,7 @@ fn agency(id: &str, hours: &str, languages: &[&str]) -> AgencyRow {
     }
 }
 
-fn config() -> CoreConfig {
+pub(super) fn config() -> CoreConfig {
     CoreConfig {
         routing: RoutingConfig::default(),
         zone: TimeZone::get("Europe/Stockholm").unwrap(),
@@ -35,7 +35,7 @@ fn config() -> CoreConfig {
     }
 }
 
-fn agencies() -> Vec<AgencyRow> {
+pub(super) fn agencies() -> Vec<AgencyRow> {
     vec![
         agency("skatteverket", "daily 00:00-24:00", &["sv", "ar"]),
         agency("kronofogden", "mon-fri 09:00-15:00", &["sv"]),
@@ -43,12 +43,12 @@ fn agencies() -> Vec<AgencyRow> {
 }
 
 /// A core and what it said, with time in the test's hands.
-struct Scene {
-    core: Core,
-    now: Millis,
-    next_connection: ConnectionId,
+pub(super) struct Scene {
+    pub core: Core,
+    pub now: Millis,
+    pub next_connection: ConnectionId,
     /// Every write so far, as storage would have them.
-    writes: Vec<Write>,
+    pub writes: Vec<Write>,
 }
 
 impl Scene {
@@ -57,7 +57,11 @@ impl Scene {
         Scene::with(Vec::new(), Vec::new(), at("2026-12-07T10:00"))
     }
 
-    fn with(bookings: Vec<BookingRow>, waiting: Vec<WaitingRecord>, now: Millis) -> Scene {
+    pub(super) fn with(
+        bookings: Vec<BookingRow>,
+        waiting: Vec<WaitingRecord>,
+        now: Millis,
+    ) -> Scene {
         let mut scene = Scene {
             core: Core::new(config(), agencies(), bookings, waiting, now),
             now,
@@ -68,7 +72,7 @@ impl Scene {
         scene
     }
 
-    fn input(&mut self, input: Input) -> Vec<Output> {
+    pub(super) fn input(&mut self, input: Input) -> Vec<Output> {
         self.core.handle_input(input, self.now);
         let mut out = Vec::new();
         while let Some(o) = self.core.poll_output() {
@@ -81,7 +85,7 @@ impl Scene {
     }
 
     /// Moves time on by `ms`, firing every timeout due on the way, in order.
-    fn advance(&mut self, ms: Millis) -> Vec<Output> {
+    pub(super) fn advance(&mut self, ms: Millis) -> Vec<Output> {
         let until = self.now + ms;
         let mut out = Vec::new();
         loop {
@@ -96,7 +100,11 @@ impl Scene {
         out
     }
 
-    fn connect_kiosk(&mut self, kiosk: &str, resume: Option<&str>) -> (ConnectionId, Vec<Output>) {
+    pub(super) fn connect_kiosk(
+        &mut self,
+        kiosk: &str,
+        resume: Option<&str>,
+    ) -> (ConnectionId, Vec<Output>) {
         self.next_connection += 1;
         let connection = self.next_connection;
         let out = self.input(Input::KioskConnected {
@@ -114,7 +122,12 @@ impl Scene {
         (connection, out)
     }
 
-    fn connect_desk(&mut self, staff: &str, kind: StaffKind, languages: &[&str]) -> Vec<Output> {
+    pub(super) fn connect_desk(
+        &mut self,
+        staff: &str,
+        kind: StaffKind,
+        languages: &[&str],
+    ) -> Vec<Output> {
         self.next_connection += 1;
         let (role, agency) = match &kind {
             StaffKind::Officer { agency } => (StaffRoleKind::Officer, Some(agency.clone())),
@@ -157,21 +170,21 @@ impl Scene {
         )
     }
 
-    fn kiosk(&mut self, kiosk: &str, message: KioskToBroker) -> Vec<Output> {
+    pub(super) fn kiosk(&mut self, kiosk: &str, message: KioskToBroker) -> Vec<Output> {
         self.input(Input::FromKiosk {
             kiosk: id(kiosk),
             message,
         })
     }
 
-    fn desk(&mut self, staff: &str, message: DeskToBroker) -> Vec<Output> {
+    pub(super) fn desk(&mut self, staff: &str, message: DeskToBroker) -> Vec<Output> {
         self.input(Input::FromDesk {
             staff: id(staff),
             message,
         })
     }
 
-    fn start_visit(&mut self, kiosk: &str, agency: &str, language: &str) -> Vec<Output> {
+    pub(super) fn start_visit(&mut self, kiosk: &str, agency: &str, language: &str) -> Vec<Output> {
         self.kiosk(
             kiosk,
             KioskToBroker::StartVisit {
