@@ -7,11 +7,11 @@
 use crate::clock::Clock;
 use crate::core::{Core, Count, Input, Output, Write};
 use crate::metrics::Metrics;
-use crate::state::Connections;
+use crate::state::{Connections, DeskLogin, Outbox};
 use crate::storage::Store;
-use nara_protocol::desk::QueueView;
-use nara_protocol::kiosk::VisitEndReason;
-use nara_protocol::AgencyId;
+use nara_protocol::desk::{BrokerToDesk, QueueView};
+use nara_protocol::kiosk::{BrokerToKiosk, VisitEndReason};
+use nara_protocol::{AgencyId, KioskId, StaffId};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
@@ -19,9 +19,33 @@ use tokio::sync::{mpsc, oneshot};
 #[derive(Debug)]
 enum Request {
     Input(Box<Input>),
+    /// A connection to register where the core's messages find it, with the input that
+    /// tells the core of it: one step, so that its welcome is the first thing it is sent.
+    Connect {
+        registration: Box<Registration>,
+        input: Box<Input>,
+        done: oneshot::Sender<()>,
+    },
     QueueViews {
         agency: AgencyId,
         reply: oneshot::Sender<Vec<QueueView>>,
+    },
+}
+
+/// A connection that has said hello, and what an older connection of the same kiosk or
+/// person is told as it is closed.
+#[derive(Debug)]
+pub enum Registration {
+    Kiosk {
+        kiosk: KioskId,
+        outbox: Outbox,
+        replaced: BrokerToKiosk,
+    },
+    Desk {
+        staff: StaffId,
+        outbox: Outbox,
+        login: DeskLogin,
+        replaced: BrokerToDesk,
     },
 }
 
@@ -37,6 +61,21 @@ impl CoreHandle {
             .send(Request::Input(Box::new(input)))
             .await
             .expect("the core runs as long as the broker");
+    }
+
+    /// Registers a connection and hands the core `input` about it; returns once done.
+    pub async fn connect(&self, registration: Registration, input: Input) {
+        let (done, finished) = oneshot::channel();
+        let request = Request::Connect {
+            registration: Box::new(registration),
+            input: Box::new(input),
+            done,
+        };
+        self.requests
+            .send(request)
+            .await
+            .expect("the core runs as long as the broker");
+        finished.await.expect("the core answers every request");
     }
 
     /// The queues of `agency` as its officers see them now.
@@ -80,7 +119,17 @@ pub fn spawn(mut core: Core, shell: Shell) -> CoreHandle {
             let input = tokio::select! {
                 request = rx.recv() => match request {
                     Some(Request::Input(input)) => *input,
+                    Some(Request::Connect { registration, input, done }) => {
+                        shell.register(*registration);
+                        core.handle_input(*input, shell.clock.now_ms());
+                        shell.carry_out(&mut core).await;
+                        let _ = done.send(());
+                        continue;
+                    }
                     Some(Request::QueueViews { agency, reply }) => {
+                        // Waits are counted to this moment, not the core's last input.
+                        core.handle_input(Input::Timeout, shell.clock.now_ms());
+                        shell.carry_out(&mut core).await;
                         let _ = reply.send(core.queue_views(&agency));
                         continue;
                     }
@@ -108,6 +157,30 @@ impl std::ops::Deref for Running {
 }
 
 impl Running {
+    fn register(&self, registration: Registration) {
+        match registration {
+            Registration::Kiosk {
+                kiosk,
+                outbox,
+                replaced,
+            } => {
+                if let Some(old) = self.connections.add_kiosk(&kiosk, outbox) {
+                    old.close_with(&replaced);
+                }
+            }
+            Registration::Desk {
+                staff,
+                outbox,
+                login,
+                replaced,
+            } => {
+                if let Some(old) = self.connections.add_desk(&staff, outbox, login) {
+                    old.close_with(&replaced);
+                }
+            }
+        }
+    }
+
     async fn carry_out(&self, core: &mut Core) {
         while let Some(output) = core.poll_output() {
             match output {
@@ -117,7 +190,21 @@ impl Running {
                 Output::ToDesk { staff, message } => {
                     self.connections.to_desk(&staff, &message);
                 }
-                Output::Write(write) => self.write(write).await,
+                Output::Write(write) => {
+                    self.write(write).await;
+                }
+                Output::Acknowledged {
+                    write,
+                    ack,
+                    refusal,
+                } => {
+                    let told = if self.write(write).await {
+                        ack
+                    } else {
+                        refusal
+                    };
+                    self.deliver(*told);
+                }
                 Output::Count(count) => self.count(count),
             }
         }
@@ -126,11 +213,27 @@ impl Running {
         self.metrics.calls_active.set(calls as i64);
     }
 
-    async fn write(&self, write: Write) {
+    /// Whether the write was made (reports that may lag count as made once queued).
+    async fn write(&self, write: Write) -> bool {
         if write.acknowledged() {
-            write_now(self.store.as_ref(), write).await;
+            write_now(self.store.as_ref(), write).await
         } else if let Err(e) = self.reports.try_send(write) {
             tracing::warn!("storage is behind; a kiosk report was not written: {e}");
+            false
+        } else {
+            true
+        }
+    }
+
+    fn deliver(&self, output: Output) {
+        match output {
+            Output::ToKiosk { kiosk, message } => {
+                self.connections.to_kiosk(&kiosk, &message);
+            }
+            Output::ToDesk { staff, message } => {
+                self.connections.to_desk(&staff, &message);
+            }
+            other => tracing::error!(?other, "only messages follow a write"),
         }
     }
 
@@ -156,7 +259,7 @@ impl Running {
     }
 }
 
-async fn write_now(store: &dyn Store, write: Write) {
+async fn write_now(store: &dyn Store, write: Write) -> bool {
     let result = match &write {
         Write::SaveWaiting(r) => store.save_waiting(r).await,
         Write::ForgetWaiting(v) => store.forget_waiting(v.as_str()).await,
@@ -192,7 +295,8 @@ async fn write_now(store: &dyn Store, write: Write) {
                 .await
         }
     };
-    if let Err(e) = result {
+    if let Err(e) = &result {
         tracing::error!(error = %e, ?write, "storage write failed");
     }
+    result.is_ok()
 }

@@ -125,18 +125,28 @@ pub async fn start_with_clock(
         .into_iter()
         .filter(|b| b.appointment_at + crate::core::directory::CHECK_IN_LATEST_MS >= now)
         .collect();
-    let core = crate::core::Core::new(
-        crate::core::CoreConfig {
-            routing: config.routing.clone(),
-            zone: config.zone(),
-            heartbeat_seconds: config.fleet.heartbeat_seconds,
-            id_prefix: api::random_token(4),
-        },
-        store.agencies().await?,
+    let out_of_service = store
+        .kiosks()
+        .await?
+        .into_iter()
+        .filter_map(|k| {
+            let kiosk = nara_protocol::KioskId::new(k.id).ok()?;
+            Some((kiosk, nara_protocol::LongText::new(k.out_of_service?).ok()?))
+        })
+        .collect();
+    let restored = crate::core::Restored {
+        agencies: store.agencies().await?,
         bookings,
-        store.waiting().await?,
-        now,
-    );
+        out_of_service,
+        waiting: store.waiting().await?,
+    };
+    let core_config = crate::core::CoreConfig {
+        routing: config.routing.clone(),
+        zone: config.zone(),
+        heartbeat_seconds: config.fleet.heartbeat_seconds,
+        id_prefix: api::random_token(4),
+    };
+    let core = crate::core::Core::new(core_config, restored, now);
     let connections = Arc::new(Connections::default());
     let metrics = Arc::new(metrics::Metrics::default());
     let core = driver::spawn(

@@ -380,11 +380,8 @@ pub async fn upsert_agency(
     }
     state.store.upsert_agency(&a).await?;
     audit(&state, &session, "agency saved", &a.id, "").await;
-    let agencies = state.store.agencies().await?;
-    state
-        .core
-        .send(Input::Directory(DirectoryChange::Agencies(agencies)))
-        .await;
+    let change = DirectoryChange::Agency(a.clone());
+    state.core.send(Input::Directory(change)).await;
     Ok(Json(a))
 }
 

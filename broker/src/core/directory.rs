@@ -16,36 +16,47 @@ pub const CHECK_IN_EARLIEST_MS: Millis = 2 * 3600 * 1000;
 /// ... and this long after.
 pub const CHECK_IN_LATEST_MS: Millis = 3600 * 1000;
 
-/// A kiosk as the core knows it.
+/// Where a kiosk stands, as the core knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KioskInfo {
     pub site: SiteId,
     pub site_name: ShortText,
-    /// Set while an administrator holds it out of service: the message its screen shows.
-    pub out_of_service: Option<LongText>,
 }
 
 #[derive(Debug)]
 pub struct Directory {
     agencies: Vec<AgencyRow>,
     kiosks: HashMap<KioskId, KioskInfo>,
+    /// Kiosks an administrator holds out of service, with the message their screens show;
+    /// known from the start for every kiosk, connected or not.
+    out_of_service: HashMap<KioskId, LongText>,
     /// Bookings whose check-in window has not closed, by code.
     bookings: HashMap<String, BookingRow>,
     zone: TimeZone,
 }
 
 impl Directory {
-    pub fn new(agencies: Vec<AgencyRow>, bookings: Vec<BookingRow>, zone: TimeZone) -> Self {
+    pub fn new(
+        agencies: Vec<AgencyRow>,
+        bookings: Vec<BookingRow>,
+        out_of_service: Vec<(KioskId, LongText)>,
+        zone: TimeZone,
+    ) -> Self {
         Directory {
             agencies,
             kiosks: HashMap::new(),
+            out_of_service: out_of_service.into_iter().collect(),
             bookings: bookings.into_iter().map(|b| (b.code.clone(), b)).collect(),
             zone,
         }
     }
 
-    pub fn set_agencies(&mut self, rows: Vec<AgencyRow>) {
-        self.agencies = rows;
+    /// A new agency, or a changed one in its place.
+    pub fn set_agency(&mut self, row: AgencyRow) {
+        match self.agencies.iter_mut().find(|a| a.id == row.id) {
+            Some(existing) => *existing = row,
+            None => self.agencies.push(row),
+        }
     }
 
     pub fn set_kiosk(&mut self, kiosk: KioskId, info: KioskInfo) {
@@ -57,9 +68,14 @@ impl Directory {
     }
 
     pub fn set_out_of_service(&mut self, kiosk: &KioskId, message: Option<LongText>) {
-        if let Some(info) = self.kiosks.get_mut(kiosk) {
-            info.out_of_service = message;
-        }
+        match message {
+            Some(message) => self.out_of_service.insert(kiosk.clone(), message),
+            None => self.out_of_service.remove(kiosk),
+        };
+    }
+
+    pub fn out_of_service(&self, kiosk: &KioskId) -> Option<&LongText> {
+        self.out_of_service.get(kiosk)
     }
 
     pub fn add_booking(&mut self, row: BookingRow) {
@@ -147,11 +163,7 @@ impl Directory {
 
     /// A kiosk an administrator took out of service starts no visits, whatever its screen shows.
     pub fn in_service(&self, kiosk: &KioskId) -> Result<(), Refusal> {
-        match self
-            .kiosks
-            .get(kiosk)
-            .and_then(|k| k.out_of_service.as_ref())
-        {
+        match self.out_of_service.get(kiosk) {
             Some(message) => Err(Refusal::new(
                 ErrorCode::Conflict,
                 format!("this kiosk is out of service: {message}"),
@@ -204,6 +216,7 @@ mod tests {
 
     fn stockholm() -> Directory {
         Directory::new(
+            Vec::new(),
             Vec::new(),
             Vec::new(),
             TimeZone::get("Europe/Stockholm").unwrap(),

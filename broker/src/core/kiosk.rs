@@ -2,7 +2,7 @@
 //! documents, answers the survey, reports its health, and goes.
 
 use super::directory::KioskInfo;
-use super::{ConnectionId, Core, Refusal, Write};
+use super::{ConnectionId, Core, Output, Refusal, Write};
 use crate::routing::{Event, QueueKey, VisitSpec};
 use nara_protocol::kiosk::{BrokerToKiosk, KioskToBroker, VisitEndReason};
 use nara_protocol::*;
@@ -30,7 +30,7 @@ impl Core {
             agencies: self.directory.choices(self.now),
             ice_servers,
             heartbeat_seconds: self.config.heartbeat_seconds,
-            out_of_service: info.out_of_service.clone(),
+            out_of_service: self.directory.out_of_service(&kiosk).cloned(),
         };
         self.directory.set_kiosk(kiosk.clone(), info);
         self.send_kiosk(&kiosk, welcome);
@@ -40,12 +40,13 @@ impl Core {
             (_, Some(visit)) => {
                 let _ = self.apply(Event::KioskReconnected { visit });
             }
-            // It ended while the kiosk was away: the kiosk hears so and starts over.
+            // It ended while the kiosk was away, however long ago: the kiosk hears so and
+            // starts over. How it ended is told to its own kiosk only.
             (Some(visit), None) => {
-                let reason = self
-                    .recently_ended
-                    .get(&visit)
-                    .map_or(VisitEndReason::ConnectionLost, |(_, reason, _)| *reason);
+                let reason = match self.recently_ended.get(&visit) {
+                    Some((k, reason, _)) if *k == kiosk => *reason,
+                    _ => VisitEndReason::ConnectionLost,
+                };
                 self.send_kiosk(&kiosk, BrokerToKiosk::VisitEnded { visit, reason });
             }
             (None, None) => {}
@@ -147,20 +148,30 @@ impl Core {
                             format!("{to} is not in the call of visit {visit}; the document was not recorded"),
                         )
                     })?;
-                if self.card(&to).role != StaffRoleKind::Officer {
+                let officer = self
+                    .cards
+                    .get(&to)
+                    .is_some_and(|card| card.role == StaffRoleKind::Officer);
+                if !officer {
                     return Err(Refusal::new(
                         ErrorCode::Forbidden,
                         format!("{to} is not an officer, and documents go to officers only; not recorded"),
                     ));
                 }
-                self.write(Write::Document {
-                    visit,
-                    pages,
-                    bytes,
-                    at: now,
-                });
                 let noted = nara_protocol::desk::BrokerToDesk::DocumentNoted { call, pages, bytes };
-                self.send_desk(&to, noted);
+                self.acknowledged(
+                    Write::Document {
+                        visit,
+                        pages,
+                        bytes,
+                        at: now,
+                    },
+                    Output::ToDesk {
+                        staff: to,
+                        message: noted,
+                    },
+                    kiosk,
+                );
                 Ok(())
             }
             KioskToBroker::Survey { visit, score } => {
@@ -176,12 +187,18 @@ impl Core {
                         format!("visit {visit} is not this kiosk's"),
                     ));
                 }
-                self.write(Write::Survey {
-                    visit: visit.clone(),
+                let thanks = Output::ToKiosk {
+                    kiosk: kiosk.clone(),
+                    message: BrokerToKiosk::SurveyReceived {
+                        visit: visit.clone(),
+                    },
+                };
+                let survey = Write::Survey {
+                    visit,
                     score,
                     at: now,
-                });
-                self.send_kiosk(kiosk, BrokerToKiosk::SurveyReceived { visit });
+                };
+                self.acknowledged(survey, thanks, kiosk);
                 Ok(())
             }
             KioskToBroker::Heartbeat { .. } => {
@@ -202,6 +219,23 @@ impl Core {
                 Ok(())
             }
         }
+    }
+
+    /// `write`, then `ack`; if the write fails, the kiosk is told so instead.
+    fn acknowledged(&mut self, write: Write, ack: Output, kiosk: &KioskId) {
+        let refusal = Output::ToKiosk {
+            kiosk: kiosk.clone(),
+            message: BrokerToKiosk::Error(ErrorReply {
+                code: ErrorCode::Internal,
+                message: "the broker could not store this just now; try again".into(),
+                fatal: false,
+            }),
+        };
+        self.outputs.push_back(Output::Acknowledged {
+            write,
+            ack: Box::new(ack),
+            refusal: Box::new(refusal),
+        });
     }
 
     fn no_visit_going(&self, kiosk: &KioskId) -> Result<(), Refusal> {

@@ -78,8 +78,8 @@ pub enum Input {
 /// A change to the directory the core holds.
 #[derive(Debug, Clone)]
 pub enum DirectoryChange {
-    /// Every agency as it is now stored.
-    Agencies(Vec<AgencyRow>),
+    /// An agency was saved, new or changed.
+    Agency(AgencyRow),
     /// A kiosk was taken out of service (with the message its screen shows) or put back.
     OutOfService {
         kiosk: KioskId,
@@ -101,6 +101,12 @@ pub enum Output {
         message: BrokerToDesk,
     },
     Write(Write),
+    /// A write someone is told of: `ack` goes out once it is made, `refusal` if it fails.
+    Acknowledged {
+        write: Write,
+        ack: Box<Output>,
+        refusal: Box<Output>,
+    },
     Count(Count),
 }
 
@@ -161,6 +167,18 @@ pub enum Count {
     Refused(ErrorCode),
 }
 
+/// What storage held when the broker started.
+#[derive(Debug, Clone, Default)]
+pub struct Restored {
+    pub agencies: Vec<AgencyRow>,
+    /// Bookings whose check-in window has not closed.
+    pub bookings: Vec<BookingRow>,
+    /// Kiosks held out of service, with the message their screens show.
+    pub out_of_service: Vec<(KioskId, LongText)>,
+    /// Visits that were waiting or in a call when the broker stopped.
+    pub waiting: Vec<WaitingRecord>,
+}
+
 /// What the core is set up with and never changes while it runs.
 #[derive(Debug, Clone)]
 pub struct CoreConfig {
@@ -205,13 +223,13 @@ pub struct Core {
 impl Core {
     /// A core with the directory as stored, and the visits that were waiting when the broker
     /// last stopped (their kiosks have the grace time to come back).
-    pub fn new(
-        config: CoreConfig,
-        agencies: Vec<AgencyRow>,
-        bookings: Vec<BookingRow>,
-        waiting: Vec<WaitingRecord>,
-        now: Millis,
-    ) -> Core {
+    pub fn new(config: CoreConfig, restored: Restored, now: Millis) -> Core {
+        let Restored {
+            agencies,
+            bookings,
+            out_of_service,
+            waiting,
+        } = restored;
         let mut router = Router::new(config.routing.clone(), &config.id_prefix);
         let mut kiosk_visit = HashMap::new();
         for w in waiting {
@@ -233,7 +251,7 @@ impl Core {
             }
         }
         Core {
-            directory: Directory::new(agencies, bookings, config.zone.clone()),
+            directory: Directory::new(agencies, bookings, out_of_service, config.zone.clone()),
             config,
             router,
             kiosks: HashMap::new(),
@@ -320,8 +338,8 @@ impl Core {
 
     fn directory_changed(&mut self, change: DirectoryChange) {
         match change {
-            DirectoryChange::Agencies(rows) => {
-                self.directory.set_agencies(rows);
+            DirectoryChange::Agency(row) => {
+                self.directory.set_agency(row);
                 self.check_hours();
             }
             DirectoryChange::OutOfService { kiosk, message } => {

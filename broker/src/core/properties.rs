@@ -237,7 +237,12 @@ proptest! {
             // of their queue): a restart here loses none, and keeps the waiting in order.
             let stored = stored_waiting(&s.writes);
             prop_assert_eq!(stored.iter().map(|r| r.visit.clone()).collect::<BTreeSet<_>>(), all_ids(&s.core));
-            let restarted = Core::new(config(), super::scenarios::agencies(), Vec::new(), stored, s.now);
+            let restored = Restored {
+                agencies: super::scenarios::agencies(),
+                waiting: stored,
+                ..Restored::default()
+            };
+            let restarted = Core::new(config(), restored, s.now);
             prop_assert_eq!(waiting_ids(&restarted), all_ids(&s.core));
             let live = waiting_ids(&s.core);
             let order = |core: &Core, agency: &str| -> Vec<VisitId> {

@@ -63,7 +63,16 @@ impl Scene {
         now: Millis,
     ) -> Scene {
         let mut scene = Scene {
-            core: Core::new(config(), agencies(), bookings, waiting, now),
+            core: Core::new(
+                config(),
+                Restored {
+                    agencies: agencies(),
+                    bookings,
+                    waiting,
+                    ..Restored::default()
+                },
+                now,
+            ),
             now,
             next_connection: 0,
             writes: Vec::new(),
@@ -76,8 +85,11 @@ impl Scene {
         self.core.handle_input(input, self.now);
         let mut out = Vec::new();
         while let Some(o) = self.core.poll_output() {
-            if let Output::Write(w) = &o {
-                self.writes.push(w.clone());
+            match &o {
+                Output::Write(w) | Output::Acknowledged { write: w, .. } => {
+                    self.writes.push(w.clone())
+                }
+                _ => {}
             }
             out.push(o);
         }
@@ -113,7 +125,6 @@ impl Scene {
             info: directory::KioskInfo {
                 site: id("norsjo"),
                 site_name: id("Norsjö"),
-                out_of_service: None,
             },
             software_version: id("1.0"),
             resume: resume.map(id),
@@ -353,23 +364,22 @@ fn a_whole_visit_rings_out_once_then_is_answered_relayed_ended_and_rated() {
             score: 5,
         },
     );
-    let write = out
-        .iter()
-        .position(|o| matches!(o, Output::Write(Write::Survey { score: 5, .. })))
-        .expect("the survey is written");
-    let thanks = out
-        .iter()
-        .position(|o| {
-            matches!(
-                o,
-                Output::ToKiosk {
-                    message: BrokerToKiosk::SurveyReceived { .. },
-                    ..
-                }
-            )
-        })
-        .expect("the kiosk is thanked");
-    assert!(write < thanks);
+    // The thanks goes out once the answer is stored, and only then.
+    let thanked_once_written = out.iter().any(|o| match o {
+        Output::Acknowledged {
+            write: Write::Survey { score: 5, .. },
+            ack,
+            ..
+        } => matches!(
+            **ack,
+            Output::ToKiosk {
+                message: BrokerToKiosk::SurveyReceived { .. },
+                ..
+            }
+        ),
+        _ => false,
+    });
+    assert!(thanked_once_written, "{out:#?}");
     let segment = s
         .writes
         .iter()
@@ -648,4 +658,72 @@ fn a_restart_rebuilt_from_what_the_core_wrote_keeps_the_waiting_in_order() {
         _ => None,
     });
     assert_eq!(offered.as_ref(), Some(&before[1]));
+}
+
+#[test]
+fn how_a_visit_ended_is_told_to_its_own_kiosk_only() {
+    let mut s = Scene::new();
+    let (connection, _) = s.connect_kiosk("k1", None);
+    let out = s.start_visit("k1", "skatteverket", "sv");
+    let visit = queued_visit(&out, "k1");
+    s.kiosk(
+        "k1",
+        KioskToBroker::EndVisit {
+            visit: visit.clone(),
+        },
+    );
+    s.input(Input::KioskDisconnected {
+        kiosk: id("k1"),
+        connection,
+    });
+    let (_, out) = s.connect_kiosk("k2", Some(visit.as_str()));
+    assert_eq!(
+        visit_ended(&out, "k2"),
+        Some(VisitEndReason::ConnectionLost)
+    );
+    let (_, out) = s.connect_kiosk("k1", Some(visit.as_str()));
+    assert_eq!(visit_ended(&out, "k1"), Some(VisitEndReason::LeftQueue));
+}
+
+#[test]
+fn out_of_service_holds_from_the_start_and_for_kiosks_not_connected() {
+    let now = at("2026-12-07T10:00");
+    let restored = Restored {
+        agencies: agencies(),
+        out_of_service: vec![(id("k1"), id("Skannern byts"))],
+        ..Restored::default()
+    };
+    let mut s = Scene {
+        core: Core::new(config(), restored, now),
+        now,
+        next_connection: 0,
+        writes: Vec::new(),
+    };
+    let (_, out) = s.connect_kiosk("k1", None);
+    assert!(matches!(
+        to_kiosk(&out, "k1")[0],
+        BrokerToKiosk::Welcome { out_of_service: Some(m), .. } if m.as_str() == "Skannern byts"
+    ));
+    let out = s.start_visit("k1", "skatteverket", "sv");
+    assert!(refusal_to_kiosk(&out, "k1")
+        .message
+        .contains("out of service"));
+
+    // Taken out while away: the welcome says so, and nothing starts.
+    s.input(Input::Directory(DirectoryChange::OutOfService {
+        kiosk: id("k2"),
+        message: Some(id("Stängt för städning")),
+    }));
+    let (_, out) = s.connect_kiosk("k2", None);
+    assert!(matches!(
+        to_kiosk(&out, "k2")[0],
+        BrokerToKiosk::Welcome {
+            out_of_service: Some(_),
+            ..
+        }
+    ));
+    let out = s.start_visit("k2", "skatteverket", "sv");
+    assert!(refusal_to_kiosk(&out, "k2")
+        .message
+        .contains("out of service"));
 }

@@ -8,6 +8,7 @@ use crate::api::auth::{SessionStaff, StaffSession};
 use crate::api::ApiError;
 use crate::api::ConnInfo;
 use crate::core::Input;
+use crate::driver::Registration;
 use crate::routing::{StaffKind, StaffProfile};
 use crate::state::{AppState, DeskLogin, Outbox};
 use crate::storage::Role;
@@ -89,13 +90,6 @@ async fn serve(state: AppState, mut me: Box<SessionStaff>, opened: Opened) {
     }
 
     let routed = profile(&me);
-    // Boxed: the session's id and the database call live only while it runs, not in every
-    // idle desk's future.
-    Box::pin(register(&state, &mut me, &outbox, routed.is_some())).await;
-    state
-        .metrics
-        .desks_connected
-        .set(state.connections.counts().1 as i64);
     let connection = outbox.connection;
     // Administrators take no calls, so they are handed no relay credentials either.
     let ice_servers = if routed.is_some() {
@@ -105,21 +99,40 @@ async fn serve(state: AppState, mut me: Box<SessionStaff>, opened: Opened) {
     } else {
         Vec::new()
     };
-    let welcome_me = Me {
-        card: me.card.clone(),
-        languages: me.languages.clone(),
-        region: me.row.region.clone().and_then(|r| RegionId::new(r).ok()),
-    };
-    // From here on nothing of the session is needed.
-    drop(me);
+    let session = std::mem::take(&mut me.session);
     // Boxed, as all that is handed over here: it lives only until the core has it.
+    let registration = Box::new(Registration::Desk {
+        staff: staff.clone(),
+        outbox: outbox.clone(),
+        login: DeskLogin {
+            session: session.clone(),
+            expires_at: me.session_expires_at,
+            takes_calls: routed.is_some(),
+        },
+        replaced: BrokerToDesk::Error(error_reply(
+            ErrorCode::Conflict,
+            "you opened the desk in another window; this one is closed",
+            true,
+        )),
+    });
     let connected = Box::new(Input::DeskConnected {
         connection,
-        me: welcome_me,
+        me: Me {
+            card: me.card.clone(),
+            languages: me.languages.clone(),
+            region: me.row.region.clone().and_then(|r| RegionId::new(r).ok()),
+        },
         profile: routed,
         ice_servers,
     });
-    Box::pin(state.core.send(*connected)).await;
+    // From here on nothing of the session is needed but its id.
+    drop(me);
+    Box::pin(state.core.connect(*registration, *connected)).await;
+    state
+        .metrics
+        .desks_connected
+        .set(state.connections.counts().1 as i64);
+    Box::pin(still_logged_in(&state, session, &outbox)).await;
     tracing::info!(staff = %staff, "desk connected");
 
     let farewell = serve_messages::<DeskSide, _, _>(&state, stream, &outbox, None, |message| {
@@ -147,23 +160,9 @@ async fn serve(state: AppState, mut me: Box<SessionStaff>, opened: Opened) {
     tracing::info!(staff = %staff, "desk disconnected");
 }
 
-/// Registers the connection where a logout finds it, then makes sure the session did not end
-/// between the upgrade and now (such a logout found no connection to close).
-async fn register(state: &AppState, me: &mut SessionStaff, outbox: &Outbox, takes_calls: bool) {
-    let session = std::mem::take(&mut me.session);
-    let login = DeskLogin {
-        session: session.clone(),
-        expires_at: me.session_expires_at,
-        takes_calls,
-    };
-    let staff = &me.card.staff;
-    if let Some(old) = state.connections.add_desk(staff, outbox.clone(), login) {
-        old.close_with(&BrokerToDesk::Error(error_reply(
-            ErrorCode::Conflict,
-            "you opened the desk in another window; this one is closed",
-            true,
-        )));
-    }
+/// Makes sure the session did not end between the upgrade and the registration: such a
+/// logout found no connection to close.
+async fn still_logged_in(state: &AppState, session: String, outbox: &Outbox) {
     if !matches!(
         state.store.session(&session, state.clock.now_ms()).await,
         Ok(Some(_))

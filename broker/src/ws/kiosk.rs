@@ -6,6 +6,7 @@ use super::{error_reply, limited, open, Opened};
 use crate::api::{ApiError, ConnInfo};
 use crate::core::directory::KioskInfo;
 use crate::core::Input;
+use crate::driver::Registration;
 use crate::state::AppState;
 use crate::storage::KioskRow;
 use axum::extract::ws::WebSocketUpgrade;
@@ -102,37 +103,33 @@ async fn serve(state: AppState, row: Box<KioskRow>, opened: Opened) {
                 .unwrap_or_else(|| row.site_id.clone()),
         )
         .unwrap_or_else(|_| ShortText::new("?").expect("short")),
-        out_of_service: row
-            .out_of_service
-            .as_ref()
-            .and_then(|m| LongText::new(m.clone()).ok()),
     };
-    if let Some(old) = state.connections.add_kiosk(&kiosk, outbox.clone()) {
-        old.close_with(&BrokerToKiosk::Error(error_reply(
-            ErrorCode::Conflict,
-            "the same kiosk connected again; this connection is closed",
-            true,
-        )));
-    }
-    state
-        .metrics
-        .kiosks_connected
-        .set(state.connections.counts().0 as i64);
     let connection = outbox.connection;
     let ice_servers = state
         .turn
         .ice_servers(kiosk.as_str(), state.clock.now_ms() / 1000);
+    let registration = Registration::Kiosk {
+        kiosk: kiosk.clone(),
+        outbox: outbox.clone(),
+        replaced: BrokerToKiosk::Error(error_reply(
+            ErrorCode::Conflict,
+            "the same kiosk connected again; this connection is closed",
+            true,
+        )),
+    };
+    let connected = Input::KioskConnected {
+        kiosk: kiosk.clone(),
+        connection,
+        info,
+        software_version,
+        resume,
+        ice_servers,
+    };
+    state.core.connect(registration, connected).await;
     state
-        .core
-        .send(Input::KioskConnected {
-            kiosk: kiosk.clone(),
-            connection,
-            info,
-            software_version,
-            resume,
-            ice_servers,
-        })
-        .await;
+        .metrics
+        .kiosks_connected
+        .set(state.connections.counts().0 as i64);
     tracing::info!(kiosk = %kiosk, "kiosk connected");
 
     let fleet = &state.config.fleet;
