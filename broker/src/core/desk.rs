@@ -2,20 +2,20 @@
 //! invite, transfer, leave and end; administrators only watch. Signalling between the peers
 //! of a call is relayed here too, for kiosks as for desks.
 
-use super::{ConnectionId, Core, Refusal};
-use crate::routing::{Event, QueueKey, StaffProfile};
-use nara_protocol::desk::{BrokerToDesk, DeskToBroker, InviteTarget, Me, StaffStatus};
+use super::{ConnectionId, Core, DeskHello, Refusal};
+use crate::routing::{Event, QueueKey};
+use nara_protocol::desk::{BrokerToDesk, DeskToBroker, InviteTarget, StaffStatus};
 use nara_protocol::kiosk::BrokerToKiosk;
 use nara_protocol::*;
 
 impl Core {
-    pub(super) fn desk_connected(
-        &mut self,
-        connection: ConnectionId,
-        me: Me,
-        profile: Option<StaffProfile>,
-        ice_servers: Vec<IceServer>,
-    ) {
+    pub(super) fn desk_connected(&mut self, hello: DeskHello) {
+        let DeskHello {
+            connection,
+            me,
+            profile,
+            ice_servers,
+        } = hello;
         let staff = me.card.staff.clone();
         self.desks
             .insert(staff.clone(), (connection, profile.is_some()));

@@ -1,22 +1,21 @@
 //! A kiosk's side of the core: it connects, starts or checks in a visit, signals, notes
 //! documents, answers the survey, reports its health, and goes.
 
-use super::directory::KioskInfo;
-use super::{ConnectionId, Core, Output, Refusal, Write};
+use super::{ConnectionId, Core, KioskHello, Output, Refusal, Write};
 use crate::routing::{Event, QueueKey, VisitSpec};
 use nara_protocol::kiosk::{BrokerToKiosk, KioskToBroker, VisitEndReason};
 use nara_protocol::*;
 
 impl Core {
-    pub(super) fn kiosk_connected(
-        &mut self,
-        kiosk: KioskId,
-        connection: ConnectionId,
-        info: KioskInfo,
-        software_version: ShortText,
-        resume: Option<VisitId>,
-        ice_servers: Vec<IceServer>,
-    ) {
+    pub(super) fn kiosk_connected(&mut self, hello: KioskHello) {
+        let KioskHello {
+            kiosk,
+            connection,
+            info,
+            software_version,
+            resume,
+            ice_servers,
+        } = hello;
         self.kiosks.insert(kiosk.clone(), connection);
         self.write(Write::SoftwareVersion {
             kiosk: kiosk.clone(),

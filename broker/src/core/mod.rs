@@ -36,15 +36,7 @@ pub type ConnectionId = u64;
 #[derive(Debug, Clone)]
 pub enum Input {
     /// A kiosk authenticated by its certificate said hello.
-    KioskConnected {
-        kiosk: KioskId,
-        connection: ConnectionId,
-        info: KioskInfo,
-        software_version: ShortText,
-        /// The visit the kiosk believes it is in.
-        resume: Option<VisitId>,
-        ice_servers: Vec<IceServer>,
-    },
+    KioskConnected(KioskHello),
     KioskDisconnected {
         kiosk: KioskId,
         connection: ConnectionId,
@@ -54,13 +46,7 @@ pub enum Input {
         message: KioskToBroker,
     },
     /// A person with a valid session opened the desk and said hello.
-    DeskConnected {
-        connection: ConnectionId,
-        me: Me,
-        /// Set for officers and interpreters, who take calls; none for administrators.
-        profile: Option<crate::routing::StaffProfile>,
-        ice_servers: Vec<IceServer>,
-    },
+    DeskConnected(DeskHello),
     DeskDisconnected {
         staff: StaffId,
         connection: ConnectionId,
@@ -73,6 +59,28 @@ pub enum Input {
     Directory(DirectoryChange),
     /// The time [`Core::poll_timeout`] named has come (or passed).
     Timeout,
+}
+
+/// A kiosk that has just said hello.
+#[derive(Debug, Clone)]
+pub struct KioskHello {
+    pub kiosk: KioskId,
+    pub connection: ConnectionId,
+    pub info: KioskInfo,
+    pub software_version: ShortText,
+    /// The visit the kiosk believes it is in.
+    pub resume: Option<VisitId>,
+    pub ice_servers: Vec<IceServer>,
+}
+
+/// A desk that has just said hello.
+#[derive(Debug, Clone)]
+pub struct DeskHello {
+    pub connection: ConnectionId,
+    pub me: Me,
+    /// Set for officers and interpreters, who take calls; none for administrators.
+    pub profile: Option<crate::routing::StaffProfile>,
+    pub ice_servers: Vec<IceServer>,
 }
 
 /// A change to the directory the core holds.
@@ -271,31 +279,12 @@ impl Core {
         // Time never runs backwards in here, whatever the wall clock does.
         self.now = self.now.max(now);
         match input {
-            Input::KioskConnected {
-                kiosk,
-                connection,
-                info,
-                software_version,
-                resume,
-                ice_servers,
-            } => self.kiosk_connected(
-                kiosk,
-                connection,
-                info,
-                software_version,
-                resume,
-                ice_servers,
-            ),
+            Input::KioskConnected(hello) => self.kiosk_connected(hello),
             Input::KioskDisconnected { kiosk, connection } => {
                 self.kiosk_disconnected(&kiosk, connection)
             }
             Input::FromKiosk { kiosk, message } => self.kiosk_said(&kiosk, message),
-            Input::DeskConnected {
-                connection,
-                me,
-                profile,
-                ice_servers,
-            } => self.desk_connected(connection, me, profile, ice_servers),
+            Input::DeskConnected(hello) => self.desk_connected(hello),
             Input::DeskDisconnected { staff, connection } => {
                 self.desk_disconnected(&staff, connection)
             }
@@ -491,3 +480,5 @@ impl From<crate::routing::RoutingError> for Refusal {
 mod properties;
 #[cfg(test)]
 mod scenarios;
+#[cfg(test)]
+mod scene;

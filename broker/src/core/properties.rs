@@ -1,7 +1,7 @@
 //! Property tests of the whole core: random sequences of what kiosks, desks and time do,
 //! against what must always hold.
 
-use super::scenarios::{config, Scene};
+use super::scene::{agencies, at, config, Scene};
 use super::*;
 use crate::routing::{StaffKind, VisitState};
 use nara_protocol::desk::AvailabilityChoice;
@@ -201,7 +201,7 @@ proptest! {
         steps in proptest::collection::vec(step(), 1..80)
     ) {
         // Friday 14:00: Kronofogden closes at 15:00 within most runs.
-        let mut s = Scene::with(Vec::new(), Vec::new(), super::scenarios::at("2026-12-11T14:00"));
+        let mut s = Scene::with(Vec::new(), Vec::new(), at("2026-12-11T14:00"));
         let mut ledger = Ledger::default();
         for step in &steps {
             let out = run(&mut s, &mut ledger, step);
@@ -238,7 +238,7 @@ proptest! {
             let stored = stored_waiting(&s.writes);
             prop_assert_eq!(stored.iter().map(|r| r.visit.clone()).collect::<BTreeSet<_>>(), all_ids(&s.core));
             let restored = Restored {
-                agencies: super::scenarios::agencies(),
+                agencies: agencies(),
                 waiting: stored,
                 ..Restored::default()
             };

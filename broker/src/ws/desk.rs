@@ -7,7 +7,7 @@ use super::{error_reply, limited, open, Opened};
 use crate::api::auth::{SessionStaff, StaffSession};
 use crate::api::ApiError;
 use crate::api::ConnInfo;
-use crate::core::Input;
+use crate::core::{DeskHello, Input};
 use crate::driver::Registration;
 use crate::routing::{StaffKind, StaffProfile};
 use crate::state::{AppState, DeskLogin, Outbox};
@@ -115,7 +115,7 @@ async fn serve(state: AppState, mut me: Box<SessionStaff>, opened: Opened) {
             true,
         )),
     });
-    let connected = Box::new(Input::DeskConnected {
+    let connected = Box::new(Input::DeskConnected(DeskHello {
         connection,
         me: Me {
             card: me.card.clone(),
@@ -124,7 +124,7 @@ async fn serve(state: AppState, mut me: Box<SessionStaff>, opened: Opened) {
         },
         profile: routed,
         ice_servers,
-    });
+    }));
     // From here on nothing of the session is needed but its id.
     drop(me);
     Box::pin(state.core.connect(*registration, *connected)).await;

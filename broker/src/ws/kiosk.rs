@@ -5,7 +5,7 @@ use super::session::{finish, receive_hello, serve_messages, Side};
 use super::{error_reply, limited, open, Opened};
 use crate::api::{ApiError, ConnInfo};
 use crate::core::directory::KioskInfo;
-use crate::core::Input;
+use crate::core::{Input, KioskHello};
 use crate::driver::Registration;
 use crate::state::AppState;
 use crate::storage::KioskRow;
@@ -117,14 +117,14 @@ async fn serve(state: AppState, row: Box<KioskRow>, opened: Opened) {
             true,
         )),
     };
-    let connected = Input::KioskConnected {
+    let connected = Input::KioskConnected(KioskHello {
         kiosk: kiosk.clone(),
         connection,
         info,
         software_version,
         resume,
         ice_servers,
-    };
+    });
     state.core.connect(registration, connected).await;
     state
         .metrics
