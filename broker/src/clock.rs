@@ -18,7 +18,10 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now_ms(&self) -> u64 {
-        crate::state::now_ms()
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0)
     }
 }
 
@@ -29,7 +32,7 @@ pub struct ManualClock(AtomicU64);
 impl ManualClock {
     /// Stopped at the system's time now.
     pub fn stopped_now() -> ManualClock {
-        ManualClock(AtomicU64::new(crate::state::now_ms()))
+        ManualClock(AtomicU64::new(SystemClock.now_ms()))
     }
 
     pub fn advance(&self, by_ms: u64) {

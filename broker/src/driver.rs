@@ -184,12 +184,7 @@ impl Running {
     async fn carry_out(&self, core: &mut Core) {
         while let Some(output) = core.poll_output() {
             match output {
-                Output::ToKiosk { kiosk, message } => {
-                    self.connections.to_kiosk(&kiosk, &message);
-                }
-                Output::ToDesk { staff, message } => {
-                    self.connections.to_desk(&staff, &message);
-                }
+                Output::ToKiosk { .. } | Output::ToDesk { .. } => self.deliver(output),
                 Output::Write(write) => {
                     self.write(write).await;
                 }

@@ -119,12 +119,6 @@ pub async fn start_with_clock(
 
     // Waiting visits come back in order; their kiosks have the grace time to reconnect.
     let now = clock.now_ms();
-    let bookings = store
-        .bookings()
-        .await?
-        .into_iter()
-        .filter(|b| b.appointment_at + crate::core::directory::CHECK_IN_LATEST_MS >= now)
-        .collect();
     let out_of_service = store
         .kiosks()
         .await?
@@ -136,7 +130,7 @@ pub async fn start_with_clock(
         .collect();
     let restored = crate::core::Restored {
         agencies: store.agencies().await?,
-        bookings,
+        bookings: store.bookings().await?,
         out_of_service,
         waiting: store.waiting().await?,
     };

@@ -1,4 +1,4 @@
-//! Shared state of a running broker: configuration, storage, the routing engine's inbox and
+//! Shared state of a running broker: configuration, storage, the handle to the core, and
 //! the registry of live connections.
 
 use crate::config::Config;
@@ -15,14 +15,6 @@ use std::sync::{Arc, Mutex};
 mod outbox;
 
 pub use outbox::{Ending, Outbox, OutboxReceiver, Outgoing};
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
 
 #[derive(Clone, Debug)]
 pub struct AppState {
@@ -146,20 +138,6 @@ impl Connections {
             .get(kiosk)
             .cloned();
         outbox.is_some_and(|o| o.send(message))
-    }
-
-    /// Sends `message` to every connected kiosk.
-    pub fn to_every_kiosk(&self, message: &BrokerToKiosk) {
-        let outboxes: Vec<Outbox> = self
-            .kiosks
-            .lock()
-            .expect("not poisoned")
-            .values()
-            .cloned()
-            .collect();
-        for outbox in outboxes {
-            outbox.send(message);
-        }
     }
 
     pub fn to_desk(&self, staff: &StaffId, message: &BrokerToDesk) -> bool {

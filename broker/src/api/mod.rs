@@ -180,7 +180,6 @@ pub fn random_code(len: usize) -> String {
         .collect()
 }
 
-/// A random lower-case token for ids and secrets.
 /// Writes one line of the audit log; a failure is logged, never the request's.
 pub async fn audit(state: &AppState, actor: &str, action: &str, target: &str, detail: &str) {
     let row = crate::storage::AuditRow {
@@ -195,6 +194,7 @@ pub async fn audit(state: &AppState, actor: &str, action: &str, target: &str, de
     }
 }
 
+/// A random lower-case token for ids and secrets.
 pub fn random_token(len: usize) -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::thread_rng();

@@ -3,7 +3,7 @@
 //! of a call is relayed here too, for kiosks as for desks.
 
 use super::{ConnectionId, Core, DeskHello, Refusal};
-use crate::routing::{Event, QueueKey};
+use crate::routing::{Event, QueueKey, RoutingError};
 use nara_protocol::desk::{BrokerToDesk, DeskToBroker, InviteTarget, StaffStatus};
 use nara_protocol::kiosk::BrokerToKiosk;
 use nara_protocol::*;
@@ -76,7 +76,6 @@ impl Core {
 
     fn desk_request(&mut self, staff: &StaffId, message: DeskToBroker) -> Result<(), Refusal> {
         let takes_calls = self.desks.get(staff).is_some_and(|(_, t)| *t);
-        let role = self.card(staff).role;
         let staff = staff.clone();
         match message {
             DeskToBroker::Hello { .. } => Err(Refusal::new(
@@ -95,24 +94,12 @@ impl Core {
             }
             // Documents go to officers only; an interpreter asking would have the citizen's
             // scanner point at them (M3 of the security review).
-            DeskToBroker::RequestDocument { .. } if role != StaffRoleKind::Officer => {
-                Err(Refusal::new(
-                    ErrorCode::Forbidden,
-                    "only an officer in the call can ask for a document",
-                ))
-            }
+            DeskToBroker::RequestDocument { .. } if !self.is_officer(&staff) => Err(Refusal::new(
+                ErrorCode::Forbidden,
+                "only an officer in the call can ask for a document",
+            )),
             DeskToBroker::RequestDocument { call } => {
-                let info = self
-                    .router
-                    .call(&call)
-                    .ok_or_else(|| Refusal::new(ErrorCode::NotFound, format!("no call {call}")))?;
-                if !info.participants.contains(&staff) {
-                    return Err(Refusal::new(
-                        ErrorCode::Forbidden,
-                        format!("you are not in call {call}"),
-                    ));
-                }
-                let kiosk = info.kiosk.clone();
+                let kiosk = self.router.participant_call(&staff, &call)?.kiosk.clone();
                 self.send_kiosk(&kiosk, BrokerToKiosk::DocumentRequested { call, by: staff });
                 Ok(())
             }
@@ -171,12 +158,10 @@ impl Core {
         to: Peer,
         payload: SignalPayload,
     ) -> Result<(), Refusal> {
-        let info = self.router.call(call).ok_or_else(|| {
-            Refusal::new(
-                ErrorCode::NotFound,
-                format!("no call {call} (it may have ended)"),
-            )
-        })?;
+        let info = self
+            .router
+            .call(call)
+            .ok_or_else(|| RoutingError::not_found("call", call))?;
         let member = |p: &Peer| match p {
             Peer::Kiosk { kiosk } => *kiosk == info.kiosk,
             Peer::Staff { staff } => info.participants.contains(staff),

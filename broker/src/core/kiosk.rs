@@ -138,8 +138,12 @@ impl Core {
                 // security review: any staff id was taken).
                 let call = self
                     .router
-                    .calls()
-                    .find(|c| c.visit == visit && c.participants.contains(&to))
+                    .visit(&visit)
+                    .and_then(|v| match &v.state {
+                        crate::routing::VisitState::InCall { call } => self.router.call(call),
+                        crate::routing::VisitState::Waiting(_) => None,
+                    })
+                    .filter(|c| c.participants.contains(&to))
                     .map(|c| c.id.clone())
                     .ok_or_else(|| {
                         Refusal::new(
@@ -147,11 +151,7 @@ impl Core {
                             format!("{to} is not in the call of visit {visit}; the document was not recorded"),
                         )
                     })?;
-                let officer = self
-                    .cards
-                    .get(&to)
-                    .is_some_and(|card| card.role == StaffRoleKind::Officer);
-                if !officer {
+                if !self.is_officer(&to) {
                     return Err(Refusal::new(
                         ErrorCode::Forbidden,
                         format!("{to} is not an officer, and documents go to officers only; not recorded"),
@@ -224,11 +224,13 @@ impl Core {
     fn acknowledged(&mut self, write: Write, ack: Output, kiosk: &KioskId) {
         let refusal = Output::ToKiosk {
             kiosk: kiosk.clone(),
-            message: BrokerToKiosk::Error(ErrorReply {
-                code: ErrorCode::Internal,
-                message: "the broker could not store this just now; try again".into(),
-                fatal: false,
-            }),
+            message: BrokerToKiosk::Error(
+                Refusal::new(
+                    ErrorCode::Internal,
+                    "the broker could not store this just now; try again",
+                )
+                .reply(),
+            ),
         };
         self.outputs.push_back(Output::Acknowledged {
             write,

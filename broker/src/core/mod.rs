@@ -200,7 +200,7 @@ pub struct CoreConfig {
 
 /// How often opening hours are looked at again; they are given to the minute.
 const HOURS_CHECK_MS: Millis = 30_000;
-/// How long a visit that ended can still be sent its survey and document notes.
+/// How long a visit that ended can still be sent its survey.
 const RECENTLY_ENDED_MS: Millis = 6 * 3600 * 1000;
 
 #[derive(Debug)]
@@ -238,6 +238,8 @@ impl Core {
             out_of_service,
             waiting,
         } = restored;
+        let mut directory = Directory::new(agencies, bookings, out_of_service, config.zone.clone());
+        directory.forget_past_bookings(now);
         let mut router = Router::new(config.routing.clone(), &config.id_prefix);
         let mut kiosk_visit = HashMap::new();
         for w in waiting {
@@ -259,7 +261,7 @@ impl Core {
             }
         }
         Core {
-            directory: Directory::new(agencies, bookings, out_of_service, config.zone.clone()),
+            directory,
             config,
             router,
             kiosks: HashMap::new(),
@@ -303,11 +305,10 @@ impl Core {
     pub fn poll_timeout(&self) -> Millis {
         let hours = self.hours_checked.as_ref().map_or(self.now, |(at, _)| *at);
         let booked = self.directory.next_booking_expiry();
-        [Some(hours), self.router.next_deadline(), booked]
+        [self.router.next_deadline(), booked]
             .into_iter()
             .flatten()
-            .min()
-            .unwrap_or(hours)
+            .fold(hours, Millis::min)
     }
 
     fn timeout(&mut self) {
@@ -360,7 +361,8 @@ impl Core {
         (waiting, self.router.calls().count())
     }
 
-    /// The routing state, for tests and views.
+    /// The routing state, for tests.
+    #[cfg(test)]
     pub fn router(&self) -> &Router {
         &self.router
     }
@@ -428,6 +430,13 @@ impl Core {
         })
     }
 
+    /// Whether `staff` is an officer who has had a desk open: never assumed of someone unknown.
+    fn is_officer(&self, staff: &StaffId) -> bool {
+        self.cards
+            .get(staff)
+            .is_some_and(|card| card.role == StaffRoleKind::Officer)
+    }
+
     fn kiosk_online(&self, kiosk: &KioskId) -> bool {
         self.kiosks.contains_key(kiosk)
     }
@@ -461,7 +470,7 @@ impl Refusal {
         }
     }
 
-    fn reply(self) -> ErrorReply {
+    pub(super) fn reply(self) -> ErrorReply {
         ErrorReply {
             code: self.code,
             message: self.message,

@@ -114,7 +114,11 @@ impl Router {
         });
     }
 
-    fn participant_call(&self, staff: &StaffId, call_id: &CallId) -> Result<&Call, RoutingError> {
+    pub(crate) fn participant_call(
+        &self,
+        staff: &StaffId,
+        call_id: &CallId,
+    ) -> Result<&Call, RoutingError> {
         let call = self
             .calls
             .get(call_id)

@@ -439,7 +439,7 @@ pub enum RoutingError {
 }
 
 impl RoutingError {
-    pub(crate) fn not_found(what: &str, id: &impl std::fmt::Display) -> Self {
+    pub fn not_found(what: &str, id: &impl std::fmt::Display) -> Self {
         RoutingError::NotFound(format!("no {what} {id} (it may have ended)"))
     }
 

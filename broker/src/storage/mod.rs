@@ -86,7 +86,6 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     // Bookings.
     async fn create_booking(&self, booking: &BookingRow) -> StoreResult<()>;
-    async fn booking(&self, code: &str) -> StoreResult<Option<BookingRow>>;
     async fn mark_checked_in(&self, code: &str, now: Millis) -> StoreResult<bool>;
     async fn bookings(&self) -> StoreResult<Vec<BookingRow>>;
 

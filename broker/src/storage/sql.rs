@@ -535,14 +535,6 @@ impl Store for SqlStore {
         Ok(())
     }
 
-    async fn booking(&self, code: &str) -> StoreResult<Option<BookingRow>> {
-        let row = sqlx::query("SELECT * FROM bookings WHERE code = $1")
-            .bind(code)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.as_ref().map(booking_row))
-    }
-
     async fn mark_checked_in(&self, code: &str, now: Millis) -> StoreResult<bool> {
         let r = sqlx::query(
             "UPDATE bookings SET checked_in_at = $1 WHERE code = $2 AND checked_in_at IS NULL",

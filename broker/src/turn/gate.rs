@@ -11,6 +11,7 @@
 use super::peer_policy::PeerPolicy;
 use super::quota::AllocationQuota;
 use super::TurnCredentials;
+use crate::clock::{Clock, SystemClock};
 use async_trait::async_trait;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -267,7 +268,7 @@ impl Conn for GatedConn {
             let (n, from) = self.inner.recv_from(buf).await?;
             match self
                 .gate
-                .inspect(&buf[..n], from, crate::state::now_ms() / 1000)
+                .inspect(&buf[..n], from, SystemClock.now_ms() / 1000)
             {
                 Verdict::Pass => return Ok((n, from)),
                 Verdict::Drop => {}

@@ -7,11 +7,12 @@ use super::peer_policy::PeerPolicy;
 use super::quota::AllocationQuota;
 use super::tcp::{TcpLimits, TcpPacketConn};
 use super::TurnCredentials;
+use crate::clock::{Clock, SystemClock};
 use crate::config::EmbeddedTurnConfig;
 use anyhow::Context;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio::net::{TcpListener, UdpSocket};
 use turn::allocation::AllocationInfo;
 use turn::auth::{generate_auth_key, AuthHandler};
@@ -187,10 +188,7 @@ impl AuthHandler for RestAuth {
             .next()
             .and_then(|s| s.parse().ok())
             .ok_or(turn::Error::ErrNoSuchUser)?;
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or_default();
+        let now = SystemClock.now_ms() / 1000;
         if expiry < now {
             return Err(turn::Error::ErrNoSuchUser);
         }

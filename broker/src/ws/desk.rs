@@ -140,7 +140,6 @@ async fn serve(state: AppState, mut me: Box<SessionStaff>, opened: Opened) {
         let core = state.core.clone();
         async move {
             core.send(Input::FromDesk { staff, message }).await;
-            Ok(())
         }
     })
     .await;

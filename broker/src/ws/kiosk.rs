@@ -144,7 +144,6 @@ async fn serve(state: AppState, row: Box<KioskRow>, opened: Opened) {
         |message| async {
             let kiosk = kiosk.clone();
             state.core.send(Input::FromKiosk { kiosk, message }).await;
-            Ok(())
         },
     )
     .await;

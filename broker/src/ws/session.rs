@@ -24,9 +24,6 @@ pub(crate) trait Side {
     fn hello_version(message: &Self::In) -> Option<u32>;
 }
 
-/// What a handler answers: nothing, or an error code and a message for the client.
-pub(crate) type Reply = Result<(), (ErrorCode, String)>;
-
 /// Reads the first message, which must be a hello in this broker's protocol version.
 /// On any fault the client gets a fatal error and the connection is closed (`None`).
 pub(crate) async fn receive_hello<S: Side>(
@@ -107,7 +104,7 @@ pub(crate) async fn serve_messages<S, H, F>(
 where
     S: Side,
     H: FnMut(S::In) -> F,
-    F: Future<Output = Reply>,
+    F: Future<Output = ()>,
 {
     let mut limit = RateLimit::new(state);
     loop {
@@ -179,20 +176,16 @@ where
             }
             continue;
         }
-        let reply = match decode::<S::In>(&text) {
-            Ok(message) if S::hello_version(&message).is_some() => Err((
-                ErrorCode::Conflict,
-                "hello was already received".to_string(),
-            )),
+        match decode::<S::In>(&text) {
             // Boxed: a handler's future is large and lives only while it runs, so it is not
-            // carried in every idle connection's task.
+            // carried in every idle connection's task. What it refuses, the core answers.
             Ok(message) => Box::pin(handle(message)).await,
-            Err(e) => Err((e.code(), e.to_string())),
-        };
-        if let Err((code, message)) = reply {
-            state.metrics.protocol_error(code);
-            if !outbox.send(&S::error(error_reply(code, message, false))) {
-                break;
+            Err(e) => {
+                let code = e.code();
+                state.metrics.protocol_error(code);
+                if !outbox.send(&S::error(error_reply(code, e.to_string(), false))) {
+                    break;
+                }
             }
         }
     }

@@ -72,7 +72,8 @@ impl Fixture {
         let store = SqlStore::connect(&url).await?;
         nara_broker::demo::seed(&store).await?;
         let agencies: Vec<String> = store.agencies().await?.into_iter().map(|a| a.id).collect();
-        let expires = nara_broker::state::now_ms() + 24 * 3600 * 1000;
+        let expires =
+            nara_broker::clock::Clock::now_ms(&nara_broker::clock::SystemClock) + 24 * 3600 * 1000;
         let officer = |id: String, agency: String| {
             let token = format!("{id}-{}", nara_broker::api::random_token(24));
             let row = StaffRow {
