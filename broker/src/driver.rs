@@ -258,6 +258,8 @@ async fn write_now(store: &dyn Store, write: Write) -> bool {
     let result = match &write {
         Write::SaveWaiting(r) => store.save_waiting(r).await,
         Write::ForgetWaiting(v) => store.forget_waiting(v.as_str()).await,
+        Write::SaveCall(record) => store.save_call(record).await,
+        Write::ForgetCall(call) => store.forget_call(call.as_str()).await,
         Write::Segment(s) => store.record_segment(s).await,
         Write::Audit(a) => store.audit(a).await,
         Write::CheckedIn { code, at } => {

@@ -133,6 +133,7 @@ pub async fn start_with_clock(
         bookings: store.bookings().await?,
         out_of_service,
         waiting: store.waiting().await?,
+        calls: store.calls().await?,
     };
     let core_config = crate::core::CoreConfig {
         routing: config.routing.clone(),

@@ -345,3 +345,65 @@ async fn a_kiosk_keeps_only_its_latest_heartbeats() {
         );
     }
 }
+
+#[tokio::test]
+async fn calls_in_progress_are_saved_updated_and_forgotten() {
+    use nara_broker::routing::{CallRecord, InviteRecord, ParticipantRecord, Segment};
+    use nara_protocol::desk::InviteTarget;
+    for (name, store, _dir) in stores().await {
+        let queue = QueueKey {
+            agency: id("csn"),
+            language: id("ti"),
+            topic: None,
+        };
+        let mut record = CallRecord {
+            call: id("c-ab-1"),
+            visit: id("visit-ab-1"),
+            kiosk: id("k-1"),
+            site_name: id("Rinkeby"),
+            booking: Some(1_000),
+            segment: Segment {
+                queue: queue.clone(),
+                queued_at: 10,
+                first_offered_at: Some(20),
+                answered_at: Some(30),
+                answered_by: Some(id("omar")),
+            },
+            owner: id("omar"),
+            participants: vec![ParticipantRecord {
+                staff: id("omar"),
+                agency: Some(id("csn")),
+            }],
+            invites: Vec::new(),
+        };
+        store.save_call(&record).await.unwrap();
+        // An interpreter joins and a warm transfer starts: the same call, saved again.
+        record.participants.push(ParticipantRecord {
+            staff: id("tolk"),
+            agency: None,
+        });
+        record.invites.push(InviteRecord {
+            invited_by: id("omar"),
+            target: InviteTarget::Officer {
+                agency: id("skatteverket"),
+            },
+            transfer_to: Some(QueueKey {
+                agency: id("skatteverket"),
+                ..queue.clone()
+            }),
+            deadline: 99,
+        });
+        store.save_call(&record).await.unwrap();
+        let mut other = record.clone();
+        other.call = id("c-ab-2");
+        other.visit = id("visit-ab-2");
+        store.save_call(&other).await.unwrap();
+        assert_eq!(
+            store.calls().await.unwrap(),
+            vec![record.clone(), other],
+            "{name}"
+        );
+        store.forget_call("c-ab-2").await.unwrap();
+        assert_eq!(store.calls().await.unwrap(), vec![record], "{name}");
+    }
+}

@@ -19,7 +19,7 @@ mod kiosk;
 mod queues;
 mod render;
 
-use crate::routing::{Millis, Router, RoutingConfig, VisitSpec, WaitingRecord};
+use crate::routing::{CallRecord, Millis, Router, RoutingConfig, VisitSpec, WaitingRecord};
 use crate::storage::{AgencyRow, AuditRow, BookingRow, SegmentRow};
 use directory::{Directory, KioskInfo};
 use jiff::tz::TimeZone;
@@ -123,6 +123,8 @@ pub enum Output {
 pub enum Write {
     SaveWaiting(WaitingRecord),
     ForgetWaiting(VisitId),
+    SaveCall(CallRecord),
+    ForgetCall(CallId),
     Segment(SegmentRow),
     Audit(AuditRow),
     CheckedIn {
@@ -183,8 +185,10 @@ pub struct Restored {
     pub bookings: Vec<BookingRow>,
     /// Kiosks held out of service, with the message their screens show.
     pub out_of_service: Vec<(KioskId, LongText)>,
-    /// Visits that were waiting or in a call when the broker stopped.
+    /// Visits that were waiting when the broker stopped.
     pub waiting: Vec<WaitingRecord>,
+    /// Calls that were going on; they go on.
+    pub calls: Vec<CallRecord>,
 }
 
 /// What the core is set up with and never changes while it runs.
@@ -237,11 +241,27 @@ impl Core {
             bookings,
             out_of_service,
             waiting,
+            calls,
         } = restored;
         let mut directory = Directory::new(agencies, bookings, out_of_service, config.zone.clone());
         directory.forget_past_bookings(now);
         let mut router = Router::new(config.routing.clone(), &config.id_prefix);
         let mut kiosk_visit = HashMap::new();
+        for call in calls {
+            let (kiosk, visit) = (call.kiosk.clone(), call.visit.clone());
+            match router.restore_call(call, now) {
+                Ok(()) => {
+                    kiosk_visit.insert(kiosk, visit);
+                }
+                Err(e) => tracing::warn!(error = %e, "a stored call could not be restored"),
+            }
+        }
+        // A visit in a call is also saved as waiting at the front of its queue, in case its
+        // call was not saved; with the call back, it is not queued again.
+        let waiting: Vec<WaitingRecord> = waiting
+            .into_iter()
+            .filter(|w| router.visit(&w.visit).is_none())
+            .collect();
         for w in waiting {
             let spec = VisitSpec {
                 visit: w.visit.clone(),

@@ -1,7 +1,7 @@
 //! Property tests of the whole core: random sequences of what kiosks, desks and time do,
 //! against what must always hold.
 
-use super::scene::{agencies, at, config, Scene};
+use super::scene::{at, config, stored, Scene};
 use super::*;
 use crate::routing::{StaffKind, VisitState};
 use nara_protocol::desk::AvailabilityChoice;
@@ -160,27 +160,6 @@ fn run(s: &mut Scene, ledger: &mut Ledger, step: &Step) -> Vec<Output> {
     }
 }
 
-/// The waiting visits storage holds after `writes`, in the order it reads them back: those
-/// at the front first, then by time queued, then as written.
-fn stored_waiting(writes: &[Write]) -> Vec<WaitingRecord> {
-    let mut stored: BTreeMap<VisitId, (usize, WaitingRecord)> = BTreeMap::new();
-    for (n, w) in writes.iter().enumerate() {
-        match w {
-            Write::SaveWaiting(r) => {
-                let first = stored.get(&r.visit).map_or(n, |(first, _)| *first);
-                stored.insert(r.visit.clone(), (first, r.clone()));
-            }
-            Write::ForgetWaiting(v) => {
-                stored.remove(v);
-            }
-            _ => {}
-        }
-    }
-    let mut rows: Vec<(usize, WaitingRecord)> = stored.into_values().collect();
-    rows.sort_by_key(|(n, r)| (!r.front, r.queued_at, *n));
-    rows.into_iter().map(|(_, r)| r).collect()
-}
-
 fn waiting_ids(core: &Core) -> BTreeSet<VisitId> {
     core.router()
         .visits()
@@ -233,17 +212,20 @@ proptest! {
                 }
             }
 
-            // What was written is every visit going (those in a call come back at the front
-            // of their queue): a restart here loses none, and keeps the waiting in order.
-            let stored = stored_waiting(&s.writes);
-            prop_assert_eq!(stored.iter().map(|r| r.visit.clone()).collect::<BTreeSet<_>>(), all_ids(&s.core));
-            let restored = Restored {
-                agencies: agencies(),
-                waiting: stored,
-                ..Restored::default()
-            };
+            // What was written is every visit and call going: a core rebuilt from it here has
+            // the same calls, with the same people and owner, and the waiting in order.
+            let restored = stored(&s.writes);
+            prop_assert_eq!(restored.waiting.iter().map(|r| r.visit.clone()).collect::<BTreeSet<_>>(), all_ids(&s.core));
             let restarted = Core::new(config(), restored, s.now);
-            prop_assert_eq!(waiting_ids(&restarted), all_ids(&s.core));
+            prop_assert_eq!(all_ids(&restarted), all_ids(&s.core));
+            prop_assert_eq!(waiting_ids(&restarted), waiting_ids(&s.core));
+            let calls = |core: &Core| -> Vec<(CallId, VisitId, StaffId, Vec<StaffId>)> {
+                core.router()
+                    .calls()
+                    .map(|c| (c.id.clone(), c.visit.clone(), c.owner.clone(), c.participants.clone()))
+                    .collect()
+            };
+            prop_assert_eq!(calls(&restarted), calls(&s.core));
             let live = waiting_ids(&s.core);
             let order = |core: &Core, agency: &str| -> Vec<VisitId> {
                 core.router()

@@ -215,6 +215,8 @@ impl Core {
             }
             Command::QueuesChanged { agency } => self.send_queues(&agency),
             Command::SaveWaiting { record } => self.write(Write::SaveWaiting(record)),
+            Command::SaveCall { record } => self.write(Write::SaveCall(record)),
+            Command::ForgetCall { call } => self.write(Write::ForgetCall(call)),
             Command::ForgetVisit { visit } => self.write(Write::ForgetWaiting(visit)),
             Command::SegmentClosed {
                 visit,

@@ -2,8 +2,8 @@
 
 use super::scene::*;
 use super::*;
+use crate::routing::StaffKind;
 use nara_protocol::desk::{OfferWithdrawnReason, TransferMode};
-use std::collections::BTreeMap;
 
 #[test]
 fn a_whole_visit_rings_out_once_then_is_answered_relayed_ended_and_rated() {
@@ -325,19 +325,6 @@ fn a_restart_rebuilt_from_what_the_core_wrote_keeps_the_waiting_in_order() {
             visit: s.core.kiosk_visit[&id::<KioskId>("k2")].clone(),
         },
     );
-    // What storage holds after those writes.
-    let mut stored: BTreeMap<VisitId, WaitingRecord> = BTreeMap::new();
-    for w in &s.writes {
-        match w {
-            Write::SaveWaiting(r) => {
-                stored.insert(r.visit.clone(), r.clone());
-            }
-            Write::ForgetWaiting(v) => {
-                stored.remove(v);
-            }
-            _ => {}
-        }
-    }
     let before: Vec<VisitId> = s
         .core
         .router()
@@ -347,7 +334,7 @@ fn a_restart_rebuilt_from_what_the_core_wrote_keeps_the_waiting_in_order() {
         .collect();
     assert_eq!(before.len(), 2);
 
-    let mut restarted = Scene::with(Vec::new(), stored.into_values().collect(), s.now);
+    let mut restarted = s.restarted();
     let after: Vec<VisitId> = restarted
         .core
         .router()
@@ -439,4 +426,125 @@ fn out_of_service_holds_from_the_start_and_for_kiosks_not_connected() {
     assert!(refusal_to_kiosk(&out, "k2")
         .message
         .contains("out of service"));
+}
+
+#[test]
+fn a_call_goes_on_through_a_restart_and_is_counted_once() {
+    let mut s = Scene::new();
+    s.connect_kiosk("k1", None);
+    let out = s.start_visit("k1", "skatteverket", "ar");
+    let visit = queued_visit(&out, "k1");
+    let out = s.officer("omar", "skatteverket", &["sv", "ar"]);
+    let offer = offer_to(&out, "omar");
+    let out = s.desk("omar", DeskToBroker::AcceptOffer { offer });
+    let (call, _) = call_started_at_kiosk(&out, "k1");
+    // The call is saved before anyone hears of it.
+    let saved = out
+        .iter()
+        .position(|o| matches!(o, Output::Write(Write::SaveCall(r)) if r.call == call))
+        .expect("the call is saved");
+    let told = out
+        .iter()
+        .position(|o| {
+            matches!(
+                o,
+                Output::ToKiosk {
+                    message: BrokerToKiosk::CallStarted { .. },
+                    ..
+                }
+            )
+        })
+        .unwrap();
+    assert!(saved < told);
+    // A warm transfer under way is part of what is saved.
+    s.desk(
+        "omar",
+        DeskToBroker::Transfer {
+            call: call.clone(),
+            agency: id("kronofogden"),
+            language: id("sv"),
+            mode: TransferMode::Warm,
+        },
+    );
+
+    let mut s = s.restarted();
+    let invites = &s
+        .core
+        .router()
+        .call(&call)
+        .expect("the call is back")
+        .invites;
+    assert!(invites.iter().any(|i| i.transfer_to.is_some()));
+    // Nobody is offered the visit again while its people come back.
+    s.officer("anna", "skatteverket", &["sv", "ar"]);
+    let queues = s.core.queue_views(&id("skatteverket"));
+    assert!(queues.iter().all(|q| q.waiting.is_empty()), "{queues:?}");
+
+    let (_, out) = s.connect_kiosk("k1", Some(visit.as_str()));
+    let (resumed, officer) = call_started_at_kiosk(&out, "k1");
+    assert_eq!(resumed, call);
+    assert_eq!(officer.staff.as_str(), "omar");
+    assert!(to_kiosk(&out, "k1")
+        .iter()
+        .all(|m| !matches!(m, BrokerToKiosk::Queued { .. })));
+    let out = s.connect_desk(
+        "omar",
+        StaffKind::Officer {
+            agency: id("skatteverket"),
+        },
+        &["sv", "ar"],
+    );
+    assert!(to_desk(&out, "omar")
+        .iter()
+        .any(|m| matches!(m, BrokerToDesk::CallStarted { call: c, .. } if *c == call)));
+
+    let out = s.desk(
+        "omar",
+        DeskToBroker::EndCall {
+            call: call.clone(),
+            outcome: Outcome::Served,
+        },
+    );
+    assert_eq!(visit_ended(&out, "k1"), Some(VisitEndReason::Completed));
+    let segments: Vec<&SegmentRow> = s
+        .writes
+        .iter()
+        .filter_map(|w| match w {
+            Write::Segment(row) if row.visit_id == visit.as_str() => Some(row),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(segments.len(), 1, "{segments:?}");
+    assert_eq!(segments[0].outcome, "served");
+    assert!(stored(&s.writes).calls.is_empty());
+}
+
+#[test]
+fn a_restored_call_whose_kiosk_never_returns_ends_after_the_grace_time() {
+    let mut s = Scene::new();
+    s.connect_kiosk("k1", None);
+    s.start_visit("k1", "skatteverket", "sv");
+    let out = s.officer("omar", "skatteverket", &["sv"]);
+    let offer = offer_to(&out, "omar");
+    let out = s.desk("omar", DeskToBroker::AcceptOffer { offer });
+    let (call, _) = call_started_at_kiosk(&out, "k1");
+
+    let mut s = s.restarted();
+    s.connect_desk(
+        "omar",
+        StaffKind::Officer {
+            agency: id("skatteverket"),
+        },
+        &["sv"],
+    );
+    let grace = s.core.router().config().reconnect_grace_ms;
+    let out = s.advance(grace + 1);
+    assert!(to_desk(&out, "omar")
+        .iter()
+        .any(|m| matches!(m, BrokerToDesk::CallEnded { call: c, .. } if *c == call)));
+    assert_eq!(
+        visit_ended(&out, "k1"),
+        Some(VisitEndReason::ConnectionLost)
+    );
+    assert!(stored(&s.writes).calls.is_empty());
 }

@@ -4,7 +4,7 @@
 use super::*;
 use crate::routing::{StaffKind, StaffProfile};
 use nara_protocol::desk::AvailabilityChoice;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub(super) const MINUTE: Millis = 60_000;
 
@@ -43,6 +43,49 @@ pub(super) fn agencies() -> Vec<AgencyRow> {
     ]
 }
 
+/// What storage holds after `writes`, as the broker reads it back at start.
+pub(super) fn stored(writes: &[Write]) -> Restored {
+    let mut calls: BTreeMap<CallId, CallRecord> = BTreeMap::new();
+    for w in writes {
+        match w {
+            Write::SaveCall(r) => {
+                calls.insert(r.call.clone(), r.clone());
+            }
+            Write::ForgetCall(c) => {
+                calls.remove(c);
+            }
+            _ => {}
+        }
+    }
+    Restored {
+        agencies: agencies(),
+        waiting: stored_waiting(writes),
+        calls: calls.into_values().collect(),
+        ..Restored::default()
+    }
+}
+
+/// The waiting visits storage holds after `writes`, in the order it reads them back: those
+/// at the front first, then by time queued, then as written.
+fn stored_waiting(writes: &[Write]) -> Vec<WaitingRecord> {
+    let mut stored: BTreeMap<VisitId, (usize, WaitingRecord)> = BTreeMap::new();
+    for (n, w) in writes.iter().enumerate() {
+        match w {
+            Write::SaveWaiting(r) => {
+                let first = stored.get(&r.visit).map_or(n, |(first, _)| *first);
+                stored.insert(r.visit.clone(), (first, r.clone()));
+            }
+            Write::ForgetWaiting(v) => {
+                stored.remove(v);
+            }
+            _ => {}
+        }
+    }
+    let mut rows: Vec<(usize, WaitingRecord)> = stored.into_values().collect();
+    rows.sort_by_key(|(n, r)| (!r.front, r.queued_at, *n));
+    rows.into_iter().map(|(_, r)| r).collect()
+}
+
 /// A core and what it said, with time in the test's hands.
 pub(super) struct Scene {
     pub core: Core,
@@ -63,17 +106,27 @@ impl Scene {
         waiting: Vec<WaitingRecord>,
         now: Millis,
     ) -> Scene {
+        let restored = Restored {
+            agencies: agencies(),
+            bookings,
+            waiting,
+            ..Restored::default()
+        };
+        Scene::starting(restored, now)
+    }
+
+    /// The broker killed and started again on what it had written: the connections are
+    /// gone, the writes are kept.
+    pub(super) fn restarted(&self) -> Scene {
+        let mut scene = Scene::starting(stored(&self.writes), self.now);
+        scene.writes = self.writes.clone();
+        scene.next_connection = self.next_connection;
+        scene
+    }
+
+    pub(super) fn starting(restored: Restored, now: Millis) -> Scene {
         let mut scene = Scene {
-            core: Core::new(
-                config(),
-                Restored {
-                    agencies: agencies(),
-                    bookings,
-                    waiting,
-                    ..Restored::default()
-                },
-                now,
-            ),
+            core: Core::new(config(), restored, now),
             now,
             next_connection: 0,
             writes: Vec::new(),

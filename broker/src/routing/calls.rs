@@ -58,6 +58,7 @@ impl Router {
                 invites: Vec::new(),
             },
         );
+        self.changed_calls.insert(call.clone());
         self.staff.get_mut(staff).expect("known").call = Some(call.clone());
         self.set_staff_status(staff, StaffStatus::InCall, now, out);
         out.push(Command::SaveWaiting { record });
@@ -86,6 +87,7 @@ impl Router {
         };
         call.invites.retain(|i| i.offer.as_ref() != Some(offer_id));
         call.participants.push(staff.clone());
+        self.changed_calls.insert(call_id.clone());
         let visit_id = call.visit.clone();
         if let Some(queue) = transfer_to {
             call.owner = staff.clone();
@@ -158,6 +160,7 @@ impl Router {
         // interpreter could invite an officer of any agency).
         self.owned_call(staff, call_id, "invite someone")?;
         let deadline = now + self.config.invite_timeout_ms;
+        self.changed_calls.insert(call_id.clone());
         let call = self.calls.get_mut(call_id).expect("checked above");
         if call.invites.iter().any(|i| i.target == target) {
             return Err(RoutingError::Conflict(
@@ -194,6 +197,7 @@ impl Router {
         match mode {
             TransferMode::Warm => {
                 let deadline = now + self.config.invite_timeout_ms;
+                self.changed_calls.insert(call_id.clone());
                 let call = self.calls.get_mut(call_id).expect("checked above");
                 if call.invites.iter().any(|i| i.transfer_to.is_some()) {
                     return Err(RoutingError::Conflict(
@@ -287,6 +291,7 @@ impl Router {
         now: Millis,
         out: &mut Vec<Command>,
     ) {
+        self.changed_calls.insert(call_id.clone());
         let call = self.calls.get_mut(call_id).expect("caller checked");
         call.participants.retain(|p| p != staff);
         let invites: Vec<OfferId> = call
@@ -357,6 +362,7 @@ impl Router {
             self.withdraw_offer(&offer, OfferWithdrawnReason::VisitGone, now, out);
         }
         self.calls.remove(call_id);
+        self.changed_calls.insert(call_id.clone());
         if let Some(visit) = self.visits.get(&call.visit) {
             if let (Some(answered), Some(agency)) =
                 (visit.segment.answered_at, Some(&visit.segment.queue.agency))
@@ -402,6 +408,7 @@ impl Router {
             Some(next) => {
                 let next = next.clone();
                 self.calls.get_mut(&call_id).expect("exists").owner = next;
+                self.changed_calls.insert(call_id.clone());
                 self.remove_participant(staff, &call_id, now, out);
             }
             None => {
@@ -425,6 +432,7 @@ impl Router {
             })
             .collect();
         for (call_id, index) in due.into_iter().rev() {
+            self.changed_calls.insert(call_id.clone());
             let invite = self
                 .calls
                 .get_mut(&call_id)

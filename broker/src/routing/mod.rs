@@ -9,10 +9,12 @@
 //! - [`offers`]: who is offered which visit, ring timeouts, declines.
 //! - [`calls`]: accepting, inviting, transferring, leaving, ending.
 //! - [`estimate`]: honest wait estimates from recent handling times.
+//! - `restore`: calls in progress as saved, and back after a restart.
 
 mod calls;
 pub mod estimate;
 mod offers;
+mod restore;
 mod types;
 
 pub use types::*;
@@ -41,6 +43,8 @@ pub struct Router {
     next_seq: u64,
     /// When positions were last announced; booked visits that came due since then move up.
     pub(crate) announced_at: Millis,
+    /// Calls begun, changed or ended by the event being handled, to be saved or forgotten.
+    pub(crate) changed_calls: BTreeSet<CallId>,
 }
 
 impl Router {
@@ -58,6 +62,7 @@ impl Router {
             next_id: 0,
             next_seq: 0,
             announced_at: 0,
+            changed_calls: BTreeSet::new(),
         }
     }
 
@@ -105,6 +110,17 @@ impl Router {
         }
         self.dispatch(now, &mut out);
         self.announce_positions(now, &mut out);
+        // Saved before anything is said of them: what a client is told survives a restart.
+        let saves: Vec<Command> = std::mem::take(&mut self.changed_calls)
+            .into_iter()
+            .map(|call| match self.call_record(&call) {
+                Some(record) => Command::SaveCall { record },
+                None => Command::ForgetCall { call },
+            })
+            .collect();
+        if !saves.is_empty() {
+            out.splice(0..0, saves);
+        }
         Ok(out)
     }
 

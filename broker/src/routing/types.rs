@@ -130,7 +130,7 @@ pub struct VisitSpec {
 }
 
 /// One agency's part of a visit: queued, offered, answered, ended. Statistics are built from these.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Segment {
     pub queue: QueueKey,
     pub queued_at: Millis,
@@ -268,6 +268,37 @@ pub struct Call {
     /// Everyone at a desk in the call, in order of joining.
     pub participants: Vec<StaffId>,
     pub invites: Vec<Invite>,
+}
+
+/// What the shell persists so that a call in progress survives a restart: the visit, who is
+/// in the call, who owns it, and the invitations (a warm transfer among them) still looking
+/// for someone. Never what was said or shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallRecord {
+    pub call: CallId,
+    pub visit: VisitId,
+    pub kiosk: KioskId,
+    pub site_name: ShortText,
+    pub booking: Option<Millis>,
+    pub segment: Segment,
+    pub owner: StaffId,
+    pub participants: Vec<ParticipantRecord>,
+    pub invites: Vec<InviteRecord>,
+}
+
+/// Someone at a desk in a saved call: an officer of `agency`, or an interpreter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParticipantRecord {
+    pub staff: StaffId,
+    pub agency: Option<AgencyId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteRecord {
+    pub invited_by: StaffId,
+    pub target: InviteTarget,
+    pub transfer_to: Option<QueueKey>,
+    pub deadline: Millis,
 }
 
 /// A waiting visit as queue views show it.
@@ -415,6 +446,14 @@ pub enum Command {
     },
     SaveWaiting {
         record: WaitingRecord,
+    },
+    /// A call began or changed: who is in it, who owns it, a transfer under way.
+    SaveCall {
+        record: CallRecord,
+    },
+    /// The call is over: its saved record goes.
+    ForgetCall {
+        call: CallId,
     },
     /// The visit is no longer waiting (answered or ended): remove its persisted record.
     ForgetVisit {

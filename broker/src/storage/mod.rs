@@ -7,7 +7,7 @@ pub mod sql;
 
 pub use models::*;
 
-use crate::routing::{Millis, WaitingRecord};
+use crate::routing::{CallRecord, Millis, WaitingRecord};
 use async_trait::async_trait;
 
 pub type StoreResult<T> = Result<T, sqlx::Error>;
@@ -93,6 +93,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn save_waiting(&self, record: &WaitingRecord) -> StoreResult<()>;
     async fn forget_waiting(&self, visit: &str) -> StoreResult<()>;
     async fn waiting(&self) -> StoreResult<Vec<WaitingRecord>>;
+    /// Calls in progress: saved as they begin and change, forgotten when they end.
+    async fn save_call(&self, record: &CallRecord) -> StoreResult<()>;
+    async fn forget_call(&self, call: &str) -> StoreResult<()>;
+    async fn calls(&self) -> StoreResult<Vec<CallRecord>>;
 
     // Statistics: metadata only.
     async fn record_segment(&self, segment: &SegmentRow) -> StoreResult<()>;

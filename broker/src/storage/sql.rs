@@ -616,6 +616,44 @@ impl Store for SqlStore {
         Ok(out)
     }
 
+    async fn save_call(&self, record: &CallRecord) -> StoreResult<()> {
+        let json = serde_json::to_string(record).expect("a call record serialises");
+        sqlx::query(
+            "INSERT INTO calls_in_progress (call_id, record) VALUES ($1, $2)
+             ON CONFLICT (call_id) DO UPDATE SET record = excluded.record",
+        )
+        .bind(record.call.as_str())
+        .bind(json)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn forget_call(&self, call: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM calls_in_progress WHERE call_id = $1")
+            .bind(call)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn calls(&self) -> StoreResult<Vec<CallRecord>> {
+        let rows = sqlx::query("SELECT call_id, record FROM calls_in_progress ORDER BY call_id")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = Vec::new();
+        for r in rows {
+            let call: String = r.get("call_id");
+            match serde_json::from_str(&r.get::<String, _>("record")) {
+                Ok(record) => out.push(record),
+                Err(e) => {
+                    tracing::error!(call, "skipping a stored call that no longer parses: {e}")
+                }
+            }
+        }
+        Ok(out)
+    }
+
     async fn record_segment(&self, s: &SegmentRow) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO visit_segments (visit_id, kiosk_id, site_id, agency, language, queued_at, first_offered_at, answered_at, ended_at, outcome)
