@@ -539,6 +539,16 @@ mod tests {
     }
 
     #[test]
+    fn one_routing_key_is_set_and_the_others_keep_their_defaults() {
+        let c = Config::load(None, env(&[("NARA_ROUTING__RECONNECT_GRACE_MS", "3000")])).unwrap();
+        assert_eq!(c.routing.reconnect_grace_ms, 3000);
+        assert_eq!(
+            c.routing.ring_timeout_ms,
+            crate::routing::RoutingConfig::default().ring_timeout_ms
+        );
+    }
+
+    #[test]
     fn unknown_key_is_refused_with_its_name() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("broker.toml");

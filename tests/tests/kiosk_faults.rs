@@ -1,11 +1,14 @@
-//! The kiosk binary when things go wrong: the broker killed mid-call and started again, a wrong
-//! enrolment code, a kiosk started before enrolment, bad requests to its local API. Each ends
-//! in a clear state, says what was wrong, and loses nothing.
+//! The kiosk binary when things go wrong: the broker killed mid-call and started again (with
+//! the officer back, and without), a wrong enrolment code, a kiosk started before enrolment,
+//! bad requests to its local API. Each ends in a clear state, says what was wrong, and loses
+//! nothing.
 
 use anyhow::Result;
 use nara_tests::bench::process::free_port;
-use nara_tests::e2e::{enrol_kiosk_process, KioskProcess, OfficerBrowser, MEDIA_PATIENCE};
-use nara_tests::harness::{admin, BrokerEndpoint, BrokerProcess, PATIENCE};
+use nara_tests::e2e::{
+    enrol_kiosk_process, KioskProcess, OfficerBrowser, BROWSER_PATIENCE, MEDIA_PATIENCE,
+};
+use nara_tests::harness::{admin, get_json, BrokerEndpoint, BrokerProcess, PATIENCE};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -43,7 +46,7 @@ fn files_in(dir: &Path) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_killed_broker_keeps_the_visit_and_the_meeting_goes_on_while_it_is_away() -> Result<()> {
+async fn a_killed_broker_keeps_the_visit_when_the_officer_does_not_come_back() -> Result<()> {
     let data = tempfile::tempdir()?;
     let broker_dir = data.path().join("broker");
     let listen: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
@@ -79,9 +82,12 @@ async fn a_killed_broker_keeps_the_visit_and_the_meeting_goes_on_while_it_is_awa
         })
         .await?;
 
-    // The broker comes back without the officer (this desk page does not reconnect): the
-    // visit is resumed by its id and waits at the front of the queue for the next officer.
-    let _broker = BrokerProcess::start_at(BROKER.as_ref(), &broker_dir, &[], None, listen).await?;
+    // The broker comes back without the officer, whose browser is gone: once the officer's
+    // grace time is over, the visit waits at the front of the queue for the next officer.
+    officer.close().await?;
+    let grace = [("NARA_ROUTING__RECONNECT_GRACE_MS", "3000")];
+    let _broker =
+        BrokerProcess::start_at(BROKER.as_ref(), &broker_dir, &grace, None, listen).await?;
     let back = kiosk
         .wait_for("the visit back in the queue", PATIENCE * 4, |s| {
             s["connected"] == true && s["visit"]["phase"] == "waiting"
@@ -102,9 +108,186 @@ async fn a_killed_broker_keeps_the_visit_and_the_meeting_goes_on_while_it_is_awa
         })
         .await?;
     assert_eq!(ended["peers"], json!([]));
-    officer.close().await?;
     kiosk.stop().await?;
     Ok(())
+}
+
+/// Issue 20's restart in the middle of a meeting: the broker process is killed while the
+/// kiosk binary and an officer in Chromium are in a call, and started again on its data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_meeting_goes_on_through_a_killed_broker() {
+    let data = tempfile::tempdir().unwrap();
+    let broker_dir = data.path().join("broker");
+    let address: SocketAddr = format!("127.0.0.1:{}", free_port().unwrap())
+        .parse()
+        .unwrap();
+    let broker = BrokerProcess::start_at(BROKER.as_ref(), &broker_dir, &[], None, address)
+        .await
+        .unwrap();
+    let admin_client = admin(&broker).await.unwrap();
+    let kiosk_dir = data.path().join("kiosk");
+    enrol_kiosk_process(
+        KIOSK.as_ref(),
+        &broker,
+        &admin_client,
+        "rinkeby",
+        &kiosk_dir,
+    )
+    .await
+    .unwrap();
+    let kiosk = KioskProcess::start(KIOSK.as_ref(), &kiosk_dir, &[])
+        .await
+        .unwrap();
+    kiosk.connected().await.unwrap();
+    let mut officer = OfficerBrowser::start_available(&broker, "anna.csn", &[])
+        .await
+        .unwrap();
+    let (status, body) = kiosk
+        .post("/visit", json!({ "language": "sv", "agency": "csn" }))
+        .await
+        .unwrap();
+    assert_eq!(status, 204, "{body}");
+    let started = officer
+        .expect("the call", PATIENCE, |e| e["event"] == "callStarted")
+        .await
+        .unwrap();
+    officer
+        .expect("the data channel", MEDIA_PATIENCE, |e| {
+            e["event"] == "channelOpen"
+        })
+        .await
+        .unwrap();
+    officer.command("chat Före: hej!").await.unwrap();
+    kiosk
+        .wait_for(
+            "media both ways and the first chat line",
+            MEDIA_PATIENCE,
+            |s| officer_frames(s) > 30 && s["chat"][0]["text"] == "Före: hej!",
+        )
+        .await
+        .unwrap();
+
+    broker.kill().await.unwrap();
+    // While there is no broker, the picture keeps coming on both sides.
+    let before = officer.fresh_stats().await.unwrap()["framesDecoded"]
+        .as_u64()
+        .unwrap();
+    let kiosk_before = officer_frames(&kiosk.status().await.unwrap());
+    officer
+        .expect("frames without a broker", MEDIA_PATIENCE, |e| {
+            e["event"] == "stats" && e["framesDecoded"].as_u64().unwrap_or(0) > before + 30
+        })
+        .await
+        .unwrap();
+    kiosk
+        .wait_for("frames without a broker", MEDIA_PATIENCE, |s| {
+            s["connected"] == false && officer_frames(s) > kiosk_before + 30
+        })
+        .await
+        .unwrap();
+
+    let broker = BrokerProcess::start_at(BROKER.as_ref(), &broker_dir, &[], None, address)
+        .await
+        .unwrap();
+    // Both come back to the same call.
+    officer
+        .expect("the desk back", BROWSER_PATIENCE, |e| {
+            e["event"] == "reconnected"
+        })
+        .await
+        .unwrap();
+    let calls = officer
+        .expect_many("the call announced again", PATIENCE, 2, |e| {
+            e["event"] == "callStarted"
+        })
+        .await
+        .unwrap();
+    assert_eq!(calls[1]["call"], started["call"], "{calls:?}");
+    assert_eq!(calls[1]["resumed"], true, "{calls:?}");
+    kiosk
+        .wait_for("the kiosk back in the call", PATIENCE, |s| {
+            assert_ne!(
+                s["visit"]["phase"], "waiting",
+                "the visit was queued again: {s}"
+            );
+            s["connected"] == true && s["visit"]["phase"] == "inCall"
+        })
+        .await
+        .unwrap();
+
+    // Chat goes on, and what was said before is still there.
+    officer
+        .command("chat Efter: nu är vi tillbaka.")
+        .await
+        .unwrap();
+    let (status, body) = kiosk
+        .post("/chat", json!({ "text": "Bra, tack." }))
+        .await
+        .unwrap();
+    assert_eq!(status, 204, "{body}");
+    officer
+        .expect("the citizen's line after", PATIENCE, |e| {
+            e["event"] == "chat" && e["text"] == "Bra, tack."
+        })
+        .await
+        .unwrap();
+    let chat = kiosk
+        .wait_for("both lines at the kiosk", PATIENCE, |s| {
+            s["chat"].as_array().is_some_and(|lines| {
+                lines
+                    .iter()
+                    .any(|l| l["text"] == "Efter: nu är vi tillbaka.")
+            })
+        })
+        .await
+        .unwrap();
+    let lines: Vec<&str> = chat["chat"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l["text"].as_str())
+        .collect();
+    assert_eq!(lines.first(), Some(&"Före: hej!"), "{chat}");
+    assert!(lines.contains(&"Bra, tack."), "{chat}");
+
+    officer.command("end").await.unwrap();
+    officer
+        .expect("the end of the call", PATIENCE, |e| {
+            e["event"] == "callEnded"
+        })
+        .await
+        .unwrap();
+    kiosk
+        .wait_for("the end of the visit", PATIENCE, |s| {
+            s["visit"]["phase"] == "ended"
+        })
+        .await
+        .unwrap();
+    // One offer in all (the visit was not queued again), one visit, one call.
+    let offers = officer
+        .expect_many("the offer", PATIENCE, 1, |e| e["event"] == "offer")
+        .await
+        .unwrap();
+    assert_eq!(offers.len(), 1, "{offers:?}");
+    let admin_client = admin(&broker).await.unwrap();
+    let stats = get_json(&admin_client, &broker, "/api/statistics?groupBy=agency")
+        .await
+        .unwrap();
+    let csn = stats
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["group"] == "csn")
+        .unwrap_or_else(|| panic!("{stats}"))
+        .clone();
+    assert_eq!(
+        (csn["visits"].as_u64(), csn["served"].as_u64()),
+        (Some(1), Some(1)),
+        "{stats}"
+    );
+    officer.close().await.unwrap();
+    kiosk.stop().await.unwrap();
+    broker.kill().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

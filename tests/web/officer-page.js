@@ -18,7 +18,9 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
     report({ event: 'error', message: `login failed: ${login.status} ${await login.text()}` });
     return;
   }
-  const socket = new WebSocket(`wss://${location.host}/ws/desk`);
+  // Reconnected as the desk does when the broker goes away; a call's media and data channel
+  // run peer to peer meanwhile.
+  let socket = null;
   const send = (message) => socket.send(JSON.stringify(message));
   let iceServers = [];
   let me = null;
@@ -359,21 +361,34 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
     call = null;
   }
 
-  socket.onopen = () => send({ type: 'hello', protocolVersion: 1 });
-  socket.onclose = (e) => report({ event: 'socketClosed', code: e.code, reason: e.reason });
   // One message at a time: a candidate must wait until the offer it belongs to is applied.
   let handled = Promise.resolve();
-  socket.onmessage = ({ data }) => {
-    const message = JSON.parse(data);
-    handled = handled.then(() => handle(message)).catch((e) => report({ event: 'error', message: String(e) }));
-  };
+  function openSocket() {
+    socket = new WebSocket(`wss://${location.host}/ws/desk`);
+    socket.onopen = () => send({ type: 'hello', protocolVersion: 1 });
+    socket.onclose = (e) => {
+      report({ event: 'socketClosed', code: e.code, reason: e.reason });
+      // 1006: the connection dropped (the broker died) rather than being closed on purpose.
+      if (e.code === 1006) setTimeout(openSocket, 250);
+    };
+    socket.onmessage = ({ data }) => {
+      const message = JSON.parse(data);
+      handled = handled.then(() => handle(message)).catch((e) => report({ event: 'error', message: String(e) }));
+    };
+  }
+  openSocket();
   async function handle(message) {
     switch (message.type) {
       case 'welcome':
         iceServers = message.iceServers;
         me = message.me.card.staff;
-        send({ type: 'setStatus', status: 'available' });
-        report({ event: 'available' });
+        if (message.status === 'inCall') {
+          // Back after the broker went away: the call it still holds is announced next.
+          report({ event: 'reconnected' });
+        } else {
+          send({ type: 'setStatus', status: 'available' });
+          report({ event: 'available' });
+        }
         break;
       case 'statusChanged':
         report({ event: 'status', status: message.status });
@@ -385,14 +400,17 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
         report({ event: 'offer', visit: message.visit, purpose: message.purpose.kind });
         send({ type: 'acceptOffer', offer: message.offer });
         break;
-      case 'callStarted':
+      case 'callStarted': {
+        const resumed = call === message.call;
         call = message.call;
         kiosk = { kind: 'kiosk', kiosk: message.kiosk };
-        report({ event: 'callStarted', call, participants: message.participants.length });
+        report({ event: 'callStarted', call, participants: message.participants.length, resumed });
         for (const participant of message.participants) {
-          if (participant.staff !== me) await offerTo({ kind: 'staff', staff: participant.staff });
+          // After a reconnect, a peer whose media still runs is kept.
+          if (participant.staff !== me && !peers.has(participant.staff)) await offerTo({ kind: 'staff', staff: participant.staff });
         }
         break;
+      }
       case 'participantJoined':
         report({ event: 'participantJoined', staff: message.participant.staff });
         break;

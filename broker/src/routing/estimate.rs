@@ -77,77 +77,72 @@ impl Router {
                 },
             };
         };
-        let mine = self.order_key(v, w, now);
-        let ahead = self
-            .visits
-            .values()
-            .filter(|other| match &other.state {
-                VisitState::Waiting(ow) => {
-                    ow.queue == w.queue && self.order_key(other, ow, now) < mine
-                }
-                VisitState::InCall { .. } => false,
-            })
-            .count() as u64;
-        let mut load = QueueLoad::default();
-        for staff in self.staff.values() {
-            if counts_towards_estimates(staff) && staff.profile.can_answer(&w.queue) {
-                load.count(staff);
-            }
-        }
-        self.estimate_from(ahead + 1, load, &w.queue.agency)
+        self.agency_estimates(|agency| *agency == w.queue.agency, now)
+            .into_iter()
+            .find(|(id, _, _)| id == visit)
+            .map(|(_, _, estimate)| estimate)
+            .expect("a waiting visit has an estimate")
     }
 
     /// The estimate of every waiting visit whose kiosk is online, in the agencies `include`
-    /// picks. One pass over visits and staff: this runs after every routing event, and the
-    /// per-visit [`Router::estimate`] would cost visits × (visits + staff).
+    /// picks.
+    ///
+    /// A visit's position is its place in the order visits are dispatched, counting every
+    /// visit ahead of it that the same people could take: a visitor first in the Arabic
+    /// queue still waits behind earlier Swedish visitors when the only Arabic speaker also
+    /// speaks Swedish. One pass over visits and staff: this runs after every routing event,
+    /// and a per-visit estimate would cost visits × (visits + staff).
     pub(crate) fn estimates_in(
         &self,
         include: impl Fn(&AgencyId) -> bool,
         now: Millis,
     ) -> Vec<(VisitId, WaitEstimate)> {
-        let mut queues: BTreeMap<&QueueKey, Vec<(offers::OrderKey, &Visit)>> = BTreeMap::new();
+        self.agency_estimates(include, now)
+            .into_iter()
+            .filter(|(_, online, _)| *online)
+            .map(|(visit, _, estimate)| (visit, estimate))
+            .collect()
+    }
+
+    /// Every waiting visit's estimate in the agencies `include` picks, with whether its
+    /// kiosk is online.
+    fn agency_estimates(
+        &self,
+        include: impl Fn(&AgencyId) -> bool,
+        now: Millis,
+    ) -> Vec<(VisitId, bool, WaitEstimate)> {
+        let mut agencies: BTreeMap<&AgencyId, AgencyQueues> = BTreeMap::new();
         for visit in self.visits.values() {
             if let VisitState::Waiting(w) = &visit.state {
                 if include(&w.queue.agency) {
-                    queues
-                        .entry(&w.queue)
+                    agencies
+                        .entry(&w.queue.agency)
                         .or_default()
-                        .push((self.order_key(visit, w, now), visit));
+                        .add(self.order_key(visit, w, now), visit, &w.queue);
                 }
             }
         }
-        if queues.is_empty() {
+        if agencies.is_empty() {
             return Vec::new();
         }
-        let mut queues_of_agency: BTreeMap<&AgencyId, Vec<&QueueKey>> = BTreeMap::new();
-        for queue in queues.keys() {
-            queues_of_agency
-                .entry(&queue.agency)
-                .or_default()
-                .push(queue);
-        }
-        let mut loads: BTreeMap<&QueueKey, QueueLoad> = BTreeMap::new();
         for staff in self.staff.values().filter(|s| counts_towards_estimates(s)) {
-            let Some(agency_queues) = staff.profile.agency().and_then(|a| queues_of_agency.get(a))
-            else {
-                continue;
-            };
-            for queue in agency_queues {
-                if staff.profile.can_answer(queue) {
-                    loads.entry(*queue).or_default().count(staff);
-                }
+            if let Some(queues) = staff.profile.agency().and_then(|a| agencies.get_mut(a)) {
+                queues.count(staff);
             }
         }
         let mut estimates = Vec::new();
-        for (queue, mut waiting) in queues {
-            // Order keys are unique (they end in the enqueue sequence), so rank is position.
-            waiting.sort_unstable_by_key(|(key, _)| *key);
-            let load = loads.get(queue).copied().unwrap_or_default();
-            for (rank, (_, visit)) in waiting.into_iter().enumerate() {
-                if visit.kiosk_online {
-                    let estimate = self.estimate_from(rank as u64 + 1, load, &queue.agency);
-                    estimates.push((visit.id.clone(), estimate));
-                }
+        for (agency, mut queues) in agencies {
+            queues.waiting.sort_unstable_by_key(|(key, _, _)| *key);
+            // Visits seen so far, by queue: those ahead of the next one.
+            let mut ahead_in = vec![0u64; queues.keys.len()];
+            for (_, visit, queue) in &queues.waiting {
+                let ahead: u64 = (0..queues.keys.len())
+                    .filter(|other| queues.shared[*queue][*other])
+                    .map(|other| ahead_in[other])
+                    .sum();
+                ahead_in[*queue] += 1;
+                let estimate = self.estimate_from(ahead + 1, queues.loads[*queue], agency);
+                estimates.push((visit.id.clone(), visit.kiosk_online, estimate));
             }
         }
         estimates
@@ -180,4 +175,51 @@ impl Router {
 /// Citizens are shown minutes; rounding keeps the estimate from flickering on every change.
 fn round_to_minute(ms: u64) -> u32 {
     (ms.div_ceil(60_000) * 60) as u32
+}
+
+/// One agency's waiting visits, its queues, who can take each, and which queues compete for
+/// the same people.
+#[derive(Default)]
+struct AgencyQueues<'a> {
+    keys: Vec<&'a QueueKey>,
+    /// Order key, visit, and the index of its queue in `keys`.
+    waiting: Vec<(offers::OrderKey, &'a Visit, usize)>,
+    loads: Vec<QueueLoad>,
+    /// `shared[a][b]`: someone can take visits of both queues (always so for a queue and
+    /// itself).
+    shared: Vec<Vec<bool>>,
+}
+
+impl<'a> AgencyQueues<'a> {
+    fn add(&mut self, key: offers::OrderKey, visit: &'a Visit, queue: &'a QueueKey) {
+        let index = match self.keys.iter().position(|k| *k == queue) {
+            Some(index) => index,
+            None => {
+                self.keys.push(queue);
+                self.loads.push(QueueLoad::default());
+                for row in &mut self.shared {
+                    row.push(false);
+                }
+                let n = self.keys.len();
+                let mut row = vec![false; n];
+                row[n - 1] = true;
+                self.shared.push(row);
+                n - 1
+            }
+        };
+        self.waiting.push((key, visit, index));
+    }
+
+    /// Counts `staff` towards every queue they can take, and those queues as shared.
+    fn count(&mut self, staff: &Staff) {
+        let able: Vec<usize> = (0..self.keys.len())
+            .filter(|q| staff.profile.can_answer(self.keys[*q]))
+            .collect();
+        for a in &able {
+            self.loads[*a].count(staff);
+            for b in &able {
+                self.shared[*a][*b] = true;
+            }
+        }
+    }
 }

@@ -398,3 +398,93 @@ fn interpreter_invite_that_nobody_answers_is_reported() {
         .iter()
         .any(|c| matches!(c, Command::InviteUnanswered { staff, .. } if staff.as_str() == "anna")));
 }
+
+#[test]
+fn a_bilingual_officer_counts_once_and_the_estimate_follows_the_dispatch_order() {
+    let mut r = Router::new(RoutingConfig::default(), "t");
+    // Layla is CSN's only Arabic speaker, and she speaks Swedish too; Omar speaks Somali.
+    for profile in [
+        officer("layla", "csn", &["sv", "ar"]),
+        officer("omar", "csn", &["so"]),
+    ] {
+        let staff = profile.id.clone();
+        r.handle(Event::StaffOnline { profile }, 0).unwrap();
+        r.handle(
+            Event::SetStatus {
+                staff,
+                status: Choice::WrapUp,
+            },
+            0,
+        )
+        .unwrap();
+    }
+    for (n, (visit, language)) in [("sv1", "sv"), ("sv2", "sv"), ("so1", "so"), ("ar1", "ar")]
+        .into_iter()
+        .enumerate()
+    {
+        let at = n as u64 * S;
+        r.handle(
+            Event::Enqueue {
+                spec: spec(visit, queue("csn", language), at),
+            },
+            at,
+        )
+        .unwrap();
+    }
+    // First in the Arabic queue, but behind two Swedish visitors Layla takes first; the
+    // Somali visitor ahead waits for someone else.
+    let now = 10 * S;
+    assert_eq!(r.estimate(&id("ar1"), now).position, 3);
+    assert_eq!(r.estimate(&id("so1"), now).position, 1);
+    assert_eq!(r.estimate(&id("sv2"), now).position, 2);
+    // What announcements say is the same.
+    let announced: BTreeMap<VisitId, u32> = r
+        .estimates_in(|_| true, now)
+        .into_iter()
+        .map(|(v, e)| (v, e.position))
+        .collect();
+    assert_eq!(announced[&id::<VisitId>("ar1")], 3);
+    // And Layla is offered the Swedish visitors first, as the estimate said.
+    let mut offered = Vec::new();
+    let mut at = now;
+    for _ in 0..3 {
+        let out = r
+            .handle(
+                Event::SetStatus {
+                    staff: id("layla"),
+                    status: Choice::Available,
+                },
+                at,
+            )
+            .unwrap();
+        let (offer, visit) = offers_to(&out, "layla").remove(0);
+        offered.push(visit.to_string());
+        let out = r
+            .handle(
+                Event::Accept {
+                    staff: id("layla"),
+                    offer,
+                },
+                at,
+            )
+            .unwrap();
+        let call = out
+            .iter()
+            .find_map(|c| match c {
+                Command::CallStarted { call, .. } => Some(call.clone()),
+                _ => None,
+            })
+            .unwrap();
+        at += S;
+        r.handle(
+            Event::EndCall {
+                staff: id("layla"),
+                call,
+                outcome: Outcome::Served,
+            },
+            at,
+        )
+        .unwrap();
+    }
+    assert_eq!(offered, ["sv1", "sv2", "ar1"]);
+}

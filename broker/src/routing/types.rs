@@ -15,7 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 pub type Millis = u64;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+// Each key on its own: a file or an environment variable may set one and keep the rest.
+#[serde(default, deny_unknown_fields)]
 pub struct RoutingConfig {
     /// How long an offer rings before it goes to the next officer.
     pub ring_timeout_ms: u64,
