@@ -17,10 +17,8 @@ import { pageHeader } from '../layout';
 
 interface CurrentCall {
   id: CallId;
-  /** This desk answered the visit or took it over, so it ends or transfers it. */
+  /** The broker names this desk's officer as responsible: they end or transfer it. */
   owner: boolean;
-  /** A warm transfer this desk asked for, to this agency, not yet taken over. */
-  handingTo: string | null;
   visit: VisitId;
   siteName: string;
   participants: StaffCard[];
@@ -46,8 +44,6 @@ export async function deskPage(root: HTMLElement, account: MeResponse): Promise<
   let iceServers: IceServer[] = [];
   let offer: Offer | null = null;
   let call: CurrentCall | null = null;
-  // What the last answered offer was for: an answer or a transfer makes this desk the owner.
-  let answeredPurpose: OfferPurpose['kind'] | null = null;
   // Until the broker has welcomed this desk, a status change would go nowhere.
   let linkOpen = false;
 
@@ -114,7 +110,6 @@ export async function deskPage(root: HTMLElement, account: MeResponse): Promise<
     }
     const accept = () => {
       if (!offer) return;
-      answeredPurpose = offer.purpose.kind;
       socket.send({ type: 'acceptOffer', offer: offer.offer });
     };
     const decline = () => {
@@ -137,7 +132,6 @@ export async function deskPage(root: HTMLElement, account: MeResponse): Promise<
     const typing = event.target instanceof HTMLInputElement || event.target instanceof HTMLTextAreaElement;
     if (event.key === 'Enter' && !typing && !(event.target instanceof HTMLButtonElement)) {
       event.preventDefault();
-      answeredPurpose = offer.purpose.kind;
       socket.send({ type: 'acceptOffer', offer: offer.offer });
     }
   });
@@ -150,7 +144,10 @@ export async function deskPage(root: HTMLElement, account: MeResponse): Promise<
   async function startCall(message: Extract<BrokerToDesk, { type: 'callStarted' }>): Promise<void> {
     const myId = me?.card.staff;
     if (call && call.id === message.call) {
-      // Back after a dropped socket: the media kept running; reach whoever we lost.
+      // Back after a dropped socket or a broker restart: the media kept running; reach
+      // whoever we lost.
+      call.owner = message.owner === myId;
+      call.view.setOwner(call.owner);
       call.participants = message.participants;
       call.view.setParticipants(message.participants);
       for (const p of message.participants) {
@@ -159,11 +156,11 @@ export async function deskPage(root: HTMLElement, account: MeResponse): Promise<
       return;
     }
     endCallView();
-    const owner = isOfficer && (answeredPurpose === 'answer' || answeredPurpose === 'transferIn');
+    // The broker says who is responsible for the call; nothing is guessed here.
+    const owner = message.owner === myId;
     const current: CurrentCall = {
       id: message.call,
       owner,
-      handingTo: null,
       visit: message.visit,
       siteName: message.siteName,
       participants: message.participants,
@@ -219,7 +216,6 @@ export async function deskPage(root: HTMLElement, account: MeResponse): Promise<
         },
         transfer: (agency, language, mode) => {
           socket.send({ type: 'transfer', call: current.id, agency, language, mode });
-          if (mode === 'warm') current.handingTo = agency;
           say(t('transfer.sent', { agency: agencies.find((a) => a.id === agency)?.name ?? agency }));
         },
         end: (outcome) => socket.send({ type: 'endCall', call: current.id, outcome }),
@@ -286,9 +282,8 @@ export async function deskPage(root: HTMLElement, account: MeResponse): Promise<
           call.participants = [...call.participants.filter((p) => p.staff !== message.participant.staff), message.participant];
           call.view.setParticipants(call.participants);
           say(t('call.joined', { name: message.participant.displayName }));
-          if (call.handingTo !== null && message.participant.agency === call.handingTo) {
+          if (call.owner && message.owner !== me?.card.staff) {
             // The colleague took the visit over: it is theirs to end now, ours to leave.
-            call.handingTo = null;
             call.owner = false;
             call.view.setOwner(false);
             say(t('transfer.takenOver', { name: message.participant.displayName }));

@@ -186,11 +186,15 @@ pub enum BrokerToDesk {
         site_name: ShortText,
         language: LanguageCode,
         participants: Vec<StaffCard>,
+        /// The officer responsible for the call: who may invite, transfer and end it.
+        owner: StaffId,
     },
+    /// Someone joined; `owner` is the officer responsible now (a warm transfer hands over).
     #[serde(rename_all = "camelCase")]
     ParticipantJoined {
         call: CallId,
         participant: StaffCard,
+        owner: StaffId,
     },
     #[serde(rename_all = "camelCase")]
     ParticipantLeft {

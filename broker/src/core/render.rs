@@ -103,6 +103,7 @@ impl Core {
                         BrokerToDesk::ParticipantJoined {
                             call: call.clone(),
                             participant: card.clone(),
+                            owner: info.owner.clone(),
                         },
                     );
                 }
@@ -264,6 +265,7 @@ impl Core {
             site_name: visit.site_name.clone(),
             language: visit.segment.queue.language.clone(),
             participants,
+            owner: info.owner.clone(),
         };
         self.send_desk(staff, message);
     }

@@ -115,10 +115,11 @@ impl Router {
         for visit in self.visits.values() {
             if let VisitState::Waiting(w) = &visit.state {
                 if include(&w.queue.agency) {
-                    agencies
-                        .entry(&w.queue.agency)
-                        .or_default()
-                        .add(self.order_key(visit, w, now), visit, &w.queue);
+                    agencies.entry(&w.queue.agency).or_default().add(
+                        self.order_key(visit, w, now),
+                        visit,
+                        &w.queue,
+                    );
                 }
             }
         }

@@ -293,10 +293,12 @@ pub fn broker_to_desk() -> Vec<BrokerToDesk> {
             site_name: id("Norsjö"),
             language: id("so"),
             participants: vec![card()],
+            owner: id("anna-fk"),
         },
         BrokerToDesk::ParticipantJoined {
             call: id("c-1"),
             participant: card(),
+            owner: id("anna-fk"),
         },
         BrokerToDesk::ParticipantLeft {
             call: id("c-1"),
