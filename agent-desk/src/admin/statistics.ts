@@ -8,7 +8,7 @@ import type { AgencyRow, GroupBy, KioskView, SiteRow, StatsRow } from '../api/re
 import type { AdminView } from './page';
 
 const DAY_MS = 86_400_000;
-const OUTCOMES = ['served', 'transferred', 'abandoned', 'failed'] as const;
+const OUTCOMES = ['served', 'endedByCitizen', 'transferred', 'abandoned', 'failed'] as const;
 const SVG = 'http://www.w3.org/2000/svg';
 
 function svg<K extends keyof SVGElementTagNameMap>(tag: K, attributes: Record<string, string | number>, text?: string): SVGElementTagNameMap[K] {
@@ -23,7 +23,7 @@ function outcomeChart(rows: StatsRow[], name: (group: string) => string): SVGSVG
   const labelWidth = 170;
   const barWidth = 560;
   const rowHeight = 30;
-  const height = rows.length * rowHeight + 40;
+  const height = rows.length * rowHeight + 62;
   const most = Math.max(1, ...rows.map((r) => r.visits));
   const chart = svg('svg', { viewBox: `0 0 ${labelWidth + barWidth + 60} ${height}`, role: 'img', class: 'chart', width: '100%' });
   chart.append(svg('title', {}, t('stats.chartTitle')));
@@ -44,10 +44,12 @@ function outcomeChart(rows: StatsRow[], name: (group: string) => string): SVGSVG
     chart.append(svg('text', { x: x + 6, y: y + 19, class: 'label' }, String(row.visits)));
   });
   const legendY = rows.length * rowHeight + 22;
+  // Three to a line: the longest labels ("avslutat av besökaren") need the room.
   OUTCOMES.forEach((outcome, i) => {
-    const x = labelWidth + i * 140;
-    chart.append(svg('rect', { x, y: legendY - 11, width: 14, height: 14, class: `bar ${outcome}` }));
-    chart.append(svg('text', { x: x + 20, y: legendY, class: 'label' }, t(`outcome.${outcome}` as MessageKey)));
+    const x = labelWidth + (i % 3) * 200;
+    const y = legendY + Math.floor(i / 3) * 22;
+    chart.append(svg('rect', { x, y: y - 11, width: 14, height: 14, class: `bar ${outcome}` }));
+    chart.append(svg('text', { x: x + 20, y, class: 'label' }, t(`outcome.${outcome}` as MessageKey)));
   });
   return chart;
 }
@@ -100,6 +102,7 @@ export async function statisticsView(): Promise<AdminView> {
       const columns: [MessageKey, (r: StatsRow) => string][] = [
         ['stats.visits', (r) => String(r.visits)],
         ['outcome.served', (r) => String(r.served)],
+        ['outcome.endedByCitizen', (r) => String(r.endedByCitizen)],
         ['outcome.transferred', (r) => String(r.transferred)],
         ['outcome.abandoned', (r) => String(r.abandoned)],
         ['outcome.failed', (r) => String(r.failed)],

@@ -70,4 +70,8 @@ export type StatsRow = { group: string,
 /**
  * Queue segments: a visit transferred once counts in both agencies.
  */
-visits: number, served: number, abandoned: number, transferred: number, failed: number, waitMedianSeconds: number | null, waitP90Seconds: number | null, durationMedianSeconds: number | null, documents: number, documentBytes: number, surveyAnswers: number, surveyAverage: number | null, };
+visits: number, served: number, 
+/**
+ * Meetings the citizen ended before the officer did.
+ */
+endedByCitizen: number, abandoned: number, transferred: number, failed: number, waitMedianSeconds: number | null, waitP90Seconds: number | null, durationMedianSeconds: number | null, documents: number, documentBytes: number, surveyAnswers: number, surveyAverage: number | null, };

@@ -134,6 +134,7 @@ export const en: Record<keyof typeof sv, string> = {
   'end.outcome': 'Outcome',
   'end.button': 'End',
   'outcome.served': 'done',
+  'outcome.endedByCitizen': 'ended by the citizen',
   'outcome.abandoned': 'abandoned',
   'outcome.transferred': 'transferred',
   'outcome.failed': 'could not be helped',

@@ -133,6 +133,7 @@ export const sv = {
   'end.outcome': 'Resultat',
   'end.button': 'Avsluta',
   'outcome.served': 'klart',
+  'outcome.endedByCitizen': 'avslutat av besökaren',
   'outcome.abandoned': 'avbrutet',
   'outcome.transferred': 'överlämnat',
   'outcome.failed': 'kunde inte hjälpas',

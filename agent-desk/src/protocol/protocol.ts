@@ -82,7 +82,7 @@ export type SelfTestReport = { passed: boolean, cameraFrames: number,
  */
 microphonePeakDecibelsX10: number | null, scanner: DeviceState, turnReachable: boolean, details: Array<ShortText>, };
 
-export type Outcome = "served" | "abandoned" | "transferred" | "failed";
+export type Outcome = "served" | "endedByCitizen" | "abandoned" | "transferred" | "failed";
 
 export type ErrorCode = "malformed" | "unknownType" | "invalid" | "versionMismatch" | "tooLarge" | "rateLimited" | "heartbeatMissed" | "tooSlow" | "forbidden" | "notFound" | "conflict" | "internal" | "sessionEnded";
 

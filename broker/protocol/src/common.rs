@@ -151,6 +151,9 @@ pub struct SelfTestReport {
 pub enum Outcome {
     /// The officer helped the citizen.
     Served,
+    /// The citizen ended the meeting at the kiosk before the officer did: whether they were
+    /// helped, nobody said.
+    EndedByCitizen,
     /// The citizen left before being answered.
     Abandoned,
     /// Handed to another agency's queue.

@@ -47,6 +47,9 @@ pub struct StatsRow {
     pub visits: u64,
     #[ts(type = "number")]
     pub served: u64,
+    /// Meetings the citizen ended before the officer did.
+    #[ts(type = "number")]
+    pub ended_by_citizen: u64,
     #[ts(type = "number")]
     pub abandoned: u64,
     #[ts(type = "number")]
@@ -192,6 +195,7 @@ pub async fn compute(
             row.visits += 1;
             match s.outcome.as_str() {
                 "served" => row.served += 1,
+                "endedByCitizen" => row.ended_by_citizen += 1,
                 "abandoned" => row.abandoned += 1,
                 "transferred" => row.transferred += 1,
                 _ => row.failed += 1,
@@ -240,7 +244,7 @@ pub async fn statistics_csv(
     ApiQuery(q): ApiQuery<StatsQuery>,
 ) -> Result<Response, ApiError> {
     let rows = compute(&state, &session, &q).await?;
-    let mut csv = String::from("group,visits,served,abandoned,transferred,failed,wait_median_s,wait_p90_s,duration_median_s,documents,document_bytes,survey_answers,survey_average\n");
+    let mut csv = String::from("group,visits,served,ended_by_citizen,abandoned,transferred,failed,wait_median_s,wait_p90_s,duration_median_s,documents,document_bytes,survey_answers,survey_average\n");
     let opt = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
     for r in rows {
         let group = if r.group.contains([',', '"', '\n']) {
@@ -249,9 +253,10 @@ pub async fn statistics_csv(
             r.group.clone()
         };
         csv.push_str(&format!(
-            "{group},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{group},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
             r.visits,
             r.served,
+            r.ended_by_citizen,
             r.abandoned,
             r.transferred,
             r.failed,

@@ -337,7 +337,10 @@ impl Router {
             .owned_call(staff, call_id, "end it for everyone")?
             .visit
             .clone();
-        if matches!(outcome, Outcome::Transferred | Outcome::Abandoned) {
+        if matches!(
+            outcome,
+            Outcome::Transferred | Outcome::Abandoned | Outcome::EndedByCitizen
+        ) {
             return Err(RoutingError::Conflict(format!(
                 "{outcome:?} is not an outcome an officer can end a call with; use transfer"
             )));

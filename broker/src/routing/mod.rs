@@ -397,8 +397,9 @@ impl Router {
             }
             VisitState::InCall { call } => {
                 let call = call.clone();
-                self.close_call(&call, Outcome::Served, now, out);
-                self.finish_visit(id, Outcome::Served, VisitEndReason::Completed, now, out);
+                self.close_call(&call, Outcome::EndedByCitizen, now, out);
+                let outcome = Outcome::EndedByCitizen;
+                self.finish_visit(id, outcome, VisitEndReason::Completed, now, out);
             }
         }
         Ok(())

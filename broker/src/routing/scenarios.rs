@@ -488,3 +488,35 @@ fn a_bilingual_officer_counts_once_and_the_estimate_follows_the_dispatch_order()
     }
     assert_eq!(offered, ["sv1", "sv2", "ar1"]);
 }
+
+#[test]
+fn a_citizen_who_ends_the_meeting_is_not_counted_as_served() {
+    let mut r = Router::new(RoutingConfig::default(), "t");
+    online_available(&mut r, officer("anna", "csn", &["sv"]), 0);
+    let call = answered(&mut r, spec("v1", queue("csn", "sv"), 0), "anna", S);
+    // An officer cannot claim this outcome for themselves.
+    let refused = r.handle(
+        Event::EndCall {
+            staff: id("anna"),
+            call: call.clone(),
+            outcome: Outcome::EndedByCitizen,
+        },
+        2 * S,
+    );
+    assert!(matches!(refused, Err(RoutingError::Conflict(_))));
+    let out = r
+        .handle(Event::CitizenLeft { visit: id("v1") }, 3 * S)
+        .unwrap();
+    assert!(out.iter().any(|c| matches!(
+        c,
+        Command::CallEnded { outcome: Outcome::EndedByCitizen, participants, .. } if participants == &[id::<StaffId>("anna")]
+    )));
+    let closed = out
+        .iter()
+        .find_map(|c| match c {
+            Command::SegmentClosed { segment, .. } => Some(segment.outcome),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(closed, Outcome::EndedByCitizen);
+}
