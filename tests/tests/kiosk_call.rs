@@ -9,7 +9,7 @@ use nara_tests::e2e::{
     begin_call, end_call, enrol_kiosk_process, KioskProcess, OfficerBrowser, BROWSER_PATIENCE,
     MEDIA_PATIENCE,
 };
-use nara_tests::harness::{admin, BrokerProcess, PATIENCE};
+use nara_tests::harness::{admin, get_json, BrokerProcess, PATIENCE};
 use serde_json::{json, Value};
 
 const BROKER: &str = env!("CARGO_BIN_EXE_broker-process");
@@ -30,6 +30,28 @@ fn kiosk_decoded(status: &Value) -> (u64, u64) {
     (frames, audio)
 }
 
+/// The kiosk's latest heartbeat as the administrator sees it, once `matches` holds for it.
+async fn last_heartbeat(
+    admin: &reqwest::Client,
+    broker: &BrokerProcess,
+    kiosk: &str,
+    matches: impl Fn(&Value) -> bool,
+) -> Result<Value> {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let mut ticks = tokio::time::interval(std::time::Duration::from_millis(250));
+    loop {
+        ticks.tick().await;
+        let view = get_json(admin, broker, &format!("/api/admin/kiosks/{kiosk}")).await?;
+        let heartbeat = &view["lastHeartbeat"];
+        if matches(heartbeat) {
+            return Ok(heartbeat.clone());
+        }
+        if tokio::time::Instant::now() > deadline {
+            anyhow::bail!("the kiosk never reported such a heartbeat; the last: {heartbeat}");
+        }
+    }
+}
+
 /// How the media must travel in a test.
 struct Route<'a> {
     broker_env: &'a [(&'a str, &'a str)],
@@ -48,13 +70,11 @@ const DIRECT: Route = Route {
 
 async fn a_whole_meeting(route: Route<'_>) -> Result<()> {
     let data = tempfile::tempdir()?;
-    let broker = BrokerProcess::start_with(
-        BROKER.as_ref(),
-        &data.path().join("broker"),
-        route.broker_env,
-        None,
-    )
-    .await?;
+    // A heartbeat a second, to see what the kiosk reports during the call and after it.
+    let mut env = route.broker_env.to_vec();
+    env.push(("NARA_FLEET__HEARTBEAT_SECONDS", "1"));
+    let broker =
+        BrokerProcess::start_with(BROKER.as_ref(), &data.path().join("broker"), &env, None).await?;
     let admin = admin(&broker).await?;
     let kiosk_dir = data.path().join("kiosk");
     enrol_kiosk_process(KIOSK.as_ref(), &broker, &admin, "rinkeby", &kiosk_dir).await?;
@@ -122,6 +142,20 @@ async fn a_whole_meeting(route: Route<'_>) -> Result<()> {
         })
         .await?;
 
+    // The kiosk reports the call's network to the administrator while it lasts.
+    let id = kiosk.status().await?["kiosk"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let during = last_heartbeat(&admin, &broker, &id, |h| {
+        h["activity"] == "inCall" && h["network"]["rttMs"].is_number()
+    })
+    .await?;
+    assert!(
+        during["network"]["bitrateKbps"].as_u64() > Some(0),
+        "{during}"
+    );
+
     // The officer ends; both sides see it end, and the kiosk holds nothing of the meeting.
     officer.command("end").await?;
     officer
@@ -138,6 +172,11 @@ async fn a_whole_meeting(route: Route<'_>) -> Result<()> {
     assert_eq!(ended["chat"], json!([]), "{ended}");
     let (status, body) = kiosk.post("/visit/survey", json!({ "score": 5 })).await?;
     assert_eq!(status, 204, "{body}");
+    // Once it is over, the call's network figures are no longer reported as current.
+    last_heartbeat(&admin, &broker, &id, |h| {
+        h["activity"] == "idle" && h["network"].is_null()
+    })
+    .await?;
 
     officer.close().await?;
     let exit = kiosk.stop().await?;

@@ -106,7 +106,7 @@ pub struct DeviceStates {
     pub scanner: DeviceState,
 }
 
-/// Network quality of the current or last call, from the WebRTC statistics.
+/// Network quality of the call in progress, from the WebRTC statistics (none between calls).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct NetworkQuality {

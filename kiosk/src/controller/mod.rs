@@ -122,7 +122,6 @@ struct Kiosk {
     /// Video the encoder produced over the last measurement, and the byte count then.
     sending_kbps: u32,
     video_bytes: (u64, Instant),
-    last_quality: Option<NetworkQuality>,
     heartbeat_every: Duration,
     last_capture: CaptureHealth,
     self_tests: mpsc::UnboundedSender<(Option<nara_protocol::RequestId>, SelfTestReport)>,
@@ -185,7 +184,6 @@ pub fn start(
         rate,
         sending_kbps: 0,
         video_bytes: (0, Instant::now()),
-        last_quality: None,
         heartbeat_every: Duration::from_secs(30),
         last_capture,
         self_tests,
@@ -598,7 +596,6 @@ impl Kiosk {
             quality.bitrate_kbps = quality.bitrate_kbps.max(self.sending_kbps);
             peer.link.fit_to_round_trip(quality.rtt_ms);
             worst_loss = worst_loss.max(quality.loss_permille);
-            self.last_quality = Some(quality.clone());
             peer.network = Some(quality);
         }
         if let Some(decision) = self.rate.tick(Instant::now()) {
@@ -633,9 +630,15 @@ impl Kiosk {
             _ if self.self_test_running => KioskActivity::SelfTest,
             _ => KioskActivity::Idle,
         };
+        // The call in progress, by its worst path; between calls there is none to report.
+        let network = self
+            .peers
+            .values()
+            .filter_map(|p| p.network.clone())
+            .max_by_key(|q| (q.loss_permille, q.rtt_ms));
         self.send(KioskToBroker::Heartbeat {
             devices,
-            network: self.last_quality.clone(),
+            network,
             load_x100: health::load_x100(),
             disk_free_megabytes: health::disk_free_megabytes(&std::env::temp_dir()),
             activity,
