@@ -75,3 +75,6 @@ officer-coming = موظف يجيب الآن!
 back = رجوع
 settings-larger-text = خط أكبر
 settings-high-contrast = ألوان أوضح
+still-there-title = هل ما زلت هنا؟
+still-there-body = اضغط على الزر لتحتفظ بمكانك في الطابور. وإلا ستغادر الطابور بعد دقيقة واحدة.
+still-there-yes = نعم، أنا هنا

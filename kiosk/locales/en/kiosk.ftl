@@ -75,3 +75,6 @@ officer-coming = An officer answers now!
 back = Back
 settings-larger-text = Larger text
 settings-high-contrast = Clearer colours
+still-there-title = Are you still there?
+still-there-body = Press the button to keep your place in the queue. Otherwise you will leave the queue in one minute.
+still-there-yes = Yes, I am here

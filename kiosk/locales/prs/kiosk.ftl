@@ -75,3 +75,6 @@ officer-coming = یک کارمند حالا جواب می‌دهد!
 back = برگشت
 settings-larger-text = خط بزرگتر
 settings-high-contrast = رنگ‌های واضح‌تر
+still-there-title = آیا هنوز اینجا هستید؟
+still-there-body = دکمه را فشار دهید تا جای تان را در صف نگه دارید. در غیر آن، بعد از یک دقیقه از صف خارج می‌شوید.
+still-there-yes = بلی، من اینجا هستم

@@ -75,3 +75,6 @@ officer-coming = Shaqaale ayaa hadda ka jawaabaya!
 back = Dib u noqo
 settings-larger-text = Qoraal weyn
 settings-high-contrast = Midabo cad
+still-there-title = Weli ma joogtaa?
+still-there-body = Riix badhanka si aad u haysato kaalintaada safka. Haddii kale, waxaad ka bixi doontaa safka hal daqiiqo kadib.
+still-there-yes = Haa, waan joogaa

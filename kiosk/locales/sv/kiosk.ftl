@@ -75,3 +75,6 @@ officer-coming = En handläggare svarar nu!
 back = Tillbaka
 settings-larger-text = Större text
 settings-high-contrast = Tydligare färger
+still-there-title = Är du kvar?
+still-there-body = Tryck på knappen så behåller du din plats i kön. Annars lämnar du kön om en minut.
+still-there-yes = Ja, jag är kvar

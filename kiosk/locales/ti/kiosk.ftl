@@ -75,3 +75,6 @@ officer-coming = ሰራሕተኛ ሕጂ ይምልስ ኣሎ!
 back = ተመለስ
 settings-larger-text = ዝዓበየ ጽሑፍ
 settings-high-contrast = ዝንጸረ ሕብሪ
+still-there-title = ገና ኣለኻ ዶ?
+still-there-body = ቦታኻ ኣብ መስርዕ ንምሓዝ ነቲ መጠወቒ ጠውቕ። እንተዘይኮይኑ ድሕሪ ሓደ ደቒቕ ካብቲ መስርዕ ክትወጽእ ኢኻ።
+still-there-yes = እወ፣ ኣለኹ

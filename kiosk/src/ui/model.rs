@@ -5,7 +5,9 @@
 //! The citizen's own choices (language, the agency screen, a booking code being typed, a chat
 //! line being written, larger text) live here until the visit ends or nobody has touched the
 //! screen for [`IDLE_TIMEOUT`] outside a meeting: then all of it is dropped, the kiosk is asked
-//! to forget the visit, and the attract screen returns.
+//! to forget the visit, and the attract screen returns. A citizen waiting in the queue is
+//! asked "are you still there?" after [`STILL_THERE_AFTER`] without a touch, and leaves the
+//! queue if nobody answers within [`STILL_THERE_FOR`]: a place is not held for nobody.
 
 use crate::controller::DocumentRequest;
 use crate::status::Status;
@@ -16,6 +18,10 @@ use std::time::Duration;
 
 /// Without a touch for this long outside a meeting, the visit is cleared.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Waiting in the queue this long without a touch, the citizen is asked if they are there.
+pub const STILL_THERE_AFTER: Duration = Duration::from_secs(10 * 60);
+/// Unanswered this long, the question gives the place up.
+pub const STILL_THERE_FOR: Duration = Duration::from_secs(60);
 /// How long "thank you, goodbye" stays before the attract screen.
 pub const GOODBYE_FOR: Duration = Duration::from_secs(8);
 /// Booking codes in letters are this long (the broker's alphabet, upper case).
@@ -41,6 +47,8 @@ pub enum Screen {
         booked: bool,
     },
     BookInstead,
+    /// Long in the queue without a touch: is anyone still there?
+    StillThere,
     /// The call has started; the officer's picture is not here yet.
     Connecting,
     Meeting,
@@ -65,6 +73,7 @@ impl Screen {
             Screen::Booking { .. } => "booking",
             Screen::Waiting { .. } => "waiting",
             Screen::BookInstead => "book-instead",
+            Screen::StillThere => "still-there",
             Screen::Connecting => "connecting",
             Screen::Meeting => "meeting",
             Screen::ConnectionLost => "connection-lost",
@@ -95,6 +104,8 @@ pub enum Input {
     Back,
     Leave,
     BookInstead,
+    /// "Yes, I am still here."
+    StillHere,
     ToggleChat,
     ChatKey(char),
     ChatErase,
@@ -155,6 +166,11 @@ pub struct Model {
     local: Local,
     last_touch: Millis,
     was_in_call: bool,
+    /// The last touch itself (`last_touch` also moves while a meeting or a wait goes on).
+    last_input: Millis,
+    /// When this wait in the queue began, and when the citizen was asked if still there.
+    waiting_since: Option<Millis>,
+    asked_since: Option<Millis>,
 }
 
 impl Model {
@@ -172,6 +188,9 @@ impl Model {
             local: Local::Attract,
             last_touch: now,
             was_in_call: false,
+            last_input: now,
+            waiting_since: None,
+            asked_since: None,
         }
     }
 
@@ -210,6 +229,9 @@ impl Model {
             Phase::Waiting {
                 estimate, booked, ..
             } => {
+                if self.asked_since.is_some() {
+                    return Screen::StillThere;
+                }
                 if self.local == Local::BookInstead {
                     return Screen::BookInstead;
                 }
@@ -251,6 +273,9 @@ impl Model {
     /// A touch: what it changes here, and what the kiosk must do.
     pub fn input(&mut self, input: Input, now: Millis) -> Vec<Request> {
         self.last_touch = now;
+        // Any touch answers "are you still there?".
+        self.last_input = now;
+        self.asked_since = None;
         let mut out = Vec::new();
         match input {
             Input::Start => self.local = Local::Language,
@@ -293,6 +318,7 @@ impl Model {
                 }
             }
             Input::BookInstead => self.local = Local::BookInstead,
+            Input::StillHere => {}
             Input::Leave => {
                 self.local = Local::Agency;
                 out.push(Request::Citizen(CitizenAction::Leave));
@@ -357,6 +383,11 @@ impl Model {
             }
             return out;
         }
+        if self.still_there_unanswered(status, now) {
+            out.push(Request::Citizen(CitizenAction::Reset));
+            self.clear();
+            return out;
+        }
         // Waiting in the queue and meeting are not idleness: the citizen is watching.
         let protected = matches!(
             status.visit,
@@ -379,6 +410,30 @@ impl Model {
             self.clear();
         }
         out
+    }
+
+    /// Asks "are you still there?" once a connected wait has gone untouched long enough;
+    /// true when the question went unanswered and the place is to be given up.
+    fn still_there_unanswered(&mut self, status: &Status, now: Millis) -> bool {
+        if !(matches!(status.visit, Phase::Waiting { .. }) && status.connected) {
+            self.waiting_since = None;
+            self.asked_since = None;
+            return false;
+        }
+        let since = *self.waiting_since.get_or_insert(now);
+        let quiet = now.saturating_sub(self.last_input.max(since));
+        match self.asked_since {
+            None if quiet >= STILL_THERE_AFTER.as_millis() as u64 => {
+                self.asked_since = Some(now);
+                false
+            }
+            Some(asked) if now.saturating_sub(asked) >= STILL_THERE_FOR.as_millis() as u64 => {
+                self.waiting_since = None;
+                self.asked_since = None;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Everything of the citizen gone: the next person starts from the attract screen in

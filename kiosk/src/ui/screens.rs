@@ -95,6 +95,7 @@ pub(super) fn draw(d: &Draw, screen: &Screen) -> Drawn {
             booked,
         } => d.waiting(*position, estimate, *booked),
         Screen::BookInstead => d.book_instead(),
+        Screen::StillThere => d.still_there(),
         Screen::Connecting => d.message(
             "call-start-symbolic",
             &d.t("officer-coming"),
@@ -481,6 +482,28 @@ impl Draw<'_> {
         column.append(&self.label(&self.t("book-instead-body"), "body"));
         column.append(&self.row(&[
             self.action("back", "go-previous-symbolic", Input::Back, "secondary"),
+            self.action(
+                "waiting-leave",
+                "application-exit-symbolic",
+                Input::Leave,
+                "secondary",
+            ),
+        ]));
+        column.upcast()
+    }
+
+    fn still_there(&self) -> gtk::Widget {
+        let column = self.column();
+        column.add_css_class("alert");
+        column.append(&self.label(&self.t("still-there-title"), "title"));
+        column.append(&self.label(&self.t("still-there-body"), "body"));
+        column.append(&self.row(&[
+            self.action(
+                "still-there-yes",
+                "emblem-ok-symbolic",
+                Input::StillHere,
+                "primary",
+            ),
             self.action(
                 "waiting-leave",
                 "application-exit-symbolic",

@@ -226,6 +226,64 @@ fn waiting_in_the_queue_is_not_idleness() {
 }
 
 #[test]
+fn a_long_untouched_wait_asks_if_anyone_is_there_before_giving_the_place_up() {
+    let after = STILL_THERE_AFTER.as_millis() as u64;
+    let answer_within = STILL_THERE_FOR.as_millis() as u64;
+    let mut model = Model::new(0);
+    model.input(Input::ChooseLanguage(Language::Arabic), 0);
+    let queued = status(waiting(5, WaitRange::NoOfficerOnline));
+    // The wait starts at 10 s; nothing is asked before it has gone untouched long enough.
+    model.tick(&queued, 10 * SECOND);
+    assert_eq!(model.tick(&queued, 10 * SECOND + after - 1), []);
+    assert!(matches!(model.screen(&queued), Screen::Waiting { .. }));
+    assert_eq!(model.tick(&queued, 10 * SECOND + after), []);
+    assert_eq!(model.screen(&queued), Screen::StillThere);
+
+    // A touch keeps the place, and the question comes again only after as long again.
+    let answered = 20 * SECOND + after;
+    assert_eq!(model.input(Input::StillHere, answered), []);
+    assert!(matches!(model.screen(&queued), Screen::Waiting { .. }));
+    assert_eq!(model.tick(&queued, answered + after - 1), []);
+    assert!(matches!(model.screen(&queued), Screen::Waiting { .. }));
+    model.tick(&queued, answered + after);
+    assert_eq!(model.screen(&queued), Screen::StillThere);
+
+    // Nobody answers: the place is given up and the next person starts afresh.
+    assert_eq!(
+        model.tick(&queued, answered + after + answer_within - 1),
+        []
+    );
+    assert_eq!(
+        model.tick(&queued, answered + after + answer_within),
+        [Request::Citizen(CitizenAction::Reset)]
+    );
+    assert_eq!(model.screen(&status(Phase::Idle)), Screen::Attract);
+    assert_eq!(model.language, Language::Swedish);
+}
+
+#[test]
+fn nobody_is_asked_while_the_broker_is_away_or_the_officer_is_there() {
+    let after = STILL_THERE_AFTER.as_millis() as u64;
+    let mut model = Model::new(0);
+    let mut lost = status(waiting(2, WaitRange::NoOfficerOnline));
+    lost.connected = false;
+    model.tick(&lost, 0);
+    assert_eq!(model.tick(&lost, 3 * after), []);
+    assert_eq!(model.screen(&lost), Screen::ConnectionLost);
+    // Back, the wait counts from then.
+    let queued = status(waiting(2, WaitRange::NoOfficerOnline));
+    assert_eq!(model.tick(&queued, 3 * after + 1), []);
+    assert!(matches!(model.screen(&queued), Screen::Waiting { .. }));
+    // A call that starts while the question is up ends the question.
+    model.tick(&queued, 4 * after + 1);
+    assert_eq!(model.screen(&queued), Screen::StillThere);
+    model.tick(&in_call(true), 4 * after + 2);
+    assert_eq!(model.screen(&in_call(true)), Screen::Meeting);
+    model.tick(&queued, 4 * after + 3);
+    assert!(matches!(model.screen(&queued), Screen::Waiting { .. }));
+}
+
+#[test]
 fn goodbye_returns_to_the_attract_screen_with_nothing_kept() {
     let mut model = Model::new(0);
     model.input(Input::ChooseLanguage(Language::Dari), 0);
