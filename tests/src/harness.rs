@@ -653,6 +653,22 @@ pub async fn get_json(
     Ok(get_ok(client, broker, path).await?.json().await?)
 }
 
+/// The statistics row of one agency, as an administrator sees it.
+pub async fn agency_statistics(
+    admin: &reqwest::Client,
+    broker: &impl BrokerEndpoint,
+    agency: &str,
+) -> Result<serde_json::Value> {
+    let stats = get_json(admin, broker, "/api/statistics?groupBy=agency").await?;
+    stats
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["group"] == agency)
+        .cloned()
+        .ok_or_else(|| anyhow!("no statistics for {agency}: {stats}"))
+}
+
 /// GETs `path` as `client` and returns the body as text, failing on an error status.
 pub async fn get_text(
     client: &reqwest::Client,

@@ -8,7 +8,7 @@ use nara_tests::bench::process::free_port;
 use nara_tests::e2e::{
     enrol_kiosk_process, KioskProcess, OfficerBrowser, BROWSER_PATIENCE, MEDIA_PATIENCE,
 };
-use nara_tests::harness::{admin, get_json, BrokerEndpoint, BrokerProcess, PATIENCE};
+use nara_tests::harness::{admin, agency_statistics, BrokerEndpoint, BrokerProcess, PATIENCE};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -270,20 +270,13 @@ async fn a_meeting_goes_on_through_a_killed_broker() {
         .unwrap();
     assert_eq!(offers.len(), 1, "{offers:?}");
     let admin_client = admin(&broker).await.unwrap();
-    let stats = get_json(&admin_client, &broker, "/api/statistics?groupBy=agency")
+    let csn = agency_statistics(&admin_client, &broker, "csn")
         .await
         .unwrap();
-    let csn = stats
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["group"] == "csn")
-        .unwrap_or_else(|| panic!("{stats}"))
-        .clone();
     assert_eq!(
         (csn["visits"].as_u64(), csn["served"].as_u64()),
         (Some(1), Some(1)),
-        "{stats}"
+        "{csn}"
     );
     officer.close().await.unwrap();
     kiosk.stop().await.unwrap();
