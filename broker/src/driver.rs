@@ -184,7 +184,9 @@ impl Running {
     async fn carry_out(&self, core: &mut Core) {
         while let Some(output) = core.poll_output() {
             match output {
-                Output::ToKiosk { .. } | Output::ToDesk { .. } => self.deliver(output),
+                Output::ToKiosk { .. } | Output::ToDesk { .. } | Output::ToDesks { .. } => {
+                    self.deliver(output)
+                }
                 Output::Write(write) => {
                     self.write(write).await;
                 }
@@ -227,6 +229,9 @@ impl Running {
             }
             Output::ToDesk { staff, message } => {
                 self.connections.to_desk(&staff, &message);
+            }
+            Output::ToDesks { staff, message } => {
+                self.connections.to_desks(staff.iter(), &message);
             }
             other => tracing::error!(?other, "only messages follow a write"),
         }

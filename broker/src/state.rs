@@ -150,6 +150,26 @@ impl Connections {
         outbox.is_some_and(|o| o.send(message))
     }
 
+    /// The same message to several desks, encoded once; how many it reached.
+    pub fn to_desks<'a>(
+        &self,
+        staff: impl IntoIterator<Item = &'a StaffId>,
+        message: &BrokerToDesk,
+    ) -> usize {
+        let outboxes: Vec<_> = {
+            let desks = self.desks.lock().expect("not poisoned");
+            staff
+                .into_iter()
+                .filter_map(|s| desks.get(s).map(|d| d.outbox.clone()))
+                .collect()
+        };
+        let text = nara_protocol::encode(message);
+        outboxes
+            .iter()
+            .filter(|o| o.send_encoded(text.clone()))
+            .count()
+    }
+
     pub fn kiosk_online(&self, kiosk: &str) -> bool {
         self.kiosks
             .lock()

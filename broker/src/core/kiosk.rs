@@ -8,6 +8,11 @@ use nara_protocol::*;
 
 impl Core {
     pub(super) fn kiosk_connected(&mut self, hello: KioskHello) {
+        // The first look at the opening hours comes before the first welcome, which carries
+        // its result: had it come after, it would repeat to every kiosk what each was just told.
+        if self.hours_checked.is_none() {
+            self.check_hours();
+        }
         let KioskHello {
             kiosk,
             connection,

@@ -26,7 +26,7 @@ use jiff::tz::TimeZone;
 use nara_protocol::desk::{BrokerToDesk, DeskToBroker, Me, QueueView};
 use nara_protocol::kiosk::{BrokerToKiosk, KioskToBroker, VisitEndReason};
 use nara_protocol::*;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 /// A connection's number, unique for the broker's life: a close that comes after a newer
 /// connection of the same kiosk or person opened is not taken for theirs.
@@ -106,6 +106,12 @@ pub enum Output {
     },
     ToDesk {
         staff: StaffId,
+        message: BrokerToDesk,
+    },
+    /// The same message to several desks (an agency's queues to its officers): made and
+    /// encoded once, however many officers there are.
+    ToDesks {
+        staff: std::sync::Arc<std::collections::BTreeSet<StaffId>>,
         message: BrokerToDesk,
     },
     Write(Write),
@@ -225,7 +231,11 @@ pub struct Core {
     /// The queues each agency's officers were last sent. A change that leaves them as they
     /// were (an officer coming online as away) is not sent again: with thousands of officers
     /// connecting each morning, those repeats grew as the square of their number.
-    queues_sent: HashMap<AgencyId, Vec<QueueView>>,
+    queues_sent: HashMap<AgencyId, (Millis, Vec<QueueView>)>,
+    /// Agencies whose queues changed within [`queues::QUEUES_EVERY_MS`] of the last sending, and
+    /// when they are sent next: a busy agency's officers get its queues once a second, not
+    /// after every one of hundreds of changes.
+    queues_due: BTreeMap<AgencyId, Millis>,
     /// When opening hours are looked at next, and which agencies were open then.
     hours_checked: Option<(Millis, Vec<nara_protocol::kiosk::AgencyChoice>)>,
     now: Millis,
@@ -290,6 +300,7 @@ impl Core {
             kiosk_visit,
             recently_ended: HashMap::new(),
             queues_sent: HashMap::new(),
+            queues_due: BTreeMap::new(),
             hours_checked: None,
             now,
             outputs: VecDeque::new(),
@@ -314,6 +325,7 @@ impl Core {
             Input::Directory(change) => self.directory_changed(change),
             Input::Timeout => self.timeout(),
         }
+        self.send_due_queues();
     }
 
     /// The next thing to do, in order; `None` when all is done.
@@ -325,7 +337,8 @@ impl Core {
     pub fn poll_timeout(&self) -> Millis {
         let hours = self.hours_checked.as_ref().map_or(self.now, |(at, _)| *at);
         let booked = self.directory.next_booking_expiry();
-        [self.router.next_deadline(), booked]
+        let queues = self.queues_due.values().min().copied();
+        [self.router.next_deadline(), booked, queues]
             .into_iter()
             .flatten()
             .fold(hours, Millis::min)
@@ -339,11 +352,12 @@ impl Core {
             .is_none_or(|(at, _)| *at <= self.now)
         {
             self.check_hours();
+            // With the hours, not at every timeout: a day's ended visits are many.
+            let now = self.now;
+            self.recently_ended
+                .retain(|_, (_, _, at)| now.saturating_sub(*at) < RECENTLY_ENDED_MS);
         }
         self.directory.forget_past_bookings(self.now);
-        let now = self.now;
-        self.recently_ended
-            .retain(|_, (_, _, at)| now.saturating_sub(*at) < RECENTLY_ENDED_MS);
     }
 
     fn directory_changed(&mut self, change: DirectoryChange) {

@@ -8,6 +8,9 @@ use nara_protocol::kiosk::BrokerToKiosk;
 use nara_protocol::*;
 use std::collections::BTreeMap;
 
+/// An agency's officers are sent its queues at most this often.
+pub const QUEUES_EVERY_MS: Millis = 1000;
+
 /// The queues of `agency` as its officers see them at `now`.
 pub(super) fn views(router: &Router, agency: &AgencyId, now: Millis) -> Vec<QueueView> {
     let mut by_language: BTreeMap<LanguageCode, QueueView> = BTreeMap::new();
@@ -48,23 +51,45 @@ pub(super) fn views(router: &Router, agency: &AgencyId, now: Millis) -> Vec<Queu
 }
 
 impl Core {
+    /// The queues of `agency` changed: its officers are sent them now, or, if they were
+    /// sent less than [`QUEUES_EVERY_MS`] ago, then.
+    pub(super) fn queues_changed(&mut self, agency: &AgencyId) {
+        match self.queues_sent.get(agency) {
+            Some((at, _)) if self.now < at + QUEUES_EVERY_MS => {
+                // On the second, so that all agencies due share one timeout.
+                let due = (at + QUEUES_EVERY_MS).div_ceil(QUEUES_EVERY_MS) * QUEUES_EVERY_MS;
+                self.queues_due.entry(agency.clone()).or_insert(due);
+            }
+            _ => self.send_queues(agency),
+        }
+    }
+
+    pub(super) fn send_due_queues(&mut self) {
+        while let Some((agency, _)) = self
+            .queues_due
+            .iter()
+            .find(|(_, due)| **due <= self.now)
+            .map(|(agency, due)| (agency.clone(), *due))
+        {
+            self.queues_due.remove(&agency);
+            self.send_queues(&agency);
+        }
+    }
+
     /// Sends `agency`'s officers its queues, unless they are as last sent.
-    pub(super) fn send_queues(&mut self, agency: &AgencyId) {
+    fn send_queues(&mut self, agency: &AgencyId) {
         let queues = self.queue_views(agency);
-        if self.queues_sent.get(agency) == Some(&queues) {
+        if self.queues_sent.get(agency).map(|(_, sent)| sent) == Some(&queues) {
             return;
         }
-        self.queues_sent.insert(agency.clone(), queues.clone());
-        let officers: Vec<StaffId> = self
-            .router
-            .staff_of_agency(agency)
-            .map(|(s, _)| s.clone())
-            .collect();
-        for staff in officers {
-            let message = BrokerToDesk::Queues {
-                queues: queues.clone(),
-            };
-            self.send_desk(&staff, message);
+        self.queues_sent
+            .insert(agency.clone(), (self.now, queues.clone()));
+        let officers = self.router.officers_of(agency);
+        if !officers.is_empty() {
+            self.outputs.push_back(super::Output::ToDesks {
+                staff: officers,
+                message: BrokerToDesk::Queues { queues },
+            });
         }
     }
 

@@ -214,7 +214,7 @@ impl Core {
                     .insert(visit.clone(), (kiosk.clone(), reason, now));
                 self.send_kiosk(&kiosk, BrokerToKiosk::VisitEnded { visit, reason });
             }
-            Command::QueuesChanged { agency } => self.send_queues(&agency),
+            Command::QueuesChanged { agency } => self.queues_changed(&agency),
             Command::SaveWaiting { record } => self.write(Write::SaveWaiting(record)),
             Command::SaveCall { record } => self.write(Write::SaveCall(record)),
             Command::ForgetCall { call } => self.write(Write::ForgetCall(call)),

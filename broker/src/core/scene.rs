@@ -274,6 +274,10 @@ pub(super) fn to_desk<'a>(out: &'a [Output], staff: &str) -> Vec<&'a BrokerToDes
     out.iter()
         .filter_map(|o| match o {
             Output::ToDesk { staff: s, message } if s.as_str() == staff => Some(message),
+            Output::ToDesks {
+                staff: all,
+                message,
+            } if all.iter().any(|s| s.as_str() == staff) => Some(message),
             _ => None,
         })
         .collect()

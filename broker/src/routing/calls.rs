@@ -42,6 +42,7 @@ impl Router {
         visit.segment.answered_by = Some(staff.clone());
         visit.state = VisitState::InCall { call: call.clone() };
         visit.announced = None;
+        self.waiting.remove(visit_id);
         let kiosk = visit.kiosk.clone();
         let agency = visit.segment.queue.agency.clone();
         // Should the broker stop during the call, the visit comes back at the front of its queue.
@@ -167,6 +168,7 @@ impl Router {
                 "that invitation is already looking for someone".into(),
             ));
         }
+        self.calls_inviting.insert(call_id.clone());
         call.invites.push(Invite {
             invited_by: staff.clone(),
             target,
@@ -204,6 +206,7 @@ impl Router {
                         "a transfer is already under way".into(),
                     ));
                 }
+                self.calls_inviting.insert(call_id.clone());
                 call.invites.push(Invite {
                     invited_by: staff.clone(),
                     target: InviteTarget::Officer {
@@ -249,6 +252,7 @@ impl Router {
             tried: BTreeMap::new(),
         });
         visit.announced = None;
+        self.waiting.insert(visit_id.clone());
         let kiosk = visit.kiosk.clone();
         let record = visit.waiting_record().expect("just made waiting");
         out.push(Command::SegmentClosed {
@@ -321,7 +325,7 @@ impl Router {
             self.set_staff_status(staff, StaffStatus::WrapUp, now, out);
             self.queues_changed_for_staff(staff, out);
         } else {
-            self.staff.remove(staff);
+            self.remove_staff(staff);
         }
     }
 
@@ -392,7 +396,7 @@ impl Router {
     pub(crate) fn staff_lost(&mut self, staff: &StaffId, now: Millis, out: &mut Vec<Command>) {
         let Some(call_id) = self.staff.get(staff).and_then(|s| s.call.clone()) else {
             self.queues_changed_for_staff(staff, out);
-            self.staff.remove(staff);
+            self.remove_staff(staff);
             return;
         };
         let call = self.calls[&call_id].clone();

@@ -2,7 +2,7 @@
 //! who can take the visit — or no number at all when nobody can.
 
 use super::*;
-use nara_protocol::{WaitEstimate, WaitRange};
+use nara_protocol::{LanguageCode, WaitEstimate, WaitRange};
 use std::collections::{HashMap, VecDeque};
 
 /// Recent handling times kept per agency.
@@ -112,23 +112,39 @@ impl Router {
         now: Millis,
     ) -> Vec<(VisitId, bool, WaitEstimate)> {
         let mut agencies: BTreeMap<&AgencyId, AgencyQueues> = BTreeMap::new();
-        for visit in self.visits.values() {
-            if let VisitState::Waiting(w) = &visit.state {
-                if include(&w.queue.agency) {
-                    agencies.entry(&w.queue.agency).or_default().add(
-                        self.order_key(visit, w, now),
-                        visit,
-                        &w.queue,
-                    );
-                }
+        for (visit, w) in self.waiting_visits() {
+            if include(&w.queue.agency) {
+                agencies.entry(&w.queue.agency).or_default().add(
+                    self.order_key(visit, w, now),
+                    visit,
+                    &w.queue,
+                );
             }
         }
-        if agencies.is_empty() {
-            return Vec::new();
-        }
-        for staff in self.staff.values().filter(|s| counts_towards_estimates(s)) {
-            if let Some(queues) = staff.profile.agency().and_then(|a| agencies.get_mut(a)) {
-                queues.count(staff);
+        for (agency, queues) in &mut agencies {
+            let mut by_language: BTreeMap<&LanguageCode, Vec<usize>> = BTreeMap::new();
+            for (index, key) in queues.keys.iter().enumerate() {
+                by_language.entry(&key.language).or_default().push(index);
+            }
+            let mut able = Vec::with_capacity(queues.keys.len());
+            for staff in self
+                .staff_in(Some(agency))
+                .filter(|s| counts_towards_estimates(s))
+            {
+                // Through the few languages a person speaks, not every queue of the agency.
+                able.clear();
+                for language in &staff.profile.languages {
+                    let Some(indexes) = by_language.get(language) else {
+                        continue;
+                    };
+                    able.extend(indexes.iter().copied().filter(|q| {
+                        queues.keys[*q]
+                            .topic
+                            .as_ref()
+                            .is_none_or(|t| staff.profile.skills.contains(t))
+                    }));
+                }
+                queues.count(staff, &able);
             }
         }
         let mut estimates = Vec::new();
@@ -211,14 +227,12 @@ impl<'a> AgencyQueues<'a> {
         self.waiting.push((key, visit, index));
     }
 
-    /// Counts `staff` towards every queue they can take, and those queues as shared.
-    fn count(&mut self, staff: &Staff) {
-        let able: Vec<usize> = (0..self.keys.len())
-            .filter(|q| staff.profile.can_answer(self.keys[*q]))
-            .collect();
-        for a in &able {
+    /// Counts `staff` towards `able`, the queues they can take, and those queues as shared.
+    fn count(&mut self, staff: &Staff, able: &[usize]) {
+        debug_assert!(able.iter().all(|q| staff.profile.can_answer(self.keys[*q])));
+        for a in able {
             self.loads[*a].count(staff);
-            for b in &able {
+            for b in able {
                 self.shared[*a][*b] = true;
             }
         }

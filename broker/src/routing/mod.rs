@@ -22,18 +22,37 @@ pub use types::*;
 use nara_protocol::desk::{AvailabilityChoice, OfferWithdrawnReason, StaffStatus};
 use nara_protocol::kiosk::VisitEndReason;
 use nara_protocol::{AgencyId, CallId, OfferId, Outcome, StaffId, VisitId};
+use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// Waiting citizens are told changes of their positions at most this often.
+pub const ANNOUNCE_EVERY_MS: Millis = 1000;
 
 /// The whole routing state. Cheap to clone for tests.
 #[derive(Debug, Clone)]
 pub struct Router {
     pub(crate) config: RoutingConfig,
-    pub(crate) staff: BTreeMap<StaffId, Staff>,
+    /// By id, hashed: looked up many times per event, never walked in order. Fx, not SipHash:
+    /// the ids are the broker's own, and the lookups are the core's hottest path.
+    pub(crate) staff: FxHashMap<StaffId, Staff>,
     /// Everyone given an offline or wrap-up deadline since the last timeouts fired (a
     /// superset of those who have one now). Deadlines are looked for after every event;
     /// walking all staff for them cost each event time in proportion to everyone logged in.
     pub(crate) staff_timed: BTreeSet<StaffId>,
     pub(crate) visits: BTreeMap<VisitId, Visit>,
+    /// The visits now waiting; the rest of `visits` are in calls. Most events look at the
+    /// waiting ones only, and a busy day has thousands of calls.
+    pub(crate) waiting: BTreeSet<VisitId>,
+    /// Everyone in `staff` by agency (`None`: interpreters), so that what one agency's
+    /// change costs grows with that agency, not with everyone logged in. Shared with the
+    /// messages sent to all of an agency's officers, and copied only when someone comes or
+    /// goes while such a message is on its way.
+    pub(crate) staff_by_agency: BTreeMap<Option<AgencyId>, Arc<BTreeSet<StaffId>>>,
+    /// Visits given a reconnect deadline, and calls given invitations, since the last
+    /// timeouts fired: supersets, as `staff_timed` is, for the same reason.
+    pub(crate) visits_timed: BTreeSet<VisitId>,
+    pub(crate) calls_inviting: BTreeSet<CallId>,
     pub(crate) offers: BTreeMap<OfferId, Offer>,
     pub(crate) calls: BTreeMap<CallId, Call>,
     pub(crate) handling: estimate::HandlingTimes,
@@ -43,6 +62,9 @@ pub struct Router {
     next_seq: u64,
     /// When positions were last announced; booked visits that came due since then move up.
     pub(crate) announced_at: Millis,
+    /// Agencies whose waiting citizens are told their positions again at `announce_at`.
+    pub(crate) announce_due: BTreeSet<AgencyId>,
+    pub(crate) announce_at: Option<Millis>,
     /// Calls begun, changed or ended by the event being handled, to be saved or forgotten.
     pub(crate) changed_calls: BTreeSet<CallId>,
 }
@@ -52,9 +74,13 @@ impl Router {
     pub fn new(config: RoutingConfig, id_prefix: &str) -> Self {
         Router {
             config,
-            staff: BTreeMap::new(),
+            staff: FxHashMap::default(),
             staff_timed: BTreeSet::new(),
             visits: BTreeMap::new(),
+            waiting: BTreeSet::new(),
+            staff_by_agency: BTreeMap::new(),
+            visits_timed: BTreeSet::new(),
+            calls_inviting: BTreeSet::new(),
             offers: BTreeMap::new(),
             calls: BTreeMap::new(),
             handling: estimate::HandlingTimes::default(),
@@ -62,6 +88,8 @@ impl Router {
             next_id: 0,
             next_seq: 0,
             announced_at: 0,
+            announce_due: BTreeSet::new(),
+            announce_at: None,
             changed_calls: BTreeSet::new(),
         }
     }
@@ -127,7 +155,10 @@ impl Router {
     /// The earliest moment at which a [`Event::Tick`] would change something.
     pub fn next_deadline(&self) -> Option<Millis> {
         let offers = self.offers.values().map(|o| o.deadline);
-        let visits = self.visits.values().filter_map(|v| v.gone_deadline);
+        let visits = self
+            .visits_timed
+            .iter()
+            .filter_map(|id| self.visits.get(id)?.gone_deadline);
         let staff = self
             .staff_timed
             .iter()
@@ -138,23 +169,95 @@ impl Router {
                     .flatten()
             });
         let invites = self
-            .calls
-            .values()
+            .calls_inviting
+            .iter()
+            .filter_map(|id| self.calls.get(id))
             .flat_map(|c| c.invites.iter().map(|i| i.deadline));
         let skips = self
-            .visits
-            .values()
-            .filter_map(|v| match &v.state {
-                VisitState::Waiting(w) => Some(w.tried.values().copied()),
-                VisitState::InCall { .. } => None,
-            })
-            .flatten();
+            .waiting_visits()
+            .flat_map(|(_, w)| w.tried.values().copied());
         offers
+            .chain(self.announce_at)
             .chain(visits)
             .chain(staff)
             .chain(invites)
             .chain(skips)
             .min()
+    }
+
+    /// The waiting visits, each with its place in the queue.
+    pub(crate) fn waiting_visits(&self) -> impl Iterator<Item = (&Visit, &Waiting)> {
+        self.waiting
+            .iter()
+            .filter_map(|id| self.visits.get(id))
+            .filter_map(|v| match &v.state {
+                VisitState::Waiting(w) => Some((v, w)),
+                VisitState::InCall { .. } => None,
+            })
+    }
+
+    /// Everyone of one agency (`None`: the interpreters) who is online or in a grace time.
+    pub(crate) fn staff_in<'a>(
+        &'a self,
+        agency: Option<&AgencyId>,
+    ) -> impl Iterator<Item = &'a Staff> + 'a {
+        self.staff_by_agency
+            .get(&agency.cloned())
+            .into_iter()
+            .flat_map(|ids| ids.iter())
+            .filter_map(|id| self.staff.get(id))
+    }
+
+    fn add_staff(&mut self, staff: Staff) {
+        let id = staff.profile.id.clone();
+        let ids = self
+            .staff_by_agency
+            .entry(staff.profile.agency().cloned())
+            .or_default();
+        Arc::make_mut(ids).insert(id.clone());
+        self.staff.insert(id, staff);
+    }
+
+    pub(crate) fn remove_staff(&mut self, id: &StaffId) {
+        if let Some(staff) = self.staff.remove(id) {
+            let agency = staff.profile.agency().cloned();
+            if let Some(ids) = self.staff_by_agency.get_mut(&agency) {
+                Arc::make_mut(ids).remove(id);
+                if ids.is_empty() {
+                    self.staff_by_agency.remove(&agency);
+                }
+            }
+        }
+    }
+
+    /// Whether the indexes say what a walk over everything would: for the property tests.
+    #[cfg(test)]
+    pub(crate) fn indexes_hold(&self) -> bool {
+        let waiting: BTreeSet<VisitId> = self
+            .visits
+            .values()
+            .filter(|v| matches!(v.state, VisitState::Waiting(_)))
+            .map(|v| v.id.clone())
+            .collect();
+        let mut by_agency: BTreeMap<Option<AgencyId>, Arc<BTreeSet<StaffId>>> = BTreeMap::new();
+        for s in self.staff.values() {
+            Arc::make_mut(by_agency.entry(s.profile.agency().cloned()).or_default())
+                .insert(s.profile.id.clone());
+        }
+        let timed_visits_listed = self
+            .visits
+            .values()
+            .filter(|v| v.gone_deadline.is_some())
+            .all(|v| self.visits_timed.contains(&v.id));
+        let inviting_listed = self
+            .calls
+            .values()
+            .filter(|c| !c.invites.is_empty())
+            .all(|c| self.calls_inviting.contains(&c.id));
+        waiting == self.waiting
+            && by_agency == self.staff_by_agency
+            && timed_visits_listed
+            && inviting_listed
     }
 
     // ---- staff ----
@@ -163,14 +266,21 @@ impl Router {
         let id = profile.id.clone();
         match self.staff.get_mut(&id) {
             Some(existing) => {
-                // A reconnect within the grace time keeps the call and status.
-                existing.profile = profile;
+                // A reconnect within the grace time keeps the call and status; an
+                // administrator may have moved them to another agency meanwhile.
+                if existing.profile.agency() != profile.agency() {
+                    let mut staff = existing.clone();
+                    staff.profile = profile;
+                    self.remove_staff(&id);
+                    self.add_staff(staff);
+                } else {
+                    existing.profile = profile;
+                }
+                let existing = self.staff.get_mut(&id).expect("just put back");
                 existing.online = true;
                 existing.offline_deadline = None;
             }
-            None => {
-                self.staff.insert(id.clone(), Staff::new(profile, now));
-            }
+            None => self.add_staff(Staff::new(profile, now)),
         }
         let status = self.staff[&id].status;
         out.push(Command::StaffStatus {
@@ -203,7 +313,7 @@ impl Router {
             staff.offline_deadline = Some(now + grace);
             self.staff_timed.insert(id.clone());
         } else {
-            self.staff.remove(id);
+            self.remove_staff(id);
         }
         Ok(())
     }
@@ -329,6 +439,10 @@ impl Router {
         out.push(Command::SaveWaiting {
             record: visit.waiting_record().expect("just made waiting"),
         });
+        if visit.gone_deadline.is_some() {
+            self.visits_timed.insert(spec.visit.clone());
+        }
+        self.waiting.insert(spec.visit.clone());
         self.visits.insert(spec.visit, visit);
         push_queues_changed(out, &agency);
         Ok(())
@@ -347,6 +461,7 @@ impl Router {
             .ok_or_else(|| RoutingError::not_found("visit", id))?;
         visit.kiosk_online = false;
         visit.gone_deadline = Some(now + grace);
+        self.visits_timed.insert(id.clone());
         if let VisitState::Waiting(Waiting {
             offer: Some(offer), ..
         }) = &visit.state
@@ -441,6 +556,7 @@ impl Router {
             self.withdraw_offer(&offer, OfferWithdrawnReason::VisitGone, now, out);
         }
         let visit = self.visits.remove(id).expect("checked above");
+        self.waiting.remove(id);
         out.push(Command::SegmentClosed {
             visit: id.clone(),
             kiosk: visit.kiosk.clone(),
@@ -466,8 +582,9 @@ impl Router {
             self.offer_timed_out(&offer, now, out);
         }
         let gone: Vec<VisitId> = self
-            .visits
-            .values()
+            .visits_timed
+            .iter()
+            .filter_map(|id| self.visits.get(id))
             .filter(|v| v.gone_deadline.is_some_and(|d| d <= now))
             .map(|v| v.id.clone())
             .collect();
@@ -517,17 +634,29 @@ impl Router {
                 .is_some_and(|s| s.offline_deadline.is_some() || s.wrap_up_deadline.is_some())
         });
         self.expire_invites(now, out);
+        let visits = &self.visits;
+        self.visits_timed
+            .retain(|id| visits.get(id).is_some_and(|v| v.gone_deadline.is_some()));
         // Skips that ran out make those people eligible again at the next dispatch.
-        for visit in self.visits.values_mut() {
-            if let VisitState::Waiting(w) = &mut visit.state {
+        for id in &self.waiting {
+            if let Some(Visit {
+                state: VisitState::Waiting(w),
+                ..
+            }) = self.visits.get_mut(id)
+            {
                 w.tried.retain(|_, until| *until > now);
             }
         }
-        for call in self.calls.values_mut() {
+        let calls = &mut self.calls;
+        self.calls_inviting.retain(|id| {
+            let Some(call) = calls.get_mut(id) else {
+                return false;
+            };
             for invite in &mut call.invites {
                 invite.tried.retain(|_, until| *until > now);
             }
-        }
+            !call.invites.is_empty()
+        });
     }
 
     // ---- views ----
@@ -535,14 +664,9 @@ impl Router {
     /// Visits waiting in the queues of `agency`, in the order they will be offered.
     pub fn waiting_in(&self, agency: &AgencyId, now: Millis) -> Vec<WaitingView> {
         let mut rows: Vec<_> = self
-            .visits
-            .values()
-            .filter_map(|v| match &v.state {
-                VisitState::Waiting(w) if &w.queue.agency == agency => {
-                    Some((self.order_key(v, w, now), v, w))
-                }
-                _ => None,
-            })
+            .waiting_visits()
+            .filter(|(_, w)| &w.queue.agency == agency)
+            .map(|(v, w)| (self.order_key(v, w, now), v, w))
             .collect();
         rows.sort_by_key(|row| row.0);
         rows.into_iter()
@@ -560,15 +684,19 @@ impl Router {
         self.staff.get(id).map(|s| s.status)
     }
 
+    /// Everyone of `agency` online or in a grace time, as a set shared with whoever holds it.
+    pub fn officers_of(&self, agency: &AgencyId) -> Arc<BTreeSet<StaffId>> {
+        self.staff_by_agency
+            .get(&Some(agency.clone()))
+            .cloned()
+            .unwrap_or_default()
+    }
+
     pub fn staff_of_agency<'a>(
         &'a self,
         agency: &'a AgencyId,
     ) -> impl Iterator<Item = (&'a StaffId, StaffStatus)> + 'a {
-        self.staff
-            .values()
-            .filter(
-                move |s| matches!(&s.profile.kind, StaffKind::Officer { agency: a } if a == agency),
-            )
+        self.staff_in(Some(agency))
             .map(|s| (&s.profile.id, s.status))
     }
 

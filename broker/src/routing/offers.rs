@@ -2,7 +2,7 @@
 
 use super::*;
 use nara_protocol::desk::{InviteTarget, OfferPurpose};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 /// Sort key of a waiting visit: transferred or interrupted visits first, then booked visits
 /// whose time has come (by appointment), then everyone else in order of arrival.
@@ -25,30 +25,23 @@ impl Router {
     /// from everyone online, and stops as soon as nobody is left to offer to.
     pub(crate) fn dispatch(&mut self, now: Millis, out: &mut Vec<Command>) {
         let has_open_invites = self
-            .calls
-            .values()
+            .calls_inviting
+            .iter()
+            .filter_map(|id| self.calls.get(id))
             .any(|c| c.invites.iter().any(|i| i.offer.is_none()));
         let mut order: Vec<(OrderKey, VisitId)> = self
-            .visits
-            .values()
-            .filter_map(|v| match &v.state {
-                VisitState::Waiting(w) if w.offer.is_none() && v.kiosk_online => {
-                    Some((self.order_key(v, w, now), v.id.clone()))
-                }
-                _ => None,
-            })
+            .waiting_visits()
+            .filter(|(v, w)| w.offer.is_none() && v.kiosk_online)
+            .map(|(v, w)| (self.order_key(v, w, now), v.id.clone()))
             .collect();
         if order.is_empty() && !has_open_invites {
             return;
         }
-        let mut free = FreeStaff::new(self);
+        let mut free = FreeStaff::default();
         order.sort_unstable();
         // Queues nobody free can answer: their later visits need not be tried again.
         let mut unanswerable: BTreeSet<QueueKey> = BTreeSet::new();
         for (_, visit_id) in order {
-            if free.is_empty() {
-                return;
-            }
             let VisitState::Waiting(waiting) = &self.visits[&visit_id].state else {
                 continue;
             };
@@ -57,7 +50,8 @@ impl Router {
                 continue;
             }
             let queue = &waiting.queue;
-            match free.take(self, |s| s.profile.can_answer(queue), &skip) {
+            let fits = |s: &Staff| s.profile.can_answer(queue);
+            match free.take(self, Some(&queue.agency), fits, &skip) {
                 Some(staff) => {
                     self.make_offer(staff, visit_id, OfferKind::Answer, now, out);
                 }
@@ -67,10 +61,14 @@ impl Router {
                 None => {}
             }
         }
+        if !has_open_invites {
+            return;
+        }
 
         let open_invites: Vec<(CallId, usize)> = self
-            .calls
-            .values()
+            .calls_inviting
+            .iter()
+            .filter_map(|id| self.calls.get(id))
             .flat_map(|c| {
                 c.invites
                     .iter()
@@ -80,24 +78,26 @@ impl Router {
             })
             .collect();
         for (call_id, index) in open_invites {
-            if free.is_empty() {
-                return;
-            }
             let call = &self.calls[&call_id];
             let invite = &call.invites[index];
             let mut skip = active_skips(&invite.tried, now);
             skip.extend(call.participants.iter().cloned());
             let target = invite.target.clone();
             let transfer_to = invite.transfer_to.clone();
+            // Whose people may take it: the agency's, or the interpreters (`None`).
+            let agency = match (&target, &transfer_to) {
+                (_, Some(queue)) => Some(&queue.agency),
+                (InviteTarget::Interpreter { .. }, None) => None,
+                (InviteTarget::Officer { agency }, None) => Some(agency),
+            };
             let fits = |s: &Staff| match (&target, &transfer_to) {
                 (_, Some(queue)) => s.profile.can_answer(queue),
                 (InviteTarget::Interpreter { language }, None) => {
-                    s.profile.kind == StaffKind::Interpreter
-                        && s.profile.languages.contains(language)
+                    s.profile.languages.contains(language)
                 }
-                (InviteTarget::Officer { agency }, None) => s.profile.agency() == Some(agency),
+                (InviteTarget::Officer { .. }, None) => true,
             };
-            if let Some(staff) = free.take(self, fits, &skip) {
+            if let Some(staff) = free.take(self, agency, fits, &skip) {
                 let kind = OfferKind::Invite {
                     call: call_id.clone(),
                     invited_by: invite.invited_by.clone(),
@@ -293,29 +293,37 @@ impl Router {
 
     /// Tells each waiting kiosk its position and estimate when they changed.
     ///
-    /// Only agencies this event touched are recomputed: those whose queues changed, whose
-    /// staff changed status, where a kiosk awaits its first or renewed announcement, or where
-    /// a booked visit's time came since the last event and so moved ahead of the others.
+    /// A kiosk awaiting its first or renewed announcement is told at once, as is an agency
+    /// where a booked visit's time came since the last event and so moved ahead of the
+    /// others. Agencies this event otherwise touched (queues changed, staff changed status)
+    /// are recomputed on the next whole second, with all others touched until then: on a
+    /// busy day an agency changes many times a second, and a position shown to a citizen
+    /// need not follow each change.
     pub(crate) fn announce_positions(&mut self, now: Millis, out: &mut Vec<Command>) {
-        let mut touched: BTreeSet<AgencyId> = BTreeSet::new();
         for command in out.iter() {
-            match command {
-                Command::QueuesChanged { agency } => {
-                    touched.insert(agency.clone());
-                }
+            let agency = match command {
+                Command::QueuesChanged { agency } => Some(agency),
                 Command::StaffStatus { staff, .. } => {
-                    if let Some(agency) = self.staff.get(staff).and_then(|s| s.profile.agency()) {
-                        touched.insert(agency.clone());
-                    }
+                    self.staff.get(staff).and_then(|s| s.profile.agency())
                 }
-                _ => {}
+                _ => None,
+            };
+            if let Some(agency) = agency {
+                if !self.announce_due.contains(agency) {
+                    self.announce_due.insert(agency.clone());
+                }
             }
         }
+        if !self.announce_due.is_empty() && self.announce_at.is_none() {
+            self.announce_at = Some((now / ANNOUNCE_EVERY_MS + 1) * ANNOUNCE_EVERY_MS);
+        }
+        let mut touched: BTreeSet<AgencyId> = BTreeSet::new();
+        if self.announce_at.is_some_and(|at| at <= now) {
+            touched = std::mem::take(&mut self.announce_due);
+            self.announce_at = None;
+        }
         let since = self.announced_at;
-        for visit in self.visits.values() {
-            let VisitState::Waiting(w) = &visit.state else {
-                continue;
-            };
+        for (visit, w) in self.waiting_visits() {
             let unannounced = visit.kiosk_online && visit.announced.is_none();
             let came_due = !w.front
                 && visit.booking.is_some_and(|at| {
@@ -357,36 +365,33 @@ fn active_skips(tried: &BTreeMap<StaffId, Millis>, now: Millis) -> BTreeSet<Staf
         .collect()
 }
 
-/// The people who can be offered something right now, longest idle first.
-struct FreeStaff(Vec<(Millis, StaffId)>);
+/// The people who can be offered something right now, longest idle first, by agency
+/// (`None`: the interpreters); each agency's list is made the first time it is needed.
+#[derive(Default)]
+struct FreeStaff(HashMap<Option<AgencyId>, Vec<(Millis, StaffId)>>);
 
 impl FreeStaff {
-    fn new(router: &Router) -> Self {
-        let mut free: Vec<(Millis, StaffId)> = router
-            .staff
-            .values()
-            .filter(|s| s.can_be_offered())
-            .map(|s| (s.idle_since, s.profile.id.clone()))
-            .collect();
-        free.sort_unstable();
-        FreeStaff(free)
-    }
-
-    fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// The longest-idle person who fits and is not skipped, no longer free once taken.
+    /// The longest-idle person of `agency` who fits and is not skipped, no longer free once
+    /// taken.
     fn take(
         &mut self,
         router: &Router,
+        agency: Option<&AgencyId>,
         fits: impl Fn(&Staff) -> bool,
         skip: &BTreeSet<StaffId>,
     ) -> Option<StaffId> {
-        let index = self
-            .0
+        let free = self.0.entry(agency.cloned()).or_insert_with(|| {
+            let mut free: Vec<(Millis, StaffId)> = router
+                .staff_in(agency)
+                .filter(|s| s.can_be_offered())
+                .map(|s| (s.idle_since, s.profile.id.clone()))
+                .collect();
+            free.sort_unstable();
+            free
+        });
+        let index = free
             .iter()
             .position(|(_, id)| !skip.contains(id) && fits(&router.staff[id]))?;
-        Some(self.0.remove(index).1)
+        Some(free.remove(index).1)
     }
 }

@@ -219,6 +219,10 @@ fn check_invariants_except_deadlines(
         .collect();
     let known: BTreeSet<&VisitId> = r.visits.keys().collect();
     assert_eq!(expected, known, "visits lost or invented");
+    assert!(
+        r.indexes_hold(),
+        "an index disagrees with the state it indexes"
+    );
 
     // Nobody is offered two things; offers and statuses agree.
     let mut offered = BTreeSet::new();
@@ -267,10 +271,14 @@ fn check_invariants_except_deadlines(
         }
     }
 
-    // Every waiting kiosk was last told what a fresh estimate says now: announcing only the
-    // agencies an event touched misses nothing.
+    // Every waiting kiosk was last told what a fresh estimate says now, or will be within a
+    // second: announcing only the agencies an event touched misses nothing.
+    assert_eq!(r.announce_at.is_some(), !r.announce_due.is_empty());
     for visit in r.visits.values() {
-        if visit.kiosk_online && matches!(visit.state, VisitState::Waiting(_)) {
+        let VisitState::Waiting(w) = &visit.state else {
+            continue;
+        };
+        if visit.kiosk_online && !r.announce_due.contains(&w.queue.agency) {
             assert_eq!(
                 visit.announced.as_ref(),
                 Some(&r.estimate(&visit.id, r.announced_at)),

@@ -77,8 +77,12 @@ impl Router {
             staff.online = false;
             staff.call = Some(record.call.clone());
             staff.offline_deadline = Some(now + grace);
-            self.staff.insert(p.staff.clone(), staff);
+            self.add_staff(staff);
             self.staff_timed.insert(p.staff.clone());
+        }
+        self.visits_timed.insert(record.visit.clone());
+        if !record.invites.is_empty() {
+            self.calls_inviting.insert(record.call.clone());
         }
         self.visits.insert(
             record.visit.clone(),

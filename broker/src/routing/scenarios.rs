@@ -341,7 +341,11 @@ fn officer_browser_lost_mid_call_puts_the_visit_back_at_the_front() {
     .unwrap();
     r.handle(Event::StaffOffline { staff: id("anna") }, 3 * S)
         .unwrap();
-    // Back within the grace time: nothing lost.
+    // Waiting citizens are told their new positions on the next second ...
+    let announce = r.next_deadline().unwrap();
+    assert_eq!(announce, 4 * S);
+    r.handle(Event::Tick, announce).unwrap();
+    // ... and then nothing is due before the grace time ends.
     let deadline = r.next_deadline().unwrap();
     assert_eq!(deadline, 3 * S + r.config().reconnect_grace_ms);
     r.handle(Event::Tick, deadline).unwrap();

@@ -105,7 +105,12 @@ impl Outbox {
     /// Queues a message. A client too slow to keep its queue short is cut off (see
     /// [`Outbox::overflowed`]) rather than letting the broker buffer without bound.
     pub fn send<T: Serialize>(&self, message: &T) -> bool {
-        match self.push(Outgoing::Text(encode(message))) {
+        self.send_encoded(encode(message))
+    }
+
+    /// As `send`, for a message encoded once for several clients.
+    pub fn send_encoded(&self, text: String) -> bool {
+        match self.push(Outgoing::Text(text)) {
             Ok(()) => true,
             Err(Refused::Full) => {
                 self.queue.state.lock().expect("not poisoned").overflowed = true;

@@ -1,7 +1,7 @@
 //! `tests/bench routing`: the broker's whole core (admission, routing, the messages people
 //! see) with no sockets, fed a day of a national service: 5 000 officers over 500 queues
-//! (10 agencies × 10 languages × 5 topics), citizens arriving at kiosks through the opening
-//! day, officers answering after a few seconds and talking for minutes. Inputs are replayed
+//! (10 agencies × 10 languages × 5 topics), a fleet of 3 000 kiosks, citizens arriving at
+//! free kiosks through the opening day, officers answering after a few seconds and talking for minutes. Inputs are replayed
 //! on a simulated clock paced at `speed` × real time; every input, with the draining of what
 //! it leads to, is timed. No peer exists for this, so figures are printed against targets.
 
@@ -11,7 +11,7 @@ use nara_broker::core::{Core, CoreConfig, DeskHello, Input, KioskHello, Output, 
 use nara_broker::routing::{Millis, RoutingConfig, StaffKind, StaffProfile};
 use nara_broker::storage::AgencyRow;
 use nara_protocol::desk::{AvailabilityChoice, BrokerToDesk, DeskToBroker, Me};
-use nara_protocol::kiosk::KioskToBroker;
+use nara_protocol::kiosk::{BrokerToKiosk, KioskToBroker};
 use nara_protocol::{
     AgencyId, KioskId, LanguageCode, Outcome, ShortText, SiteId, StaffCard, StaffId, StaffRoleKind,
     Topic,
@@ -19,7 +19,7 @@ use nara_protocol::{
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone)]
@@ -47,6 +47,26 @@ impl Default for RoutingBench {
 const AGENCIES: usize = 10;
 const LANGUAGES: [&str; 10] = ["sv", "en", "ar", "so", "ti", "prs", "fa", "pl", "uk", "tr"];
 const TOPICS: usize = 5;
+/// The fleet: connected all day, each free again once its visit has ended.
+const KIOSKS: usize = 3_000;
+
+fn kiosk_hello(n: usize, connection: u64) -> KioskHello {
+    KioskHello {
+        kiosk: kiosk_id(n),
+        connection,
+        info: KioskInfo {
+            site: SiteId::new("rinkeby").expect("valid id"),
+            site_name: ShortText::new("Rinkeby").expect("short"),
+        },
+        software_version: ShortText::new("bench").expect("short"),
+        resume: None,
+        ice_servers: Vec::new(),
+    }
+}
+
+fn kiosk_id(n: usize) -> KioskId {
+    KioskId::new(format!("k-{n}")).expect("valid id")
+}
 
 /// Every agency open all day in every language.
 fn agencies() -> Vec<AgencyRow> {
@@ -110,7 +130,7 @@ type Agenda = BinaryHeap<Reverse<(Millis, u64, Pending)>>;
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum Pending {
-    Arrive { n: usize },
+    Arrive,
     Answer { staff: String, offer: String },
     HangUp { staff: String, call: String },
     Timeout,
@@ -162,6 +182,13 @@ pub fn run(bench: &RoutingBench) -> Figures {
         timed(&mut core, message, OPENING);
     }
 
+    let mut free_kiosks: VecDeque<usize> = (0..KIOSKS).collect();
+    for n in 0..KIOSKS {
+        let hello = kiosk_hello(n, (bench.officers + n) as u64);
+        timed(&mut core, Input::KioskConnected(hello), OPENING);
+    }
+    let mut no_kiosk_free = 0u64;
+
     let mut agenda: Agenda = BinaryHeap::new();
     let mut seq = 0u64;
     let mut push = |agenda: &mut Agenda, at: Millis, what: Pending| {
@@ -170,17 +197,22 @@ pub fn run(bench: &RoutingBench) -> Figures {
     };
     // Arrivals, answers and hang-ups still to come.
     let mut work = 0usize;
-    for n in 0..bench.visits {
+    for _ in 0..bench.visits {
         let at = OPENING + rng.gen_range(0..day_ms);
-        push(&mut agenda, at, Pending::Arrive { n });
+        push(&mut agenda, at, Pending::Arrive);
         work += 1;
     }
+    // One timer, as the broker's driver has: set to the core's next deadline after every
+    // input. A timeout it has since moved away from is not an input.
     let mut next_timeout: Option<Millis> = None;
     let real_start = Instant::now();
     while let Some(Reverse((now, _, what))) = agenda.pop() {
         // The core always has a next deadline (it looks at opening hours every half minute):
         // the day is over once only timeouts are left.
         let timeout = matches!(what, Pending::Timeout);
+        if timeout && next_timeout != Some(now) {
+            continue;
+        }
         if !timeout {
             work -= 1;
         } else if work == 0 {
@@ -192,24 +224,16 @@ pub fn run(bench: &RoutingBench) -> Figures {
             std::thread::sleep(wait);
         }
         let inputs = match what {
-            Pending::Arrive { n } => {
-                // A citizen at a kiosk of their own, which connects, then asks for a queue.
-                let kiosk = KioskId::new(format!("k-{n}")).expect("valid id");
+            Pending::Arrive => {
+                // A citizen at a free kiosk asks for a queue.
+                let Some(n) = free_kiosks.pop_front() else {
+                    no_kiosk_free += 1;
+                    continue;
+                };
                 let language = if rng.gen_bool(0.5) {
                     0
                 } else {
                     rng.gen_range(1..LANGUAGES.len())
-                };
-                let hello = KioskHello {
-                    kiosk: kiosk.clone(),
-                    connection: (bench.officers + n) as u64,
-                    info: KioskInfo {
-                        site: SiteId::new("rinkeby").expect("valid id"),
-                        site_name: ShortText::new("Rinkeby").expect("short"),
-                    },
-                    software_version: ShortText::new("bench").expect("short"),
-                    resume: None,
-                    ice_servers: Vec::new(),
                 };
                 let start = KioskToBroker::StartVisit {
                     language: LanguageCode::new(LANGUAGES[language]).expect("valid language"),
@@ -220,13 +244,10 @@ pub fn run(bench: &RoutingBench) -> Figures {
                             .expect("valid topic"),
                     ),
                 };
-                vec![
-                    Input::KioskConnected(hello),
-                    Input::FromKiosk {
-                        kiosk,
-                        message: start,
-                    },
-                ]
+                vec![Input::FromKiosk {
+                    kiosk: kiosk_id(n),
+                    message: start,
+                }]
             }
             Pending::Answer { staff, offer } => vec![Input::FromDesk {
                 staff: StaffId::new(staff).expect("valid id"),
@@ -248,8 +269,17 @@ pub fn run(bench: &RoutingBench) -> Figures {
         };
         for input in inputs {
             for output in timed(&mut core, input, now) {
-                let Output::ToDesk { staff, message } = output else {
-                    continue;
+                let (staff, message) = match output {
+                    Output::ToDesk { staff, message } => (staff, message),
+                    Output::ToKiosk {
+                        kiosk,
+                        message: BrokerToKiosk::VisitEnded { .. },
+                    } => {
+                        let n = kiosk.as_str()["k-".len()..].parse().expect("k-N");
+                        free_kiosks.push_back(n);
+                        continue;
+                    }
+                    _ => continue,
                 };
                 match message {
                     BrokerToDesk::Offer { offer, .. } => {
@@ -283,10 +313,10 @@ pub fn run(bench: &RoutingBench) -> Figures {
                 }
             }
         }
-        let deadline = core.poll_timeout();
-        if next_timeout.is_none_or(|t| deadline < t) {
+        let deadline = core.poll_timeout().max(now);
+        if next_timeout != Some(deadline) {
             next_timeout = Some(deadline);
-            push(&mut agenda, deadline.max(now), Pending::Timeout);
+            push(&mut agenda, deadline, Pending::Timeout);
         }
     }
 
@@ -297,7 +327,8 @@ pub fn run(bench: &RoutingBench) -> Figures {
     let p99 = timings[decisions * 99 / 100];
     println!(
         "routing: {} officers, {} visits over {} h at {}x: {decisions} decisions, \
-         {served} calls answered, {refused} stale answers, {:.1} s in the core, p99 {:.3} ms",
+         {served} calls answered, {refused} stale answers, {no_kiosk_free} \
+         citizens found no kiosk free, {:.1} s in the core, p99 {:.3} ms",
         bench.officers,
         bench.visits,
         bench.day_hours,
