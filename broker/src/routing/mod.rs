@@ -10,11 +10,16 @@
 //! - [`calls`]: accepting, inviting, transferring, leaving, ending.
 //! - [`estimate`]: honest wait estimates from recent handling times.
 //! - `restore`: calls in progress as saved, and back after a restart.
+//! - `timeouts`: what is due when, and firing it.
+//! - `indexes`: the waiting visits and staff by agency, kept so that an event costs in
+//!   proportion to what it touches.
 
 mod calls;
 pub mod estimate;
+mod indexes;
 mod offers;
 mod restore;
+mod timeouts;
 mod types;
 
 pub use types::*;
@@ -150,114 +155,6 @@ impl Router {
             out.splice(0..0, saves);
         }
         Ok(out)
-    }
-
-    /// The earliest moment at which a [`Event::Tick`] would change something.
-    pub fn next_deadline(&self) -> Option<Millis> {
-        let offers = self.offers.values().map(|o| o.deadline);
-        let visits = self
-            .visits_timed
-            .iter()
-            .filter_map(|id| self.visits.get(id)?.gone_deadline);
-        let staff = self
-            .staff_timed
-            .iter()
-            .filter_map(|id| self.staff.get(id))
-            .flat_map(|s| {
-                [s.offline_deadline, s.wrap_up_deadline]
-                    .into_iter()
-                    .flatten()
-            });
-        let invites = self
-            .calls_inviting
-            .iter()
-            .filter_map(|id| self.calls.get(id))
-            .flat_map(|c| c.invites.iter().map(|i| i.deadline));
-        let skips = self
-            .waiting_visits()
-            .flat_map(|(_, w)| w.tried.values().copied());
-        offers
-            .chain(self.announce_at)
-            .chain(visits)
-            .chain(staff)
-            .chain(invites)
-            .chain(skips)
-            .min()
-    }
-
-    /// The waiting visits, each with its place in the queue.
-    pub(crate) fn waiting_visits(&self) -> impl Iterator<Item = (&Visit, &Waiting)> {
-        self.waiting
-            .iter()
-            .filter_map(|id| self.visits.get(id))
-            .filter_map(|v| match &v.state {
-                VisitState::Waiting(w) => Some((v, w)),
-                VisitState::InCall { .. } => None,
-            })
-    }
-
-    /// Everyone of one agency (`None`: the interpreters) who is online or in a grace time.
-    pub(crate) fn staff_in<'a>(
-        &'a self,
-        agency: Option<&AgencyId>,
-    ) -> impl Iterator<Item = &'a Staff> + 'a {
-        self.staff_by_agency
-            .get(&agency.cloned())
-            .into_iter()
-            .flat_map(|ids| ids.iter())
-            .filter_map(|id| self.staff.get(id))
-    }
-
-    fn add_staff(&mut self, staff: Staff) {
-        let id = staff.profile.id.clone();
-        let ids = self
-            .staff_by_agency
-            .entry(staff.profile.agency().cloned())
-            .or_default();
-        Arc::make_mut(ids).insert(id.clone());
-        self.staff.insert(id, staff);
-    }
-
-    pub(crate) fn remove_staff(&mut self, id: &StaffId) {
-        if let Some(staff) = self.staff.remove(id) {
-            let agency = staff.profile.agency().cloned();
-            if let Some(ids) = self.staff_by_agency.get_mut(&agency) {
-                Arc::make_mut(ids).remove(id);
-                if ids.is_empty() {
-                    self.staff_by_agency.remove(&agency);
-                }
-            }
-        }
-    }
-
-    /// Whether the indexes say what a walk over everything would: for the property tests.
-    #[cfg(test)]
-    pub(crate) fn indexes_hold(&self) -> bool {
-        let waiting: BTreeSet<VisitId> = self
-            .visits
-            .values()
-            .filter(|v| matches!(v.state, VisitState::Waiting(_)))
-            .map(|v| v.id.clone())
-            .collect();
-        let mut by_agency: BTreeMap<Option<AgencyId>, Arc<BTreeSet<StaffId>>> = BTreeMap::new();
-        for s in self.staff.values() {
-            Arc::make_mut(by_agency.entry(s.profile.agency().cloned()).or_default())
-                .insert(s.profile.id.clone());
-        }
-        let timed_visits_listed = self
-            .visits
-            .values()
-            .filter(|v| v.gone_deadline.is_some())
-            .all(|v| self.visits_timed.contains(&v.id));
-        let inviting_listed = self
-            .calls
-            .values()
-            .filter(|c| !c.invites.is_empty())
-            .all(|c| self.calls_inviting.contains(&c.id));
-        waiting == self.waiting
-            && by_agency == self.staff_by_agency
-            && timed_visits_listed
-            && inviting_listed
     }
 
     // ---- staff ----
@@ -569,94 +466,6 @@ impl Router {
         });
         out.push(Command::ForgetVisit { visit: id.clone() });
         push_queues_changed(out, &agency);
-    }
-
-    fn fire_timeouts(&mut self, now: Millis, out: &mut Vec<Command>) {
-        let due_offers: Vec<OfferId> = self
-            .offers
-            .iter()
-            .filter(|(_, o)| o.deadline <= now)
-            .map(|(id, _)| id.clone())
-            .collect();
-        for offer in due_offers {
-            self.offer_timed_out(&offer, now, out);
-        }
-        let gone: Vec<VisitId> = self
-            .visits_timed
-            .iter()
-            .filter_map(|id| self.visits.get(id))
-            .filter(|v| v.gone_deadline.is_some_and(|d| d <= now))
-            .map(|v| v.id.clone())
-            .collect();
-        for visit in gone {
-            let outcome = match self.visits[&visit].state {
-                VisitState::Waiting(_) => Outcome::Abandoned,
-                VisitState::InCall { .. } => Outcome::Failed,
-            };
-            if let VisitState::InCall { call } = &self.visits[&visit].state {
-                let call = call.clone();
-                self.close_call(&call, Outcome::Failed, now, out);
-            }
-            self.finish_visit(&visit, outcome, VisitEndReason::ConnectionLost, now, out);
-        }
-        let timed: Vec<&Staff> = self
-            .staff_timed
-            .iter()
-            .filter_map(|id| self.staff.get(id))
-            .collect();
-        let staff_gone: Vec<StaffId> = timed
-            .iter()
-            .filter(|s| s.offline_deadline.is_some_and(|d| d <= now))
-            .map(|s| s.profile.id.clone())
-            .collect();
-        let wrapped: Vec<StaffId> = timed
-            .iter()
-            .filter(|s| s.wrap_up_deadline.is_some_and(|d| d <= now))
-            .map(|s| s.profile.id.clone())
-            .collect();
-        for staff in staff_gone {
-            self.staff_lost(&staff, now, out);
-        }
-        for staff in wrapped {
-            if self
-                .staff
-                .get(&staff)
-                .is_some_and(|s| s.wrap_up_deadline.is_some_and(|d| d <= now))
-            {
-                self.set_staff_status(&staff, StaffStatus::Available, now, out);
-                self.queues_changed_for_staff(&staff, out);
-            }
-        }
-        let staff = &self.staff;
-        self.staff_timed.retain(|id| {
-            staff
-                .get(id)
-                .is_some_and(|s| s.offline_deadline.is_some() || s.wrap_up_deadline.is_some())
-        });
-        self.expire_invites(now, out);
-        let visits = &self.visits;
-        self.visits_timed
-            .retain(|id| visits.get(id).is_some_and(|v| v.gone_deadline.is_some()));
-        // Skips that ran out make those people eligible again at the next dispatch.
-        for id in &self.waiting {
-            if let Some(Visit {
-                state: VisitState::Waiting(w),
-                ..
-            }) = self.visits.get_mut(id)
-            {
-                w.tried.retain(|_, until| *until > now);
-            }
-        }
-        let calls = &mut self.calls;
-        self.calls_inviting.retain(|id| {
-            let Some(call) = calls.get_mut(id) else {
-                return false;
-            };
-            for invite in &mut call.invites {
-                invite.tried.retain(|_, until| *until > now);
-            }
-            !call.invites.is_empty()
-        });
     }
 
     // ---- views ----
