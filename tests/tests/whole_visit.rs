@@ -272,7 +272,7 @@ async fn whole_visit_with_timeout_interpreter_and_transfer() {
         matches!(
             m,
             BrokerToDesk::Error(ErrorReply {
-                code: ErrorCode::NotFound,
+                code: ErrorCode::CallGone,
                 ..
             })
         )

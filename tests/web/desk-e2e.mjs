@@ -3,11 +3,12 @@
 // screen would be). Each person has a browser of their own (own profile, own fake camera). An
 // officer of CSN answers with the Enter key, sees the citizen, chats, keeps the call through a
 // cut network, asks for a document, downloads it as PDF, zooms in and turns it (and the page's
-// Content-Security-Policy refuses nothing, here or anywhere), invites an interpreter who joins
-// and leaves, and hands the visit over to Skatteverket, whose officer answers, ends it and
-// books a later meeting. An administrator watches the fleet, runs a self-test, puts the kiosk
-// out of service and back, finds the visit in the statistics, downloads the CSV, and sees the
-// kiosk go offline when it is stopped. Both pages are looked at in English too.
+// Content-Security-Policy refuses nothing, here or anywhere), invites an interpreter (asking
+// twice is refused, and the desk says why in Swedish) who joins and leaves, and hands the visit
+// over to Skatteverket, whose officer answers, ends it and books a later meeting. An
+// administrator watches the fleet, runs a self-test, puts the kiosk out of service and back,
+// finds the visit in the statistics, downloads the CSV, and sees the kiosk go offline when it
+// is stopped. Both pages are looked at in English too.
 //
 // axe-core checks every page shown (WCAG 2.1 A and AA rules) and any violation fails the run;
 // each page is saved as a screenshot in --artefacts. Progress goes to stdout as JSON lines;
@@ -367,6 +368,11 @@ try {
   await officer.locator('select[name=interpreterLanguage]').selectOption('ar');
   await officer.getByRole('button', { name: 'Bjud in tolk' }).click();
   await interpreter.getByRole('alertdialog').waitFor({ timeout: PATIENCE });
+  // Asked twice, the broker refuses the second by its code, and the desk says which request
+  // and why in the officer's language (never the broker's English).
+  await officer.getByRole('button', { name: 'Bjud in tolk' }).click();
+  await until(officer, 'the second invitation refused in Swedish', () => [...document.querySelectorAll('.notice.error')]
+    .some((n) => n.textContent.includes('Inbjudan: En sådan inbjudan söker redan någon.')));
   const offerText = await interpreter.getByRole('alertdialog').textContent();
   if (!offerText.includes('arabiska')) throw new Error(`the interpreter's offer does not name the language: ${offerText}`);
   await check(interpreter, '21-interpreter-offer');

@@ -12,6 +12,7 @@ import { DocumentsView } from './documents-view';
 import { QueuesView } from './queues';
 import { Ringer } from './ring';
 import { bookingForm } from './booking';
+import { refusal } from './refusal';
 import { DeskSocket, type LinkState } from './socket';
 import { pageHeader } from '../layout';
 
@@ -319,10 +320,14 @@ export async function deskPage(root: HTMLElement, account: MeResponse): Promise<
       case 'iceServers':
         iceServers = message.iceServers;
         break;
-      case 'error':
+      case 'error': {
+        const request = socket.request(message.request);
         // Signalling still in flight as a call ends meets a call that is gone.
-        if (!message.message.startsWith('no call ')) say(message.message, 'error');
+        if (message.code === 'callGone' && (request === undefined || request.type === 'signal')) break;
+        if (message.code !== 'sessionEnded') console.warn('refused', request?.type, message.code, message.message);
+        say(refusal(message.code, request), 'error');
         break;
+      }
     }
   }
 

@@ -3,17 +3,21 @@
 // reconnects by itself, with backoff and jitter. The call's media does not depend on this
 // socket: peer connections keep running while it reconnects, and on return the broker tells
 // the desk about the call it is still in.
-import { PROTOCOL_VERSION, type BrokerToDesk, type DeskToBroker } from '../protocol/protocol';
+import { PROTOCOL_VERSION, type BrokerToDesk, type DeskToBroker, type RequestId } from '../protocol/protocol';
 
 export type LinkState = 'connecting' | 'open' | 'reconnecting' | 'loggedOut';
 
 const MAX_BACKOFF_MS = 15_000;
+/** Requests remembered so that a refusal can say what it refused; older ones are forgotten. */
+const REQUESTS_KEPT = 64;
 
 export class DeskSocket {
   private socket: WebSocket | null = null;
   private attempts = 0;
   private handled: Promise<void> = Promise.resolve();
   private stopped = false;
+  private nextRequest = 0;
+  private readonly requests = new Map<RequestId, DeskToBroker>();
 
   constructor(
     private readonly onMessage: (message: BrokerToDesk) => Promise<void> | void,
@@ -30,10 +34,23 @@ export class DeskSocket {
     this.socket?.close(1000, 'logged out');
   }
 
+  /** Sends `message` with a fresh request id, which the broker names if it refuses it. */
   send(message: DeskToBroker): boolean {
     if (this.socket?.readyState !== WebSocket.OPEN) return false;
-    this.socket.send(JSON.stringify(message));
+    this.nextRequest += 1;
+    const requestId: RequestId = `d${this.nextRequest}`;
+    this.requests.set(requestId, message);
+    if (this.requests.size > REQUESTS_KEPT) {
+      const oldest = this.requests.keys().next().value;
+      if (oldest !== undefined) this.requests.delete(oldest);
+    }
+    this.socket.send(JSON.stringify({ ...message, requestId }));
     return true;
+  }
+
+  /** The request a refusal names, if this desk still remembers it. */
+  request(id: RequestId | undefined): DeskToBroker | undefined {
+    return id === undefined ? undefined : this.requests.get(id);
   }
 
   private open(): void {

@@ -84,13 +84,18 @@ microphonePeakDecibelsX10: number | null, scanner: DeviceState, turnReachable: b
 
 export type Outcome = "served" | "endedByCitizen" | "abandoned" | "transferred" | "failed";
 
-export type ErrorCode = "malformed" | "unknownType" | "invalid" | "versionMismatch" | "tooLarge" | "rateLimited" | "heartbeatMissed" | "tooSlow" | "forbidden" | "notFound" | "conflict" | "internal" | "sessionEnded";
+export type ErrorCode = "malformed" | "unknownType" | "invalid" | "versionMismatch" | "tooLarge" | "rateLimited" | "heartbeatMissed" | "tooSlow" | "forbidden" | "notFound" | "conflict" | "internal" | "sessionEnded" | "agencyUnknown" | "agencyClosed" | "languageNotServed" | "outOfService" | "visitInProgress" | "bookingUnknown" | "bookingTooEarly" | "bookingTooLate" | "bookingUsed" | "offerGone" | "callGone" | "notOwner" | "inCall" | "alreadyInvited" | "transferUnderway" | "sameQueue" | "ownerCannotLeave";
 
 export type ErrorReply = { code: ErrorCode, message: string, 
 /**
  * True when the broker closes the connection after this message.
  */
-fatal: boolean, };
+fatal: boolean, 
+/**
+ * The request refused, as the client named it in `requestId`; none when it named none,
+ * or when the error answers no request (a missed heartbeat).
+ */
+request?: RequestId, };
 
 export type KioskToBroker = { "type": "hello", protocolVersion: number, softwareVersion: ShortText, resumeVisit: VisitId | null, } | { "type": "startVisit", language: LanguageCode, agency: AgencyId, topic: Topic | null, } | { "type": "checkIn", bookingCode: BookingCode, } | { "type": "endVisit", visit: VisitId, } | { "type": "signal", call: CallId, to: StaffId, payload: SignalPayload, } | { "type": "documentSent", visit: VisitId, to: StaffId, pages: number, bytes: number, } | { "type": "survey", visit: VisitId, score: number, } | { "type": "heartbeat", devices: DeviceStates, network: NetworkQuality | null, 
 /**

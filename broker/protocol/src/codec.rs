@@ -69,6 +69,17 @@ fn classify(text: &str, err: serde_json::Error) -> DecodeError {
     }
 }
 
+/// The `requestId` of a message that could not be decoded, if it has a valid one: the error
+/// then names the request it refuses.
+pub fn request_id_of(text: &str) -> Option<crate::RequestId> {
+    if text.len() > MAX_MESSAGE_BYTES {
+        return None;
+    }
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    let id = value.get("requestId")?.as_str()?;
+    crate::RequestId::new(id).ok()
+}
+
 /// Encodes one message. Our types always serialize.
 pub fn encode<T: Serialize>(message: &T) -> String {
     serde_json::to_string(message).expect("protocol types serialize to JSON")

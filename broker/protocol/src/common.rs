@@ -162,7 +162,8 @@ pub enum Outcome {
     Failed,
 }
 
-/// Machine-readable error kinds; `message` beside it says the rest in words.
+/// Machine-readable error kinds. Clients choose what to show by the code, in their own
+/// language; `message` beside it is for logs and developers, in English.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub enum ErrorCode {
@@ -192,6 +193,41 @@ pub enum ErrorCode {
     Internal,
     /// The person logged out, or their session expired: the desk asks them to log in again.
     SessionEnded,
+    /// No such agency, or not any more.
+    AgencyUnknown,
+    /// The agency is closed now (its opening hours are in the kiosk's agency list).
+    AgencyClosed,
+    /// The agency has no queue in that language.
+    LanguageNotServed,
+    /// An administrator has taken this kiosk out of service.
+    OutOfService,
+    /// This kiosk already has a visit going.
+    VisitInProgress,
+    /// No booking has that code.
+    BookingUnknown,
+    /// The booking's check-in opens later.
+    BookingTooEarly,
+    /// The booking's time has passed.
+    BookingTooLate,
+    /// The booking was already used to check in.
+    BookingUsed,
+    /// The offer stopped ringing before the answer: taken by the visit's end or a timeout.
+    OfferGone,
+    /// The call has ended, or you are no longer in it (signalling in flight as it ends meets
+    /// this).
+    CallGone,
+    /// Only the officer responsible for the call may invite, transfer or end it.
+    NotOwner,
+    /// Not while you are in a call: end or leave it first.
+    InCall,
+    /// The same invitation is already looking for someone.
+    AlreadyInvited,
+    /// A transfer of this call is already under way.
+    TransferUnderway,
+    /// The visit is already in that queue.
+    SameQueue,
+    /// The officer responsible cannot leave the call: they end or transfer it.
+    OwnerCannotLeave,
 }
 
 /// An error reply. The connection stays open unless the error says otherwise.
@@ -202,4 +238,30 @@ pub struct ErrorReply {
     pub message: String,
     /// True when the broker closes the connection after this message.
     pub fatal: bool,
+    /// The request refused, as the client named it in `requestId`; none when it named none,
+    /// or when the error answers no request (a missed heartbeat).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub request: Option<RequestId>,
+}
+
+/// A message from a kiosk or desk as it goes on the wire: the message's own fields, and the
+/// id its sender chose for it, so that a refusal can name the request it refuses.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Request<M> {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<RequestId>,
+    #[serde(flatten)]
+    pub message: M,
+}
+
+impl<M> Request<M> {
+    /// A message with no request id: nothing it leads to needs to name it.
+    pub fn unnamed(message: M) -> Self {
+        Request {
+            request_id: None,
+            message,
+        }
+    }
 }

@@ -13,7 +13,8 @@
 //! - [`typescript`]: writing and checking the desk's generated TypeScript.
 //!
 //! Messages are JSON in WebSocket text frames, one enum per direction, tagged by `type`.
-//! The first message in each direction carries [`PROTOCOL_VERSION`].
+//! The first message in each direction carries [`PROTOCOL_VERSION`]. A client may name any
+//! message with a `requestId` ([`common::Request`]); an error refusing it names it back.
 
 pub mod codec;
 pub mod common;
@@ -26,7 +27,7 @@ pub mod peer;
 pub mod typescript;
 pub mod values;
 
-pub use codec::{decode, encode, DecodeError, MAX_MESSAGE_BYTES};
+pub use codec::{decode, encode, request_id_of, DecodeError, MAX_MESSAGE_BYTES};
 pub use common::*;
 pub use desk::{BrokerToDesk, DeskToBroker};
 pub use ids::*;

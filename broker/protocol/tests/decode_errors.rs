@@ -1,6 +1,9 @@
 //! Bad input is refused while decoding, with an error naming what was wrong.
 
-use nara_protocol::{decode, DecodeError, DeskToBroker, KioskToBroker, MAX_MESSAGE_BYTES};
+use nara_protocol::{
+    decode, encode, request_id_of, DecodeError, DeskToBroker, KioskToBroker, OfferId, Request,
+    RequestId, MAX_MESSAGE_BYTES,
+};
 
 #[test]
 fn malformed_json_is_malformed() {
@@ -80,4 +83,47 @@ fn booking_code_typed_loosely_is_normalised() {
         nara_protocol::BookingCode::parse_typed("K7M2PX90").is_err(),
         "0 is not in the alphabet"
     );
+}
+
+#[test]
+fn a_request_carries_its_id_beside_the_message() {
+    let request: Request<DeskToBroker> =
+        decode(r#"{"type":"acceptOffer","offer":"o-1","requestId":"d7"}"#).unwrap();
+    assert_eq!(request.request_id, Some(RequestId::new("d7").unwrap()));
+    assert_eq!(
+        request.message,
+        DeskToBroker::AcceptOffer {
+            offer: OfferId::new("o-1").unwrap()
+        }
+    );
+    let unnamed: Request<KioskToBroker> = decode(r#"{"type":"endVisit","visit":"v-1"}"#).unwrap();
+    assert_eq!(unnamed.request_id, None);
+    assert_eq!(
+        encode(&Request::unnamed(DeskToBroker::RefreshQueues)),
+        r#"{"type":"refreshQueues"}"#
+    );
+}
+
+#[test]
+fn a_request_is_refused_as_its_bare_message_would_be_and_its_id_is_still_read() {
+    let text = r#"{"type":"launchMissiles","requestId":"d8"}"#;
+    let err = decode::<Request<DeskToBroker>>(text).unwrap_err();
+    assert_eq!(err, DecodeError::UnknownType("launchMissiles".into()));
+    assert_eq!(request_id_of(text), Some(RequestId::new("d8").unwrap()));
+
+    let text = r#"{"type":"setStatus","status":"asleep","requestId":"d9"}"#;
+    let err = decode::<Request<DeskToBroker>>(text).unwrap_err();
+    assert!(
+        matches!(&err, DecodeError::Invalid(m) if m.contains("asleep")),
+        "{err:?}"
+    );
+    assert_eq!(request_id_of(text), Some(RequestId::new("d9").unwrap()));
+
+    let err = decode::<Request<DeskToBroker>>(r#"{"type":"refreshQueues","requestId":"a b"}"#)
+        .unwrap_err();
+    assert!(
+        matches!(&err, DecodeError::Invalid(m) if m.contains("request id")),
+        "{err:?}"
+    );
+    assert_eq!(request_id_of("not json"), None);
 }

@@ -267,6 +267,7 @@ pub async fn revoke_kiosk(
             code: ErrorCode::Forbidden,
             message: "this kiosk was revoked by an administrator".into(),
             fatal: true,
+            request: None,
         }),
     );
     audit(&state, &session, "kiosk revoked", &kiosk, "").await;

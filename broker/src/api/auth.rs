@@ -188,6 +188,7 @@ pub fn session_ended(why: &str) -> BrokerToDesk {
         code: ErrorCode::SessionEnded,
         message: format!("{why}; log in again"),
         fatal: true,
+        request: None,
     })
 }
 

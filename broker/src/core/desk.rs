@@ -79,7 +79,7 @@ impl Core {
         let staff = staff.clone();
         match message {
             DeskToBroker::Hello { .. } => Err(Refusal::new(
-                ErrorCode::Conflict,
+                ErrorCode::Invalid,
                 "hello was already received",
             )),
             _ if !takes_calls => Err(Refusal::new(
@@ -161,14 +161,14 @@ impl Core {
         let info = self
             .router
             .call(call)
-            .ok_or_else(|| RoutingError::not_found("call", call))?;
+            .ok_or_else(|| RoutingError::call_gone(call))?;
         let member = |p: &Peer| match p {
             Peer::Kiosk { kiosk } => *kiosk == info.kiosk,
             Peer::Staff { staff } => info.participants.contains(staff),
         };
         if !member(&from) {
             return Err(Refusal::new(
-                ErrorCode::Forbidden,
+                ErrorCode::CallGone,
                 format!("you are not in call {call}"),
             ));
         }

@@ -15,6 +15,9 @@ use std::collections::HashMap;
 pub const CHECK_IN_EARLIEST_MS: Millis = 2 * 3600 * 1000;
 /// ... and this long after.
 pub const CHECK_IN_LATEST_MS: Millis = 3600 * 1000;
+/// A booking is remembered this long after its check-in closed, so that a citizen who comes
+/// late is told so rather than that the code is unknown.
+const REMEMBERED_AFTER_MS: Millis = 12 * 3600 * 1000;
 
 /// Where a kiosk stands, as the core knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,7 +33,7 @@ pub struct Directory {
     /// Kiosks an administrator holds out of service, with the message their screens show;
     /// known from the start for every kiosk, connected or not.
     out_of_service: HashMap<KioskId, LongText>,
-    /// Bookings whose check-in window has not closed, by code.
+    /// Bookings whose check-in window has not closed, or closed today, by code.
     bookings: HashMap<String, BookingRow>,
     zone: TimeZone,
 }
@@ -82,17 +85,13 @@ impl Directory {
         self.bookings.insert(row.code.clone(), row);
     }
 
-    /// When the next booking's check-in window closes (then it is forgotten).
+    /// When the next booking is forgotten.
     pub fn next_booking_expiry(&self) -> Option<Millis> {
-        self.bookings
-            .values()
-            .map(|b| b.appointment_at + CHECK_IN_LATEST_MS + 1)
-            .min()
+        self.bookings.values().map(|b| forgotten_at(b) + 1).min()
     }
 
     pub fn forget_past_bookings(&mut self, now: Millis) {
-        self.bookings
-            .retain(|_, b| b.appointment_at + CHECK_IN_LATEST_MS >= now);
+        self.bookings.retain(|_, b| forgotten_at(b) >= now);
     }
 
     /// Whether an agency with `hours` is open at `now`. Hours that cannot be read are
@@ -140,21 +139,21 @@ impl Directory {
     ) -> Result<(), Refusal> {
         let Some(a) = self.agencies.iter().find(|a| a.id == agency.as_str()) else {
             return Err(Refusal::new(
-                ErrorCode::NotFound,
+                ErrorCode::AgencyUnknown,
                 format!("no agency {agency}"),
             ));
         };
         if let Some(language) = language {
             if !a.languages.iter().any(|l| l == language.as_str()) {
                 return Err(Refusal::new(
-                    ErrorCode::Invalid,
+                    ErrorCode::LanguageNotServed,
                     format!("{} has no queue for language {language}", a.name),
                 ));
             }
         }
         if !self.open_now(&a.hours, now) {
             return Err(Refusal::new(
-                ErrorCode::Conflict,
+                ErrorCode::AgencyClosed,
                 format!("{} is closed now; opening hours: {}", a.name, a.hours),
             ));
         }
@@ -165,7 +164,7 @@ impl Directory {
     pub fn in_service(&self, kiosk: &KioskId) -> Result<(), Refusal> {
         match self.out_of_service.get(kiosk) {
             Some(message) => Err(Refusal::new(
-                ErrorCode::Conflict,
+                ErrorCode::OutOfService,
                 format!("this kiosk is out of service: {message}"),
             )),
             None => Ok(()),
@@ -176,27 +175,35 @@ impl Directory {
     pub fn check_in(&mut self, code: &BookingCode, now: Millis) -> Result<BookingRow, Refusal> {
         let Some(booking) = self.bookings.get_mut(code.as_str()) else {
             return Err(Refusal::new(
-                ErrorCode::NotFound,
-                "no booking with that code: check the code in your letter",
+                ErrorCode::BookingUnknown,
+                "no booking with that code",
             ));
         };
-        if now + CHECK_IN_EARLIEST_MS < booking.appointment_at
-            || now > booking.appointment_at + CHECK_IN_LATEST_MS
-        {
+        if now + CHECK_IN_EARLIEST_MS < booking.appointment_at {
             return Err(Refusal::new(
-                ErrorCode::Conflict,
-                "this booking is for another time",
+                ErrorCode::BookingTooEarly,
+                "check-in for this booking opens two hours before its time",
+            ));
+        }
+        if now > booking.appointment_at + CHECK_IN_LATEST_MS {
+            return Err(Refusal::new(
+                ErrorCode::BookingTooLate,
+                "the time of this booking has passed",
             ));
         }
         if booking.checked_in_at.is_some() {
             return Err(Refusal::new(
-                ErrorCode::Conflict,
+                ErrorCode::BookingUsed,
                 "this booking has already been used to check in",
             ));
         }
         booking.checked_in_at = Some(now);
         Ok(booking.clone())
     }
+}
+
+fn forgotten_at(booking: &BookingRow) -> Millis {
+    booking.appointment_at + CHECK_IN_LATEST_MS + REMEMBERED_AFTER_MS
 }
 
 /// Weekday (0 = Monday) and minute after midnight of `now` in `zone`.

@@ -78,7 +78,7 @@ impl Core {
         match message {
             // Answered when the connection opened.
             KioskToBroker::Hello { .. } => Err(Refusal::new(
-                ErrorCode::Conflict,
+                ErrorCode::Invalid,
                 "hello was already received",
             )),
             KioskToBroker::StartVisit {
@@ -234,7 +234,7 @@ impl Core {
                     ErrorCode::Internal,
                     "the broker could not store this just now; try again",
                 )
-                .reply(),
+                .reply(self.answering.clone()),
             ),
         };
         self.outputs.push_back(Output::Acknowledged {
@@ -247,7 +247,7 @@ impl Core {
     fn no_visit_going(&self, kiosk: &KioskId) -> Result<(), Refusal> {
         match self.kiosk_visit.get(kiosk) {
             Some(current) => Err(Refusal::new(
-                ErrorCode::Conflict,
+                ErrorCode::VisitInProgress,
                 format!("this kiosk already has visit {current} going; end it first"),
             )),
             None => Ok(()),

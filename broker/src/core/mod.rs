@@ -44,6 +44,8 @@ pub enum Input {
     FromKiosk {
         kiosk: KioskId,
         message: KioskToBroker,
+        /// The id the kiosk gave the message; a refusal names it.
+        request: Option<RequestId>,
     },
     /// A person with a valid session opened the desk and said hello.
     DeskConnected(DeskHello),
@@ -54,6 +56,7 @@ pub enum Input {
     FromDesk {
         staff: StaffId,
         message: DeskToBroker,
+        request: Option<RequestId>,
     },
     /// Administrators changed what the core decides by.
     Directory(DirectoryChange),
@@ -238,6 +241,8 @@ pub struct Core {
     queues_due: BTreeMap<AgencyId, Millis>,
     /// When opening hours are looked at next, and which agencies were open then.
     hours_checked: Option<(Millis, Vec<nara_protocol::kiosk::AgencyChoice>)>,
+    /// The request being handled, named in what refuses it.
+    answering: Option<RequestId>,
     now: Millis,
     outputs: VecDeque<Output>,
 }
@@ -302,6 +307,7 @@ impl Core {
             queues_sent: HashMap::new(),
             queues_due: BTreeMap::new(),
             hours_checked: None,
+            answering: None,
             now,
             outputs: VecDeque::new(),
         }
@@ -316,12 +322,28 @@ impl Core {
             Input::KioskDisconnected { kiosk, connection } => {
                 self.kiosk_disconnected(&kiosk, connection)
             }
-            Input::FromKiosk { kiosk, message } => self.kiosk_said(&kiosk, message),
+            Input::FromKiosk {
+                kiosk,
+                message,
+                request,
+            } => {
+                self.answering = request;
+                self.kiosk_said(&kiosk, message);
+                self.answering = None;
+            }
             Input::DeskConnected(hello) => self.desk_connected(hello),
             Input::DeskDisconnected { staff, connection } => {
                 self.desk_disconnected(&staff, connection)
             }
-            Input::FromDesk { staff, message } => self.desk_said(&staff, message),
+            Input::FromDesk {
+                staff,
+                message,
+                request,
+            } => {
+                self.answering = request;
+                self.desk_said(&staff, message);
+                self.answering = None;
+            }
             Input::Directory(change) => self.directory_changed(change),
             Input::Timeout => self.timeout(),
         }
@@ -434,14 +456,14 @@ impl Core {
     fn refuse_kiosk(&mut self, kiosk: &KioskId, refusal: Refusal) {
         self.outputs
             .push_back(Output::Count(Count::Refused(refusal.code)));
-        let reply = refusal.reply();
+        let reply = refusal.reply(self.answering.clone());
         self.send_kiosk(kiosk, BrokerToKiosk::Error(reply));
     }
 
     fn refuse_desk(&mut self, staff: &StaffId, refusal: Refusal) {
         self.outputs
             .push_back(Output::Count(Count::Refused(refusal.code)));
-        let reply = refusal.reply();
+        let reply = refusal.reply(self.answering.clone());
         self.send_desk(staff, BrokerToDesk::Error(reply));
     }
 
@@ -504,11 +526,13 @@ impl Refusal {
         }
     }
 
-    pub(super) fn reply(self) -> ErrorReply {
+    /// The reply refusing `request`.
+    pub(super) fn reply(self, request: Option<RequestId>) -> ErrorReply {
         ErrorReply {
             code: self.code,
             message: self.message,
             fatal: false,
+            request,
         }
     }
 }

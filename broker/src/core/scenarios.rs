@@ -60,7 +60,7 @@ fn a_whole_visit_rings_out_once_then_is_answered_relayed_ended_and_rated() {
             payload: candidate(),
         },
     );
-    assert_eq!(refusal_to_desk(&out, "anna").code, ErrorCode::Forbidden);
+    assert_eq!(refusal_to_desk(&out, "anna").code, ErrorCode::CallGone);
     assert!(to_kiosk(&out, "k1").is_empty());
 
     // Omar ends it; the citizen rates it, and the rating is written before it is thanked.
@@ -130,14 +130,15 @@ fn a_closed_agency_is_refused_and_its_waiting_visits_end_at_closing_time() {
 
     // A new visit there is refused, with what was wrong.
     let out = s.start_visit("k2", "kronofogden", "sv");
-    let refusal = refusal_to_kiosk(&out, "k2");
-    assert_eq!(refusal.code, ErrorCode::Conflict);
-    assert!(refusal.message.contains("closed"), "{}", refusal.message);
+    assert_eq!(refusal_to_kiosk(&out, "k2").code, ErrorCode::AgencyClosed);
     // A language the agency does not serve, and an agency that does not exist.
     let out = s.start_visit("k2", "skatteverket", "so");
-    assert_eq!(refusal_to_kiosk(&out, "k2").code, ErrorCode::Invalid);
+    assert_eq!(
+        refusal_to_kiosk(&out, "k2").code,
+        ErrorCode::LanguageNotServed
+    );
     let out = s.start_visit("k2", "csn", "sv");
-    assert_eq!(refusal_to_kiosk(&out, "k2").code, ErrorCode::NotFound);
+    assert_eq!(refusal_to_kiosk(&out, "k2").code, ErrorCode::AgencyUnknown);
 }
 
 #[test]
@@ -179,7 +180,12 @@ fn a_booking_checks_in_once_within_its_window_and_goes_first() {
         created_by: "admin".into(),
         checked_in_at: None,
     };
-    let mut s = Scene::with(vec![booking], Vec::new(), at("2026-12-07T10:00"));
+    let missed = BookingRow {
+        code: "SENT2346".into(),
+        appointment_at: at("2026-12-07T08:30"),
+        ..booking.clone()
+    };
+    let mut s = Scene::with(vec![booking, missed], Vec::new(), at("2026-12-07T10:00"));
     s.connect_kiosk("k1", None);
     s.connect_kiosk("k2", None);
     let check_in = KioskToBroker::CheckIn {
@@ -188,9 +194,25 @@ fn a_booking_checks_in_once_within_its_window_and_goes_first() {
     // Three hours early is too early.
     let out = s.kiosk("k1", check_in.clone());
     assert_eq!(
-        refusal_to_kiosk(&out, "k1").message,
-        "this booking is for another time"
+        refusal_to_kiosk(&out, "k1").code,
+        ErrorCode::BookingTooEarly
     );
+    // A code nobody was given.
+    let out = s.kiosk(
+        "k1",
+        KioskToBroker::CheckIn {
+            booking_code: id("ZZZZ2346"),
+        },
+    );
+    assert_eq!(refusal_to_kiosk(&out, "k1").code, ErrorCode::BookingUnknown);
+    // A citizen an hour and a half late is told so, not that the code is unknown.
+    let out = s.kiosk(
+        "k1",
+        KioskToBroker::CheckIn {
+            booking_code: id("SENT2346"),
+        },
+    );
+    assert_eq!(refusal_to_kiosk(&out, "k1").code, ErrorCode::BookingTooLate);
 
     // A drop-in waits in Arabic; the booked citizen comes near their time and goes first.
     s.advance(2 * 3600 * 1000);
@@ -207,9 +229,12 @@ fn a_booking_checks_in_once_within_its_window_and_goes_first() {
         .any(|m| matches!(m, BrokerToKiosk::Queued { booked: true, .. })));
     s.connect_kiosk("k3", None);
     let out = s.kiosk("k3", check_in);
+    assert_eq!(refusal_to_kiosk(&out, "k3").code, ErrorCode::BookingUsed);
+    // The visit already going at a kiosk is not joined by another.
+    let out = s.start_visit("k1", "skatteverket", "ar");
     assert_eq!(
-        refusal_to_kiosk(&out, "k3").message,
-        "this booking has already been used to check in"
+        refusal_to_kiosk(&out, "k1").code,
+        ErrorCode::VisitInProgress
     );
 
     let out = s.officer("layla", "skatteverket", &["sv", "ar"]);
@@ -295,9 +320,7 @@ fn transfers_and_invitations_respect_the_target_agencys_hours() {
                 mode,
             },
         );
-        let refusal = refusal_to_desk(&out, "omar");
-        assert_eq!(refusal.code, ErrorCode::Conflict);
-        assert!(refusal.message.contains("closed"), "{}", refusal.message);
+        assert_eq!(refusal_to_desk(&out, "omar").code, ErrorCode::AgencyClosed);
     }
     let out = s.desk(
         "omar",
@@ -308,7 +331,7 @@ fn transfers_and_invitations_respect_the_target_agencys_hours() {
             },
         },
     );
-    assert_eq!(refusal_to_desk(&out, "omar").code, ErrorCode::Conflict);
+    assert_eq!(refusal_to_desk(&out, "omar").code, ErrorCode::AgencyClosed);
     // The call goes on regardless.
     assert!(s.core.router().call(&call).is_some());
 }

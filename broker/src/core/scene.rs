@@ -239,6 +239,7 @@ impl Scene {
         self.input(Input::FromKiosk {
             kiosk: id(kiosk),
             message,
+            request: Some(id(REQUEST)),
         })
     }
 
@@ -246,6 +247,7 @@ impl Scene {
         self.input(Input::FromDesk {
             staff: id(staff),
             message,
+            request: Some(id(REQUEST)),
         })
     }
 
@@ -303,12 +305,22 @@ pub(super) fn offer_to(out: &[Output], staff: &str) -> OfferId {
         .unwrap_or_else(|| panic!("{staff} is offered the visit: {out:#?}"))
 }
 
+/// The id every message a scene sends carries.
+const REQUEST: &str = "req-1";
+
 pub(super) fn refusal_to_kiosk(out: &[Output], kiosk: &str) -> ErrorReply {
     to_kiosk(out, kiosk)
         .into_iter()
         .find_map(|m| match m {
             BrokerToKiosk::Error(e) => Some(e.clone()),
             _ => None,
+        })
+        .inspect(|e| {
+            assert_eq!(
+                e.request,
+                Some(id(REQUEST)),
+                "the refusal names the request"
+            )
         })
         .unwrap_or_else(|| panic!("{kiosk} is refused: {out:#?}"))
 }
@@ -319,6 +331,13 @@ pub(super) fn refusal_to_desk(out: &[Output], staff: &str) -> ErrorReply {
         .find_map(|m| match m {
             BrokerToDesk::Error(e) => Some(e.clone()),
             _ => None,
+        })
+        .inspect(|e| {
+            assert_eq!(
+                e.request,
+                Some(id(REQUEST)),
+                "the refusal names the request"
+            )
         })
         .unwrap_or_else(|| panic!("{staff} is refused: {out:#?}"))
 }

@@ -125,11 +125,12 @@ impl Router {
         let call = self
             .calls
             .get(call_id)
-            .ok_or_else(|| RoutingError::not_found("call", call_id))?;
+            .ok_or_else(|| RoutingError::call_gone(call_id))?;
         if !call.participants.contains(staff) {
-            return Err(RoutingError::Forbidden(format!(
-                "you are not in call {call_id}"
-            )));
+            return Err(RoutingError::new(
+                ErrorCode::CallGone,
+                format!("you are not in call {call_id}"),
+            ));
         }
         Ok(call)
     }
@@ -142,9 +143,10 @@ impl Router {
     ) -> Result<&Call, RoutingError> {
         let call = self.participant_call(staff, call_id)?;
         if &call.owner != staff {
-            return Err(RoutingError::Forbidden(format!(
-                "only the officer responsible for the call can {action}"
-            )));
+            return Err(RoutingError::new(
+                ErrorCode::NotOwner,
+                format!("only the officer responsible for the call can {action}"),
+            ));
         }
         Ok(call)
     }
@@ -164,8 +166,9 @@ impl Router {
         self.changed_calls.insert(call_id.clone());
         let call = self.calls.get_mut(call_id).expect("checked above");
         if call.invites.iter().any(|i| i.target == target) {
-            return Err(RoutingError::Conflict(
-                "that invitation is already looking for someone".into(),
+            return Err(RoutingError::new(
+                ErrorCode::AlreadyInvited,
+                "that invitation is already looking for someone",
             ));
         }
         self.calls_inviting.insert(call_id.clone());
@@ -192,8 +195,9 @@ impl Router {
         let call = self.owned_call(staff, call_id, "transfer it")?;
         let visit_id = call.visit.clone();
         if self.visits[&visit_id].segment.queue == to {
-            return Err(RoutingError::Conflict(
-                "the visit is already in that queue".into(),
+            return Err(RoutingError::new(
+                ErrorCode::SameQueue,
+                "the visit is already in that queue",
             ));
         }
         match mode {
@@ -202,8 +206,9 @@ impl Router {
                 self.changed_calls.insert(call_id.clone());
                 let call = self.calls.get_mut(call_id).expect("checked above");
                 if call.invites.iter().any(|i| i.transfer_to.is_some()) {
-                    return Err(RoutingError::Conflict(
-                        "a transfer is already under way".into(),
+                    return Err(RoutingError::new(
+                        ErrorCode::TransferUnderway,
+                        "a transfer is already under way",
                     ));
                 }
                 self.calls_inviting.insert(call_id.clone());
@@ -280,8 +285,9 @@ impl Router {
     ) -> Result<(), RoutingError> {
         let call = self.participant_call(staff, call_id)?;
         if &call.owner == staff {
-            return Err(RoutingError::Conflict(
-                "you are responsible for this call: end it or transfer it instead".into(),
+            return Err(RoutingError::new(
+                ErrorCode::OwnerCannotLeave,
+                "you are responsible for this call: end it or transfer it instead",
             ));
         }
         self.remove_participant(staff, call_id, now, out);
@@ -345,9 +351,12 @@ impl Router {
             outcome,
             Outcome::Transferred | Outcome::Abandoned | Outcome::EndedByCitizen
         ) {
-            return Err(RoutingError::Conflict(format!(
-                "{outcome:?} is not an outcome an officer can end a call with; use transfer"
-            )));
+            return Err(RoutingError::new(
+                ErrorCode::Invalid,
+                format!(
+                    "{outcome:?} is not an outcome an officer can end a call with; use transfer"
+                ),
+            ));
         }
         self.close_call(call_id, outcome, now, out);
         self.finish_visit(&visit, outcome, VisitEndReason::Completed, now, out);

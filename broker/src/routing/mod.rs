@@ -26,7 +26,7 @@ pub use types::*;
 
 use nara_protocol::desk::{AvailabilityChoice, OfferWithdrawnReason, StaffStatus};
 use nara_protocol::kiosk::VisitEndReason;
-use nara_protocol::{AgencyId, CallId, OfferId, Outcome, StaffId, VisitId};
+use nara_protocol::{AgencyId, CallId, ErrorCode, OfferId, Outcome, StaffId, VisitId};
 use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -227,8 +227,9 @@ impl Router {
             .get_mut(id)
             .ok_or_else(|| RoutingError::not_found("staff", id))?;
         if staff.call.is_some() {
-            return Err(RoutingError::Conflict(
-                "you are in a call; end or leave it before changing status".into(),
+            return Err(RoutingError::new(
+                ErrorCode::InCall,
+                "you are in a call; end or leave it before changing status",
             ));
         }
         let offer = staff.offer.clone();
@@ -304,10 +305,10 @@ impl Router {
         out: &mut Vec<Command>,
     ) -> Result<(), RoutingError> {
         if self.visits.contains_key(&spec.visit) {
-            return Err(RoutingError::Conflict(format!(
-                "visit {} is already queued",
-                spec.visit
-            )));
+            return Err(RoutingError::new(
+                ErrorCode::Conflict,
+                format!("visit {} is already queued", spec.visit),
+            ));
         }
         self.next_seq += 1;
         let agency = spec.queue.agency.clone();

@@ -279,14 +279,17 @@ impl Router {
         staff: &StaffId,
         offer_id: &OfferId,
     ) -> Result<&Offer, RoutingError> {
-        let offer = self
-            .offers
-            .get(offer_id)
-            .ok_or_else(|| RoutingError::Conflict(format!("offer {offer_id} is no longer open")))?;
+        let offer = self.offers.get(offer_id).ok_or_else(|| {
+            RoutingError::new(
+                ErrorCode::OfferGone,
+                format!("offer {offer_id} is no longer open"),
+            )
+        })?;
         if &offer.staff != staff {
-            return Err(RoutingError::Forbidden(format!(
-                "offer {offer_id} was made to someone else"
-            )));
+            return Err(RoutingError::new(
+                ErrorCode::Forbidden,
+                format!("offer {offer_id} was made to someone else"),
+            ));
         }
         Ok(offer)
     }

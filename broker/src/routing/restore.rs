@@ -41,20 +41,20 @@ impl Router {
     /// call goes on as it was, nobody is offered its visit again.
     pub fn restore_call(&mut self, record: CallRecord, now: Millis) -> Result<(), RoutingError> {
         if self.visits.contains_key(&record.visit) || self.calls.contains_key(&record.call) {
-            return Err(RoutingError::Conflict(format!(
-                "call {} or its visit is already here",
-                record.call
-            )));
+            return Err(RoutingError::new(
+                ErrorCode::Conflict,
+                format!("call {} or its visit is already here", record.call),
+            ));
         }
         if let Some(busy) = record.participants.iter().find(|p| {
             self.staff
                 .get(&p.staff)
                 .is_some_and(|s| s.call.is_some() || s.online)
         }) {
-            return Err(RoutingError::Conflict(format!(
-                "{} is in another call",
-                busy.staff
-            )));
+            return Err(RoutingError::new(
+                ErrorCode::Conflict,
+                format!("{} is in another call", busy.staff),
+            ));
         }
         let grace = self.config.reconnect_grace_ms;
         for p in &record.participants {

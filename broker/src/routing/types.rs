@@ -467,27 +467,39 @@ pub enum Command {
     },
 }
 
-/// A request that does not fit: nothing changed.
+/// A request that does not fit: nothing changed. The code says which rule refused it, for
+/// clients to explain in their own language; the message says it in English for logs.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RoutingError {
-    #[error("{0}")]
-    NotFound(String),
-    #[error("{0}")]
-    Forbidden(String),
-    #[error("{0}")]
-    Conflict(String),
+#[error("{message}")]
+pub struct RoutingError {
+    pub code: ErrorCode,
+    pub message: String,
 }
 
 impl RoutingError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        RoutingError {
+            code,
+            message: message.into(),
+        }
+    }
+
     pub fn not_found(what: &str, id: &impl std::fmt::Display) -> Self {
-        RoutingError::NotFound(format!("no {what} {id} (it may have ended)"))
+        RoutingError::new(
+            ErrorCode::NotFound,
+            format!("no {what} {id} (it may have ended)"),
+        )
+    }
+
+    /// The call has ended, or was never this person's.
+    pub fn call_gone(call: &CallId) -> Self {
+        RoutingError::new(
+            ErrorCode::CallGone,
+            format!("no call {call} (it may have ended)"),
+        )
     }
 
     pub fn code(&self) -> ErrorCode {
-        match self {
-            RoutingError::NotFound(_) => ErrorCode::NotFound,
-            RoutingError::Forbidden(_) => ErrorCode::Forbidden,
-            RoutingError::Conflict(_) => ErrorCode::Conflict,
-        }
+        self.code
     }
 }

@@ -135,11 +135,15 @@ async fn serve(state: AppState, mut me: Box<SessionStaff>, opened: Opened) {
     Box::pin(still_logged_in(&state, session, &outbox)).await;
     tracing::info!(staff = %staff, "desk connected");
 
-    let farewell = serve_messages::<DeskSide, _, _>(&state, stream, &outbox, None, |message| {
-        let staff = staff.clone();
+    let farewell = serve_messages::<DeskSide, _, _>(&state, stream, &outbox, None, |request| {
+        let input = Input::FromDesk {
+            staff: staff.clone(),
+            message: request.message,
+            request: request.request_id,
+        };
         let core = state.core.clone();
         async move {
-            core.send(Input::FromDesk { staff, message }).await;
+            core.send(input).await;
         }
     })
     .await;

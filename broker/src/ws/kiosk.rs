@@ -141,9 +141,13 @@ async fn serve(state: AppState, row: Box<KioskRow>, opened: Opened) {
         stream,
         &outbox,
         Some(silence_limit),
-        |message| async {
-            let kiosk = kiosk.clone();
-            state.core.send(Input::FromKiosk { kiosk, message }).await;
+        |request| async {
+            let input = Input::FromKiosk {
+                kiosk: kiosk.clone(),
+                message: request.message,
+                request: request.request_id,
+            };
+            state.core.send(input).await;
         },
     )
     .await;

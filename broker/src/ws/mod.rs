@@ -128,5 +128,6 @@ pub(crate) fn error_reply(code: ErrorCode, message: impl Into<String>, fatal: bo
         code,
         message: message.into(),
         fatal,
+        request: None,
     }
 }

@@ -7,7 +7,7 @@ use crate::state::{AppState, Ending, Outbox};
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::stream::SplitStream;
 use futures_util::StreamExt;
-use nara_protocol::{decode, ErrorCode, ErrorReply, PROTOCOL_VERSION};
+use nara_protocol::{decode, request_id_of, ErrorCode, ErrorReply, Request, PROTOCOL_VERSION};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::future::Future;
@@ -55,8 +55,8 @@ pub(crate) async fn receive_hello<S: Side>(
             _ => return None,
         }
     };
-    let hello = match decode::<S::In>(&text) {
-        Ok(message) => message,
+    let hello = match decode::<Request<S::In>>(&text) {
+        Ok(request) => request.message,
         Err(e) => {
             refuse::<S>(state, outbox, e.code(), e.to_string());
             return None;
@@ -103,7 +103,7 @@ pub(crate) async fn serve_messages<S, H, F>(
 ) -> Option<ErrorReply>
 where
     S: Side,
-    H: FnMut(S::In) -> F,
+    H: FnMut(Request<S::In>) -> F,
     F: Future<Output = ()>,
 {
     let mut limit = RateLimit::new(state);
@@ -176,14 +176,18 @@ where
             }
             continue;
         }
-        match decode::<S::In>(&text) {
+        match decode::<Request<S::In>>(&text) {
             // Boxed: a handler's future is large and lives only while it runs, so it is not
             // carried in every idle connection's task. What it refuses, the core answers.
-            Ok(message) => Box::pin(handle(message)).await,
+            Ok(request) => Box::pin(handle(request)).await,
             Err(e) => {
                 let code = e.code();
                 state.metrics.protocol_error(code);
-                if !outbox.send(&S::error(error_reply(code, e.to_string(), false))) {
+                let reply = ErrorReply {
+                    request: request_id_of(&text),
+                    ..error_reply(code, e.to_string(), false)
+                };
+                if !outbox.send(&S::error(reply)) {
                     break;
                 }
             }

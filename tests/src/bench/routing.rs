@@ -178,6 +178,7 @@ pub fn run(bench: &RoutingBench) -> Figures {
         let message = Input::FromDesk {
             staff,
             message: available,
+            request: None,
         };
         timed(&mut core, message, OPENING);
     }
@@ -247,6 +248,7 @@ pub fn run(bench: &RoutingBench) -> Figures {
                 vec![Input::FromKiosk {
                     kiosk: kiosk_id(n),
                     message: start,
+                    request: None,
                 }]
             }
             Pending::Answer { staff, offer } => vec![Input::FromDesk {
@@ -254,6 +256,7 @@ pub fn run(bench: &RoutingBench) -> Figures {
                 message: DeskToBroker::AcceptOffer {
                     offer: nara_protocol::OfferId::new(offer).expect("valid id"),
                 },
+                request: None,
             }],
             Pending::HangUp { staff, call } => vec![Input::FromDesk {
                 staff: StaffId::new(staff).expect("valid id"),
@@ -261,6 +264,7 @@ pub fn run(bench: &RoutingBench) -> Figures {
                     call: nara_protocol::CallId::new(call).expect("valid id"),
                     outcome: Outcome::Served,
                 },
+                request: None,
             }],
             Pending::Timeout => {
                 next_timeout = None;

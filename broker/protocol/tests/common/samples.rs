@@ -198,6 +198,7 @@ pub fn broker_to_kiosk() -> Vec<BrokerToKiosk> {
             code: ErrorCode::VersionMismatch,
             message: "this broker speaks protocol version 1, the kiosk sent 2".into(),
             fatal: true,
+            request: None,
         }),
     ]
 }
@@ -331,6 +332,7 @@ pub fn broker_to_desk() -> Vec<BrokerToDesk> {
             code: ErrorCode::Forbidden,
             message: "officers of csn cannot see the queues of skatteverket".into(),
             fatal: false,
+            request: Some(RequestId::new("d12").unwrap()),
         }),
     ]
 }
