@@ -9,6 +9,7 @@ use crate::identity::Identity;
 use anyhow::{anyhow, bail, Context, Result};
 use futures_util::{SinkExt, StreamExt};
 use nara_protocol::kiosk::{BrokerToKiosk, KioskToBroker};
+use nara_protocol::Request;
 use nara_protocol::{decode, encode, ShortText, VisitId, PROTOCOL_VERSION};
 use std::sync::Arc;
 use std::time::Duration;
@@ -63,7 +64,7 @@ pub async fn run(
     mut identity: Identity,
     software_version: String,
     visit: watch::Receiver<Option<VisitId>>,
-    mut outbox: mpsc::UnboundedReceiver<KioskToBroker>,
+    mut outbox: mpsc::UnboundedReceiver<Request<KioskToBroker>>,
     events: mpsc::UnboundedSender<LinkEvent>,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -107,7 +108,7 @@ async fn connect_and_serve(
     url: &str,
     software_version: &str,
     visit: &watch::Receiver<Option<VisitId>>,
-    outbox: &mut mpsc::UnboundedReceiver<KioskToBroker>,
+    outbox: &mut mpsc::UnboundedReceiver<Request<KioskToBroker>>,
     events: &mpsc::UnboundedSender<LinkEvent>,
     shutdown: &mut watch::Receiver<bool>,
     backoff: &mut Backoff,

@@ -6,6 +6,8 @@
 //!   second of video, both ways.
 //! - When the kiosk's network device goes down for 10 s and comes back, media flows again in
 //!   the same call (no new queue entry, no new ring), and the kiosk reports how long it broke.
+//! - When the cable stays out past the reconnect grace time while a citizen waits, the broker
+//!   ends the visit; back, the kiosk is told so and shows the start screen.
 //!
 //! - Behind a firewall that lets no UDP through, the kiosk still calls: through TURN over TCP
 //!   (the embedded server) and over TLS (coturn).
@@ -17,7 +19,9 @@ use nara_tests::coturn::{Coturn, CoturnTls};
 use nara_tests::e2e::{
     enrol_kiosk_process_via, KioskProcess, OfficerBrowser, MEDIA_PATIENCE, SCAN_PATIENCE,
 };
-use nara_tests::harness::{admin, BrokerEndpoint, BrokerProcess, PATIENCE};
+use nara_tests::harness::{
+    admin, agency_statistics, get_json, get_text, BrokerEndpoint, BrokerProcess, PATIENCE,
+};
 use nara_tests::netns::KioskNetwork;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -471,4 +475,115 @@ async fn a_document_cut_off_by_a_pulled_cable_arrives_whole_or_is_said_to_fail()
             .any(|e| e["event"] == "documentComplete"));
     }
     end(kiosk, officer).await;
+}
+
+/// A kiosk that comes back late: its cable is pulled while a citizen waits in the queue (no
+/// officer is on) and stays out past the reconnect grace time, so the broker ends the visit,
+/// connection lost. With the cable back, the kiosk names the visit in its hello, is told it
+/// ended, and shows the start screen (idle: no survey for a meeting that never was); nothing
+/// of the visit waits in the queue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kiosk_back_after_the_grace_time_finds_its_visit_ended_and_shows_the_start_screen() {
+    let network = KioskNetwork::create(IMPAIRED_LINK.as_ref()).unwrap();
+    // A heartbeat a second: three missed and the broker lets the kiosk go; three seconds
+    // later it gives the visit up.
+    let (data, broker) = broker_for(
+        &network,
+        &[
+            ("NARA_FLEET__HEARTBEAT_SECONDS", "1"),
+            ("NARA_FLEET__OFFLINE_AFTER_MISSED", "3"),
+            ("NARA_ROUTING__RECONNECT_GRACE_MS", "3000"),
+        ],
+    )
+    .await;
+    let admin = admin(&broker).await.unwrap();
+    let kiosk_dir = data.path().join("kiosk");
+    let base = format!("https://{}:{}", network.near, broker.addr().port());
+    enrol_kiosk_process_via(KIOSK.as_ref(), &broker, &base, &admin, "norsjo", &kiosk_dir)
+        .await
+        .unwrap();
+    let kiosk = KioskProcess::start_in(KIOSK.as_ref(), &kiosk_dir, &[], Some(&network))
+        .await
+        .unwrap();
+    kiosk.connected().await.unwrap();
+    // The visits waiting in CSN's queues, as an administrator sees them.
+    let waiting_at_csn = |queues: &Value| -> Vec<Value> {
+        queues
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|q| q["waiting"].as_array().into_iter().flatten())
+            .map(|w| w["visit"].clone())
+            .collect()
+    };
+
+    let (status, body) = kiosk
+        .post("/visit", json!({ "language": "sv", "agency": "csn" }))
+        .await
+        .unwrap();
+    assert_eq!(status, 204, "{body}");
+    let waiting = kiosk
+        .wait_for("the queue", PATIENCE, |s| s["visit"]["phase"] == "waiting")
+        .await
+        .unwrap();
+    let visit = waiting["visit"]["visit"].clone();
+    let queues = get_json(&admin, &broker, "/api/agencies/csn/queues")
+        .await
+        .unwrap();
+    assert_eq!(
+        waiting_at_csn(&queues),
+        std::slice::from_ref(&visit),
+        "{queues}"
+    );
+
+    // The cable is pulled, and stays out until the broker has ended the visit.
+    network.kiosk_link(false).unwrap();
+    let deadline = Instant::now() + PATIENCE * 3;
+    let mut ticks = tokio::time::interval(Duration::from_millis(250));
+    let csn = loop {
+        ticks.tick().await;
+        let metrics = get_text(&admin, &broker, "/metrics").await.unwrap();
+        let lost = metrics.contains("reason=\"connectionLost\"");
+        // CSN has no row of statistics until a visit of its has ended.
+        match agency_statistics(&admin, &broker, "csn").await.ok() {
+            Some(csn) if lost && csn["abandoned"] == 1 => break csn,
+            csn => assert!(
+                Instant::now() < deadline,
+                "the broker never ended visit {visit}; CSN's statistics: {csn:?}\n\
+                 metrics:\n{metrics}\nbroker log:\n{}",
+                broker.log()
+            ),
+        }
+    };
+    assert_eq!(
+        (csn["visits"].as_u64(), csn["served"].as_u64()),
+        (Some(1), Some(0)),
+        "{csn}"
+    );
+
+    // Back, the kiosk names the visit in its hello and is told it is over.
+    network.kiosk_link(true).unwrap();
+    let back = kiosk
+        .wait_for(
+            "the kiosk back and told its visit ended",
+            Duration::from_secs(60),
+            |s| s["connected"] == true && s["visit"]["phase"] != "waiting",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        back["visit"]["phase"], "idle",
+        "the citizen does not see the start screen: {back}"
+    );
+    assert_eq!(back["peers"], json!([]), "{back}");
+    let queues = get_json(&admin, &broker, "/api/agencies/csn/queues")
+        .await
+        .unwrap();
+    assert!(
+        waiting_at_csn(&queues).is_empty(),
+        "a visit waits: {queues}"
+    );
+
+    let exit = kiosk.stop().await.unwrap();
+    assert!(exit.success(), "the kiosk did not stop cleanly: {exit}");
 }

@@ -252,6 +252,7 @@ async fn a_citizen_uses_the_screen_in_six_languages() -> Result<()> {
             "ended",
             "booking",
             "booking-wrong",
+            "refused",
             "connecting",
             "meeting",
             "meeting-scan",

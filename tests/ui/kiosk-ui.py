@@ -238,6 +238,14 @@ def visit(language):
     press('B')
     press(t['booking-continue'])
     shot(f'{language}-booking-wrong')
+    # A whole code nobody was given: the broker refuses it, and the citizen is told why in
+    # their language, then is back at the code to correct it.
+    for key in 'CD2345':
+        press(key)
+    press(t['booking-continue'])
+    shot(f'{language}-refused')
+    check_names('refused', language)
+    press(t['refused-back'])
     press(t['back'])
 
     # The agency that answers: while the officer's network is slow, the citizen is told the

@@ -78,3 +78,16 @@ settings-high-contrast = ألوان أوضح
 still-there-title = هل ما زلت هنا؟
 still-there-body = اضغط على الزر لتحتفظ بمكانك في الطابور. وإلا ستغادر الطابور بعد دقيقة واحدة.
 still-there-yes = نعم، أنا هنا
+# When the broker refuses what the citizen asked for.
+refused-title = لم ينجح ذلك
+refused-agency-closed = { $agency } مغلقة الآن. مفتوحة { $hours }.
+refused-language-not-served = لا يوجد الآن أحد في { $agency } يتحدث لغتك. اختر جهة أخرى، أو اطلب من الموظفين هنا مساعدتك في حجز موعد.
+refused-agency-unknown = لا يمكن اختيار هذه الجهة الآن. اختر جهة أخرى.
+refused-out-of-service = هذه الشاشة لا تعمل الآن. اطلب المساعدة من الموظفين.
+refused-booking-unknown = لا نجد حجزًا بهذا الرمز. انظر إلى الرمز في رسالتك وحاول مرة أخرى.
+refused-booking-too-early = الوقت مبكر جدًا. يمكنك تسجيل الحضور ابتداءً من ساعتين قبل موعدك.
+refused-booking-too-late = لقد فات وقت موعدك. اطلب من الموظفين مساعدتك في حجز موعد جديد.
+refused-booking-used = تم استخدام هذا الرمز من قبل.
+refused-busy = الشاشة مشغولة بزيارة أخرى. حاول مرة أخرى بعد قليل.
+refused-try-again = حدث خطأ ما. حاول مرة أخرى بعد قليل.
+refused-back = رجوع

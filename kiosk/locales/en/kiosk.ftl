@@ -78,3 +78,16 @@ settings-high-contrast = Clearer colours
 still-there-title = Are you still there?
 still-there-body = Press the button to keep your place in the queue. Otherwise you will leave the queue in one minute.
 still-there-yes = Yes, I am here
+# When the broker refuses what the citizen asked for.
+refused-title = That did not work
+refused-agency-closed = { $agency } is closed now. Open { $hours }.
+refused-language-not-served = { $agency } has nobody who speaks your language right now. Choose another agency, or ask the staff here to help you book a time.
+refused-agency-unknown = That agency cannot be chosen right now. Choose another one.
+refused-out-of-service = This screen is not working right now. Ask the staff for help.
+refused-booking-unknown = We cannot find a booking with that code. Look at the code in your letter and try again.
+refused-booking-too-early = It is too early. You can check in from two hours before your time.
+refused-booking-too-late = The time of your booking has passed. Ask the staff to help you book a new time.
+refused-booking-used = This code has already been used.
+refused-busy = The screen is busy with another visit. Try again in a moment.
+refused-try-again = Something went wrong. Try again in a moment.
+refused-back = Back

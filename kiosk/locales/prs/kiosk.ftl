@@ -78,3 +78,16 @@ settings-high-contrast = رنگ‌های واضح‌تر
 still-there-title = آیا هنوز اینجا هستید؟
 still-there-body = دکمه را فشار دهید تا جای تان را در صف نگه دارید. در غیر آن، بعد از یک دقیقه از صف خارج می‌شوید.
 still-there-yes = بلی، من اینجا هستم
+# When the broker refuses what the citizen asked for.
+refused-title = این کار انجام نشد
+refused-agency-closed = { $agency } فعلاً بسته است. باز: { $hours }.
+refused-language-not-served = فعلاً در { $agency } کسی نیست که به زبان شما صحبت کند. یک اداره دیگر را انتخاب کنید، یا از کارمندان اینجا بخواهید که برای گرفتن وقت به شما کمک کنند.
+refused-agency-unknown = این اداره را فعلاً نمی‌توانید انتخاب کنید. یک اداره دیگر را انتخاب کنید.
+refused-out-of-service = این صفحه فعلاً کار نمی‌کند. از کارمندان اینجا کمک بخواهید.
+refused-booking-unknown = وقت ملاقاتی با این کد پیدا نمی‌کنیم. کد را در نامه خود ببینید و دوباره کوشش کنید.
+refused-booking-too-early = هنوز خیلی زود است. شما می‌توانید از دو ساعت پیش از وقت ملاقات تان حضور خود را ثبت کنید.
+refused-booking-too-late = وقت ملاقات شما گذشته است. از کارمندان اینجا بخواهید که برای گرفتن وقت نو به شما کمک کنند.
+refused-booking-used = این کد قبلاً استفاده شده است.
+refused-busy = این صفحه با یک ملاقات دیگر مصروف است. کمی بعد دوباره کوشش کنید.
+refused-try-again = یک مشکل پیش آمد. کمی بعد دوباره کوشش کنید.
+refused-back = برگشت

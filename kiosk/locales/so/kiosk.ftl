@@ -78,3 +78,16 @@ settings-high-contrast = Midabo cad
 still-there-title = Weli ma joogtaa?
 still-there-body = Riix badhanka si aad u haysato kaalintaada safka. Haddii kale, waxaad ka bixi doontaa safka hal daqiiqo kadib.
 still-there-yes = Haa, waan joogaa
+# When the broker refuses what the citizen asked for.
+refused-title = Taasi ma shaqayn
+refused-agency-closed = { $agency } hadda waa xiran yahay. Waxaa la furaa { $hours }.
+refused-language-not-served = { $agency } hadda ma laha qof ku hadla luqaddaada. Dooro hay'ad kale, ama weydii shaqaalaha halkan inay kaa caawiyaan qabsashada ballan.
+refused-agency-unknown = Hay'addaas hadda lama dooran karo. Dooro mid kale.
+refused-out-of-service = Shaashaddan hadda ma shaqaynayso. Weydii shaqaalaha inay ku caawiyaan.
+refused-booking-unknown = Ma heli karno ballan leh koodhkaas. Eeg koodhka ku qoran warqaddaada, kadib mar kale isku day.
+refused-booking-too-early = Weli waa goor hore. Waxaad is diiwaangelin kartaa laga bilaabo laba saacadood ka hor ballantaada.
+refused-booking-too-late = Waqtiga ballantaadu wuu dhaafay. Weydii shaqaalaha inay kaa caawiyaan qabsashada ballan cusub.
+refused-booking-used = Koodhkan horay ayaa loo isticmaalay.
+refused-busy = Shaashaddu waxay ku mashquul tahay booqasho kale. Mar kale isku day wax yar kadib.
+refused-try-again = Wax baa khaldamay. Mar kale isku day wax yar kadib.
+refused-back = Dib u noqo

@@ -78,3 +78,16 @@ settings-high-contrast = Tydligare färger
 still-there-title = Är du kvar?
 still-there-body = Tryck på knappen så behåller du din plats i kön. Annars lämnar du kön om en minut.
 still-there-yes = Ja, jag är kvar
+# When the broker refuses what the citizen asked for.
+refused-title = Det gick inte
+refused-agency-closed = { $agency } har stängt just nu. Öppet { $hours }.
+refused-language-not-served = { $agency } har ingen som talar ditt språk just nu. Välj en annan myndighet, eller be personalen om hjälp att boka en tid.
+refused-agency-unknown = Den myndigheten går inte att välja just nu. Välj en annan.
+refused-out-of-service = Den här skärmen fungerar inte just nu. Be personalen om hjälp.
+refused-booking-unknown = Vi hittar ingen bokning med den koden. Titta på koden i ditt brev och försök igen.
+refused-booking-too-early = Det är för tidigt. Du kan checka in från två timmar före din tid.
+refused-booking-too-late = Tiden för din bokning har gått. Be personalen om hjälp att boka en ny tid.
+refused-booking-used = Den här koden har redan använts.
+refused-busy = Skärmen är upptagen med ett annat besök. Försök igen om en stund.
+refused-try-again = Något gick fel. Försök igen om en stund.
+refused-back = Tillbaka

@@ -78,3 +78,16 @@ settings-high-contrast = ዝንጸረ ሕብሪ
 still-there-title = ገና ኣለኻ ዶ?
 still-there-body = ቦታኻ ኣብ መስርዕ ንምሓዝ ነቲ መጠወቒ ጠውቕ። እንተዘይኮይኑ ድሕሪ ሓደ ደቒቕ ካብቲ መስርዕ ክትወጽእ ኢኻ።
 still-there-yes = እወ፣ ኣለኹ
+# When the broker refuses what the citizen asked for.
+refused-title = ኣይሰለጠን
+refused-agency-closed = { $agency } ሕጂ ዕጹው እዩ። ዝኽፈተሉ ግዜ { $hours }።
+refused-language-not-served = ኣብ { $agency } ሕጂ ቋንቋኻ ዝዛረብ ሰብ የለን። ካልእ ትካል ምረጽ፣ ወይ ድማ ሰራሕተኛታት ኣብዚ ቆጸራ ንምሓዝ ክሕግዙኻ ሕተት።
+refused-agency-unknown = እዚ ትካል ሕጂ ክምረጽ ኣይከኣልን እዩ። ካልእ ምረጽ።
+refused-out-of-service = እዚ ስክሪን ሕጂ ኣይሰርሕን እዩ። ሰራሕተኛታት ኣብዚ ክሕግዙኻ ሕተት።
+refused-booking-unknown = ብዚ ኮድ ቆጸራ ክንረክብ ኣይከኣልናን። ኣብ ደብዳቤኻ ዘሎ ኮድ ርአ እሞ ደጊምካ ፈትን።
+refused-booking-too-early = ገና ኣቐዲሙ እዩ። ካብ ክልተ ሰዓት ቅድሚ ቆጸራኻ ጀሚርካ ክትምዝገብ ትኽእል ኢኻ።
+refused-booking-too-late = ግዜ ቆጸራኻ ሓሊፉ እዩ። ሓድሽ ቆጸራ ንምሓዝ ሰራሕተኛታት ክሕግዙኻ ሕተት።
+refused-booking-used = እዚ ኮድ ድሮ ኣብ ጥቕሚ ውዒሉ እዩ።
+refused-busy = እዚ ስክሪን ብኻልእ ምብጻሕ ተታሒዙ ኣሎ። ድሕሪ ቁሩብ ደጊምካ ፈትን።
+refused-try-again = ገለ ጌጋ ኣጋጢሙ። ድሕሪ ቁሩብ ደጊምካ ፈትን።
+refused-back = ተመለስ

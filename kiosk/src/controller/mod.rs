@@ -107,7 +107,7 @@ struct Kiosk {
     turn_bridges: TurnBridges,
     visit: Visit,
     visit_watch: watch::Sender<Option<VisitId>>,
-    outbox: mpsc::UnboundedSender<KioskToBroker>,
+    outbox: mpsc::UnboundedSender<nara_protocol::Request<KioskToBroker>>,
     peer_events: mpsc::UnboundedSender<FromPeer>,
     peers: BTreeMap<StaffId, Peer>,
     chat: Vec<ChatLine>,
@@ -264,7 +264,7 @@ impl Kiosk {
     }
 
     fn send(&self, message: KioskToBroker) {
-        let _ = self.outbox.send(message);
+        let _ = self.outbox.send(nara_protocol::Request::unnamed(message));
     }
 
     async fn on_broker(&mut self, message: BrokerToKiosk) {
@@ -286,8 +286,8 @@ impl Kiosk {
             }
             BrokerToKiosk::RunSelfTest { request } => self.start_self_test(Some(request.clone())),
             BrokerToKiosk::Error(error) => {
+                tracing::warn!(code = ?error.code, request = ?error.request, "the broker refused: {}", error.message);
                 self.last_error = Some(error.message.clone());
-                self.visit.request_refused();
             }
             _ => {}
         }
@@ -299,6 +299,12 @@ impl Kiosk {
         for command in commands {
             match command {
                 Command::Send(message) => self.send(message),
+                Command::Ask { id, message } => {
+                    let _ = self.outbox.send(nara_protocol::Request {
+                        request_id: Some(id),
+                        message,
+                    });
+                }
                 Command::OpenPeer { call, staff } => self.open_peer(call, staff).await,
                 Command::ClosePeer { staff } => {
                     self.documents.peer_gone(&staff);

@@ -4,7 +4,8 @@
 //! - [`i18n`]: the six languages, from Fluent files in `kiosk/locales/`.
 //! - [`app`]: the GTK application wired to the running kiosk: status and pictures polled,
 //!   requests sent, screenshots for the tests.
-//! - [`view`]: each screen drawn from the model; [`keyboard`]: the on-screen keyboards.
+//! - [`view`]: each screen drawn from the model; [`keyboard`]: the on-screen keyboards;
+//!   `refused`: why a request was refused, in the citizen's language.
 //!
 //! The screen keeps nothing of a visit after it: the model's choices, the chat and the
 //! pictures are dropped with the visit, and the kiosk forgets the rest (see `controller`).
@@ -14,6 +15,7 @@ pub mod i18n;
 mod keyboard;
 mod meeting;
 pub mod model;
+mod refused;
 mod screens;
 mod view;
 

@@ -13,7 +13,7 @@ use crate::controller::DocumentRequest;
 use crate::status::Status;
 use crate::ui::i18n::Language;
 use crate::visit::{CitizenAction, Phase};
-use nara_protocol::{AgencyId, BookingCode, StaffId, WaitRange};
+use nara_protocol::{AgencyId, BookingCode, ErrorCode, StaffId, WaitRange};
 use std::time::Duration;
 
 /// Without a touch for this long outside a meeting, the visit is cleared.
@@ -61,6 +61,12 @@ pub enum Screen {
     OutOfService {
         message: String,
     },
+    /// What the citizen asked for was refused (an agency closed, a booking code not for
+    /// now): why, in their language, and the way back.
+    Refused {
+        code: ErrorCode,
+        agency: Option<AgencyId>,
+    },
 }
 
 impl Screen {
@@ -80,6 +86,7 @@ impl Screen {
             Screen::Ended { .. } => "ended",
             Screen::Goodbye => "goodbye",
             Screen::OutOfService { .. } => "out-of-service",
+            Screen::Refused { .. } => "refused",
         }
     }
 }
@@ -106,6 +113,8 @@ pub enum Input {
     BookInstead,
     /// "Yes, I am still here."
     StillHere,
+    /// Back from a refusal to the screen where the citizen asked.
+    DismissRefusal,
     ToggleChat,
     ChatKey(char),
     ChatErase,
@@ -166,6 +175,7 @@ pub struct Model {
     local: Local,
     last_touch: Millis,
     was_in_call: bool,
+    was_waiting: bool,
     /// The last touch itself (`last_touch` also moves while a meeting or a wait goes on).
     last_input: Millis,
     /// When this wait in the queue began, and when the citizen was asked if still there.
@@ -188,6 +198,7 @@ impl Model {
             local: Local::Attract,
             last_touch: now,
             was_in_call: false,
+            was_waiting: false,
             last_input: now,
             waiting_since: None,
             asked_since: None,
@@ -266,6 +277,10 @@ impl Model {
                     survey_answered: *survey_answered,
                 },
             },
+            Phase::Refused { code, agency } => Screen::Refused {
+                code: *code,
+                agency: agency.clone(),
+            },
             Phase::OutOfService { .. } => unreachable!("handled above"),
         }
     }
@@ -319,6 +334,7 @@ impl Model {
             }
             Input::BookInstead => self.local = Local::BookInstead,
             Input::StillHere => {}
+            Input::DismissRefusal => out.push(Request::Citizen(CitizenAction::Reset)),
             Input::Leave => {
                 self.local = Local::Agency;
                 out.push(Request::Citizen(CitizenAction::Leave));
@@ -377,6 +393,13 @@ impl Model {
             out.push(Request::Chime);
         }
         self.was_in_call = in_call;
+        // A wait that ended with nobody met, not by a touch here (given up while the kiosk
+        // was away): the next person starts from the beginning.
+        let waiting = matches!(status.visit, Phase::Waiting { .. });
+        if self.was_waiting && matches!(status.visit, Phase::Idle) {
+            self.clear();
+        }
+        self.was_waiting = waiting;
         if let Local::Goodbye { since } = self.local {
             if now.saturating_sub(since) >= GOODBYE_FOR.as_millis() as u64 {
                 self.clear();

@@ -9,7 +9,6 @@ use crate::status::Status;
 use gtk::prelude::*;
 use gtk::{gdk, glib};
 use gtk4 as gtk;
-use nara_protocol::hours;
 use std::rc::Rc;
 
 pub(super) struct Draw<'a> {
@@ -112,6 +111,7 @@ pub(super) fn draw(d: &Draw, screen: &Screen) -> Drawn {
             &[],
         ),
         Screen::OutOfService { message } => d.out_of_service(message),
+        Screen::Refused { code, agency } => d.refused(*code, agency.as_ref()),
     };
     let root = gtk::Box::new(gtk::Orientation::Vertical, 0);
     root.add_css_class("screen");
@@ -184,7 +184,7 @@ impl Draw<'_> {
         label
     }
 
-    fn column(&self) -> gtk::Box {
+    pub(super) fn column(&self) -> gtk::Box {
         let column = gtk::Box::new(gtk::Orientation::Vertical, 24);
         column.set_halign(gtk::Align::Center);
         column.set_valign(gtk::Align::Center);
@@ -340,31 +340,11 @@ impl Draw<'_> {
             })
             .collect();
         agencies.sort_by_key(|a| !a.open_now);
-        let weekdays: Vec<String> = self
-            .t("weekdays")
-            .split(',')
-            .map(|d| d.trim().to_string())
-            .collect();
         for (i, agency) in agencies.iter().enumerate() {
             let state = if agency.open_now {
                 self.t("agency-open")
             } else {
-                let names: [&str; 7] =
-                    std::array::from_fn(|d| weekdays.get(d).map_or("", String::as_str));
-                let spans = agency.hours.spans();
-                let time = |m: u16| format!("{:02}:{:02}", m / 60, m % 60);
-                let hours = spans
-                    .iter()
-                    .map(|s| {
-                        format!(
-                            "{} {}–{}",
-                            hours::day_ranges(&s.days, &names),
-                            time(s.opens),
-                            time(s.closes)
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ");
+                let hours = super::refused::hours_text(self.texts, self.language, &agency.hours);
                 self.ta("agency-closed", &[("hours", Arg::from(hours))])
             };
             let label = format!("{}\n{state}", agency.name);

@@ -4,8 +4,8 @@
 
 use nara_protocol::kiosk::{BrokerToKiosk, KioskToBroker, VisitEndReason};
 use nara_protocol::{
-    AgencyId, BookingCode, CallId, LanguageCode, LongText, SignalPayload, StaffCard, StaffId,
-    VisitId, WaitEstimate,
+    AgencyId, BookingCode, CallId, ErrorCode, ErrorReply, LanguageCode, LongText, RequestId,
+    SignalPayload, StaffCard, StaffId, VisitId, WaitEstimate,
 };
 use serde::Serialize;
 
@@ -18,6 +18,14 @@ pub enum Phase {
     /// The citizen asked for a meeting; the broker has not placed it yet.
     #[serde(rename_all = "camelCase")]
     Asking { language: LanguageCode },
+    /// The broker refused what the citizen asked for, or ended the wait, for the reason
+    /// `code` gives (an agency closed, a booking code unknown or not for now); `agency` is the
+    /// one asked for, when there was one.
+    #[serde(rename_all = "camelCase")]
+    Refused {
+        code: ErrorCode,
+        agency: Option<AgencyId>,
+    },
     #[serde(rename_all = "camelCase")]
     Waiting {
         visit: VisitId,
@@ -66,6 +74,11 @@ pub enum CitizenAction {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
     Send(KioskToBroker),
+    /// Send a request whose refusal, naming `id`, the visit waits for.
+    Ask {
+        id: RequestId,
+        message: KioskToBroker,
+    },
     /// Make a peer connection to this person and offer to them.
     OpenPeer {
         call: CallId,
@@ -103,6 +116,9 @@ pub enum Refusal {
 #[derive(Debug)]
 pub struct Visit {
     phase: Phase,
+    /// The request the citizen is waiting on in [`Phase::Asking`], and for which agency.
+    asking: Option<(RequestId, Option<AgencyId>)>,
+    requests_made: u64,
     /// An administrator's out-of-service notice that arrived mid-visit: it waits for the
     /// visit to end rather than cutting the citizen off.
     pending_out_of_service: Option<LongText>,
@@ -118,6 +134,8 @@ impl Visit {
     pub fn new() -> Self {
         Visit {
             phase: Phase::Idle,
+            asking: None,
+            requests_made: 0,
             pending_out_of_service: None,
         }
     }
@@ -151,11 +169,12 @@ impl Visit {
                 self.phase = Phase::Asking {
                     language: language.clone(),
                 };
-                Ok(vec![Command::Send(KioskToBroker::StartVisit {
+                let message = KioskToBroker::StartVisit {
                     language,
-                    agency,
+                    agency: agency.clone(),
                     topic: None,
-                })])
+                };
+                Ok(vec![self.ask(message, Some(agency))])
             }
             CitizenAction::CheckIn { code } => {
                 self.must_be_free()?;
@@ -163,9 +182,8 @@ impl Visit {
                 self.phase = Phase::Asking {
                     language: LanguageCode::new("sv").expect("a valid code"),
                 };
-                Ok(vec![Command::Send(KioskToBroker::CheckIn {
-                    booking_code: code,
-                })])
+                let message = KioskToBroker::CheckIn { booking_code: code };
+                Ok(vec![self.ask(message, None)])
             }
             CitizenAction::Leave => match &self.phase {
                 Phase::Waiting { visit, .. } | Phase::InCall { visit, .. } => {
@@ -232,9 +250,17 @@ impl Visit {
         )
     }
 
+    /// `message` as a request with a fresh id, which a refusal will name.
+    fn ask(&mut self, message: KioskToBroker, agency: Option<AgencyId>) -> Command {
+        self.requests_made += 1;
+        let id = RequestId::new(format!("k{}", self.requests_made)).expect("a valid id");
+        self.asking = Some((id.clone(), agency));
+        Command::Ask { id, message }
+    }
+
     fn must_be_free(&self) -> Result<(), Refusal> {
         match self.phase {
-            Phase::Idle | Phase::Ended { .. } => Ok(()),
+            Phase::Idle | Phase::Ended { .. } | Phase::Refused { .. } => Ok(()),
             _ => Err(Refusal::Busy),
         }
     }
@@ -357,10 +383,23 @@ impl Visit {
                 if self.resumable().as_ref() != Some(&visit) {
                     return vec![];
                 }
-                self.phase = Phase::Ended {
-                    visit,
-                    reason,
-                    survey_answered: false,
+                let waiting_for = match &self.phase {
+                    Phase::Waiting { agency, .. } => Some(agency.clone()),
+                    _ => None,
+                };
+                self.phase = match (reason, waiting_for) {
+                    // Nobody met: no meeting to rate. A wait given up while the kiosk was
+                    // away starts over; a queue that closed says so.
+                    (VisitEndReason::ConnectionLost, Some(_)) => Phase::Idle,
+                    (VisitEndReason::NotServed, Some(agency)) => Phase::Refused {
+                        code: ErrorCode::AgencyClosed,
+                        agency: Some(agency),
+                    },
+                    _ => Phase::Ended {
+                        visit,
+                        reason,
+                        survey_answered: false,
+                    },
                 };
                 vec![Command::DropVisit]
             }
@@ -369,17 +408,31 @@ impl Visit {
             BrokerToKiosk::SurveyReceived { .. }
             | BrokerToKiosk::RunSelfTest { .. }
             | BrokerToKiosk::Agencies { .. }
-            | BrokerToKiosk::IceServers { .. }
-            | BrokerToKiosk::Error(_) => vec![],
+            | BrokerToKiosk::IceServers { .. } => vec![],
+            BrokerToKiosk::Error(reply) => {
+                self.refused(&reply);
+                vec![]
+            }
         }
     }
 
-    /// The broker refused what the citizen asked for (e.g. an unknown booking code): back to
-    /// where the citizen can try again.
-    pub fn request_refused(&mut self) {
-        if let Phase::Asking { .. } = self.phase {
-            self.phase = Phase::Idle;
+    /// The broker refused a request. The one the citizen waits on (an unknown booking code,
+    /// an agency that closed meanwhile) is explained on the screen; others change nothing here.
+    fn refused(&mut self, reply: &ErrorReply) {
+        let Phase::Asking { .. } = self.phase else {
+            return;
+        };
+        let Some((asked, agency)) = &self.asking else {
+            return;
+        };
+        if reply.request.as_ref() != Some(asked) {
+            return;
         }
+        self.phase = Phase::Refused {
+            code: reply.code,
+            agency: agency.clone(),
+        };
+        self.asking = None;
     }
 
     fn out_of_service(&mut self, message: LongText) -> Vec<Command> {

@@ -55,7 +55,10 @@ fn a_visit_goes_from_the_queue_to_a_call_to_the_survey() {
     let sent = start(&mut visit);
     assert!(matches!(
         sent.as_slice(),
-        [Command::Send(KioskToBroker::StartVisit { .. })]
+        [Command::Ask {
+            message: KioskToBroker::StartVisit { .. },
+            ..
+        }]
     ));
     assert_eq!(visit.broker(queued("v-1")), vec![]);
     assert!(matches!(visit.phase(), Phase::Waiting { .. }));
@@ -241,7 +244,7 @@ fn out_of_service_waits_for_the_meeting_to_end() {
     assert_eq!(visit.phase(), &Phase::OutOfService { message: notice });
     assert!(matches!(
         start(&mut Visit::new()).as_slice(),
-        [Command::Send(_)]
+        [Command::Ask { .. }]
     ));
     assert!(matches!(
         visit.citizen(CitizenAction::Leave),
@@ -251,14 +254,95 @@ fn out_of_service_waits_for_the_meeting_to_end() {
     assert_eq!(visit.phase(), &Phase::Idle);
 }
 
+fn refusal(code: ErrorCode, request: Option<&RequestId>) -> BrokerToKiosk {
+    BrokerToKiosk::Error(ErrorReply {
+        code,
+        message: "in English, for the log".into(),
+        fatal: false,
+        request: request.cloned(),
+    })
+}
+
+fn asked(commands: &[Command]) -> RequestId {
+    match commands {
+        [Command::Ask { id, .. }] => id.clone(),
+        other => panic!("not one request: {other:?}"),
+    }
+}
+
 #[test]
-fn a_refused_request_returns_to_where_the_citizen_can_try_again() {
+fn a_refusal_of_the_request_waited_on_says_why_and_the_citizen_can_try_again() {
     let mut visit = Visit::new();
-    visit
+    let sent = visit
         .citizen(CitizenAction::CheckIn {
             code: BookingCode::new("ABCDEFGK").unwrap(),
         })
         .unwrap();
-    visit.request_refused();
+    let request = asked(&sent);
+    // A refusal of something else (signalling in flight, an old request) changes nothing.
+    visit.broker(refusal(ErrorCode::CallGone, None));
+    visit.broker(refusal(
+        ErrorCode::BookingUnknown,
+        Some(&RequestId::new("k0").unwrap()),
+    ));
+    assert!(matches!(visit.phase(), Phase::Asking { .. }));
+    visit.broker(refusal(ErrorCode::BookingUnknown, Some(&request)));
+    assert_eq!(
+        visit.phase(),
+        &Phase::Refused {
+            code: ErrorCode::BookingUnknown,
+            agency: None
+        }
+    );
+    // Another try is a new request with an id of its own.
+    let again = start(&mut visit);
+    assert_ne!(asked(&again), request);
+    visit.broker(refusal(ErrorCode::AgencyClosed, Some(&asked(&again))));
+    assert_eq!(
+        visit.phase(),
+        &Phase::Refused {
+            code: ErrorCode::AgencyClosed,
+            agency: Some(AgencyId::new("csn").unwrap())
+        }
+    );
+    visit.citizen(CitizenAction::Reset).unwrap();
     assert_eq!(visit.phase(), &Phase::Idle);
+}
+
+#[test]
+fn a_wait_ended_unmet_is_no_meeting_to_rate() {
+    // The queue closed while the citizen waited: they are told it is closed.
+    let mut visit = Visit::new();
+    start(&mut visit);
+    visit.broker(queued("v-1"));
+    visit.broker(BrokerToKiosk::VisitEnded {
+        visit: VisitId::new("v-1").unwrap(),
+        reason: VisitEndReason::NotServed,
+    });
+    assert_eq!(
+        visit.phase(),
+        &Phase::Refused {
+            code: ErrorCode::AgencyClosed,
+            agency: Some(AgencyId::new("csn").unwrap())
+        }
+    );
+    // The kiosk was away past the grace time: back at the start, no survey.
+    let mut visit = Visit::new();
+    start(&mut visit);
+    visit.broker(queued("v-1"));
+    assert_eq!(
+        visit.broker(BrokerToKiosk::VisitEnded {
+            visit: VisitId::new("v-1").unwrap(),
+            reason: VisitEndReason::ConnectionLost,
+        }),
+        vec![Command::DropVisit]
+    );
+    assert_eq!(visit.phase(), &Phase::Idle);
+    // A meeting lost the same way is still one to rate.
+    let mut visit = in_call();
+    visit.broker(BrokerToKiosk::VisitEnded {
+        visit: VisitId::new("v-1").unwrap(),
+        reason: VisitEndReason::ConnectionLost,
+    });
+    assert!(matches!(visit.phase(), Phase::Ended { .. }));
 }

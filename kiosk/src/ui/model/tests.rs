@@ -4,7 +4,7 @@ use crate::media::receiver::ReceiverStats;
 use crate::media::CaptureHealth;
 use crate::status::PeerStatus;
 use nara_protocol::kiosk::VisitEndReason;
-use nara_protocol::{CallId, LanguageCode, VisitId, WaitEstimate};
+use nara_protocol::{CallId, ErrorCode, LanguageCode, VisitId, WaitEstimate};
 
 fn status(visit: Phase) -> Status {
     Status {
@@ -376,4 +376,52 @@ fn m3_interpreters_are_never_offered_as_recipients() {
         .map(|p| p.name_with_agency())
         .collect();
     assert_eq!(recipients, [meeting.peers[0].name_with_agency()]);
+}
+
+#[test]
+fn a_refused_booking_says_why_and_back_leads_to_the_code_again() {
+    let mut model = Model::new(0);
+    model.input(Input::Start, 1);
+    model.input(Input::ChooseLanguage(Language::Somali), 2);
+    model.input(Input::OpenBooking, 3);
+    for c in "ABCD2345".chars() {
+        model.input(Input::BookingKey(c), 4);
+    }
+    let refused = status(Phase::Refused {
+        code: ErrorCode::BookingTooEarly,
+        agency: None,
+    });
+    assert_eq!(
+        model.screen(&refused),
+        Screen::Refused {
+            code: ErrorCode::BookingTooEarly,
+            agency: None
+        }
+    );
+    assert_eq!(
+        model.input(Input::DismissRefusal, 5),
+        vec![Request::Citizen(CitizenAction::Reset)]
+    );
+    // Back on the booking screen, in Somali, with the code as typed.
+    assert_eq!(
+        model.screen(&status(Phase::Idle)),
+        Screen::Booking {
+            code: "ABCD2345".into(),
+            wrong: false
+        }
+    );
+    assert_eq!(model.language, Language::Somali);
+}
+
+#[test]
+fn a_wait_given_up_while_the_kiosk_was_away_shows_the_start_screen() {
+    let mut model = Model::new(0);
+    model.input(Input::Start, 1);
+    model.input(Input::ChooseLanguage(Language::Arabic), 2);
+    let waiting = status(waiting(3, WaitRange::NoOfficerOnline));
+    model.tick(&waiting, 3);
+    // The broker ended the visit while the kiosk was away; nobody touched the screen.
+    model.tick(&status(Phase::Idle), 4);
+    assert_eq!(model.screen(&status(Phase::Idle)), Screen::Attract);
+    assert_eq!(model.language, Language::Swedish);
 }
