@@ -11,28 +11,47 @@ pub mod turn;
 /// A figure both sides have: its closing-line name, how to read it from a round, its unit.
 pub type Compared<R> = (&'static str, fn(&R) -> f64, &'static str);
 
-/// The closing lines: `NAME.FIGURE ours=<v><unit> peer=<v><unit> ratio=<ours/peer>`, or
-/// `target=` where no peer exists.
+/// The closing lines: `NAME.FIGURE ours=<v><unit> peer=<v><unit> ratio=<ours/peer>`, with
+/// `target=≤<r>` or `target=≥<r>` after the ratio where the issue sets one, or
+/// `NAME.FIGURE ours=<v><unit> target=<v><unit>` where no peer exists.
 #[derive(Debug, Default)]
 pub struct Figures {
     lines: Vec<String>,
 }
 
+/// What the ratio of ours to the peer's figure should come to.
+#[derive(Debug, Clone, Copy)]
+pub enum RatioTarget {
+    AtMost(f64),
+    AtLeast(f64),
+}
+
+impl std::fmt::Display for RatioTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // `{:?}` keeps the decimal point of a whole number (1.0, not 1) and all of 0.25.
+        match self {
+            RatioTarget::AtMost(ratio) => write!(f, "≤{ratio:?}"),
+            RatioTarget::AtLeast(ratio) => write!(f, "≥{ratio:?}"),
+        }
+    }
+}
+
 impl Figures {
     pub fn against_peer(&mut self, name: &str, ours: f64, peer: f64, unit: &str) {
-        // Two zeros (no loss on either side) are equal, not a division by zero.
-        let ratio = if peer != 0.0 {
-            format!("{:.2}", ours / peer)
-        } else if ours == 0.0 {
-            "1.00".to_string()
-        } else {
-            "inf".to_string()
-        };
-        self.lines.push(format!(
-            "{name} ours={}{unit} peer={}{unit} ratio={ratio}",
-            round(ours),
-            round(peer),
-        ));
+        self.lines.push(peer_line(name, ours, peer, unit));
+    }
+
+    /// As `against_peer`, followed by the ratio the figure should reach.
+    pub fn against_peer_and_target(
+        &mut self,
+        name: &str,
+        ours: f64,
+        peer: f64,
+        unit: &str,
+        target: RatioTarget,
+    ) {
+        let line = peer_line(name, ours, peer, unit);
+        self.lines.push(format!("{line} target={target}"));
     }
 
     /// `name` over several rounds of each side: the median of `figure` for each, and the ratio.
@@ -61,6 +80,22 @@ impl Figures {
             println!("{line}");
         }
     }
+}
+
+fn peer_line(name: &str, ours: f64, peer: f64, unit: &str) -> String {
+    // Two zeros (no loss on either side) are equal, not a division by zero.
+    let ratio = if peer != 0.0 {
+        format!("{:.2}", ours / peer)
+    } else if ours == 0.0 {
+        "1.00".to_string()
+    } else {
+        "inf".to_string()
+    };
+    format!(
+        "{name} ours={}{unit} peer={}{unit} ratio={ratio}",
+        round(ours),
+        round(peer),
+    )
 }
 
 /// Three significant figures are all a noisy machine supports.

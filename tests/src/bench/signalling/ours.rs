@@ -91,26 +91,24 @@ impl Fixture {
             };
             (row, token)
         };
-        let mut idle_tokens = Vec::with_capacity(bench.ceiling);
+        let idle = bench.idle_identities();
+        let mut idle_tokens = Vec::with_capacity(idle);
         let mut pair_tokens = Vec::with_capacity(bench.relay_pairs);
         let started = std::time::Instant::now();
-        for n in 0..bench.ceiling + bench.relay_pairs {
-            let (row, token) = if n < bench.ceiling {
+        for n in 0..idle + bench.relay_pairs {
+            let (row, token) = if n < idle {
                 officer(
                     format!("bench-idle-{n}"),
                     agencies[n % agencies.len()].clone(),
                 )
             } else {
-                officer(
-                    format!("bench-pair-{}", n - bench.ceiling),
-                    PAIR_AGENCY.to_string(),
-                )
+                officer(format!("bench-pair-{}", n - idle), PAIR_AGENCY.to_string())
             };
             store.insert_staff(&row).await?;
             store
                 .create_session(&token_hash(&token), &row.id, expires)
                 .await?;
-            if n < bench.ceiling {
+            if n < idle {
                 idle_tokens.push(token);
             } else {
                 pair_tokens.push(token);
@@ -119,7 +117,7 @@ impl Fixture {
         drop(store);
         println!(
             "signalling: {} officers with sessions written in {:.1} s",
-            bench.ceiling + bench.relay_pairs,
+            idle + bench.relay_pairs,
             started.elapsed().as_secs_f64()
         );
         let mut fixture = Fixture {
