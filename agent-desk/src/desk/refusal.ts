@@ -17,6 +17,7 @@ const REASONS: Partial<Record<ErrorCode, MessageKey>> = {
   ownerCannotLeave: 'refusal.ownerCannotLeave',
   rateLimited: 'refusal.rateLimited',
   internal: 'refusal.internal',
+  sessionEnded: 'refusal.sessionEnded',
 };
 
 const REQUESTS: Partial<Record<DeskToBroker['type'], MessageKey>> = {

@@ -133,6 +133,7 @@ export const en: Record<keyof typeof sv, string> = {
   'refusal.ownerCannotLeave': 'You are responsible for the call. End or transfer it instead.',
   'refusal.rateLimited': 'Too many requests in a short time. Wait a moment and try again.',
   'refusal.internal': 'Something went wrong in the server. Try again.',
+  'refusal.sessionEnded': 'You have been logged out. Log in again.',
   'refusal.other': 'That did not work. Try again, or reload the page.',
   'request.setStatus': 'Status',
   'request.acceptOffer': 'Answer',

@@ -132,6 +132,7 @@ export const sv = {
   'refusal.ownerCannotLeave': 'Du ansvarar för samtalet. Avsluta eller överlämna det i stället.',
   'refusal.rateLimited': 'För många förfrågningar på kort tid. Vänta en stund och försök igen.',
   'refusal.internal': 'Något gick fel i servern. Försök igen.',
+  'refusal.sessionEnded': 'Du är utloggad. Logga in igen.',
   'refusal.other': 'Det gick inte. Försök igen, eller ladda om sidan.',
   'request.setStatus': 'Status',
   'request.acceptOffer': 'Svara',

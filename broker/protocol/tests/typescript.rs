@@ -87,3 +87,53 @@ fn generated_typescript_is_current() {
         "NARA_BLESS=1 cargo test -p nara-protocol --test typescript",
     );
 }
+
+/// The desk says each refusal an officer or interpreter can meet in its own words, in
+/// Swedish and in English, chosen by code (`agent-desk/src/desk/refusal.ts`); a code added
+/// here without words there fails this test.
+#[test]
+fn every_refusal_a_desk_can_meet_has_words_in_swedish_and_english() {
+    let desk = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../agent-desk/src");
+    let read = |path: &str| std::fs::read_to_string(desk.join(path)).unwrap();
+    let refusal = read("desk/refusal.ts");
+    let (swedish, english) = (read("messages/sv.ts"), read("messages/en.ts"));
+    let text_of = |catalog: &str, key: &str| -> Option<String> {
+        let start = catalog.find(&format!("'{key}': "))? + key.len() + 4;
+        let rest = &catalog[start..];
+        let quote = rest.chars().next()?;
+        let end = rest[1..].find(quote)?;
+        Some(rest[1..=end].to_string())
+    };
+    let desk_codes = [
+        ErrorCode::AgencyUnknown,
+        ErrorCode::AgencyClosed,
+        ErrorCode::LanguageNotServed,
+        ErrorCode::OfferGone,
+        ErrorCode::CallGone,
+        ErrorCode::NotOwner,
+        ErrorCode::InCall,
+        ErrorCode::AlreadyInvited,
+        ErrorCode::TransferUnderway,
+        ErrorCode::SameQueue,
+        ErrorCode::OwnerCannotLeave,
+        ErrorCode::RateLimited,
+        ErrorCode::Internal,
+        ErrorCode::SessionEnded,
+    ];
+    let mut seen = Vec::new();
+    for code in desk_codes {
+        let name = serde_json::to_value(code).unwrap();
+        let name = name.as_str().unwrap();
+        let key = format!("refusal.{name}");
+        assert!(
+            refusal.contains(&format!("{name}: '{key}'")),
+            "refusal.ts gives {name} no words of its own"
+        );
+        let sv = text_of(&swedish, &key).unwrap_or_else(|| panic!("sv.ts lacks {key}"));
+        let en = text_of(&english, &key).unwrap_or_else(|| panic!("en.ts lacks {key}"));
+        assert!(!sv.is_empty() && sv != en, "{key}: {sv:?} / {en:?}");
+        assert!(!seen.contains(&sv), "{key} repeats another refusal's words");
+        seen.push(sv);
+    }
+    assert!(text_of(&swedish, "refusal.other").is_some());
+}

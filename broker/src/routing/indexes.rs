@@ -30,6 +30,8 @@ impl Router {
 
     pub(crate) fn add_staff(&mut self, staff: Staff) {
         let id = staff.profile.id.clone();
+        // Whoever was here under this id goes from the index of their agency too.
+        self.remove_staff(&id);
         let ids = self
             .staff_by_agency
             .entry(staff.profile.agency().cloned())

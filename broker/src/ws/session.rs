@@ -166,11 +166,14 @@ where
                     true,
                 ));
             }
-            let reply = error_reply(
-                ErrorCode::RateLimited,
-                "too many messages; slow down",
-                false,
-            );
+            let reply = ErrorReply {
+                request: request_id_of(&text),
+                ..error_reply(
+                    ErrorCode::RateLimited,
+                    "too many messages; slow down",
+                    false,
+                )
+            };
             if !outbox.send(&S::error(reply)) {
                 break;
             }

@@ -390,7 +390,12 @@ impl Visit {
                 self.phase = match (reason, waiting_for) {
                     // Nobody met: no meeting to rate. A wait given up while the kiosk was
                     // away starts over; a queue that closed says so.
-                    (VisitEndReason::ConnectionLost, Some(_)) => Phase::Idle,
+                    (VisitEndReason::ConnectionLost, Some(_)) => {
+                        match self.pending_out_of_service.take() {
+                            Some(message) => Phase::OutOfService { message },
+                            None => Phase::Idle,
+                        }
+                    }
                     (VisitEndReason::NotServed, Some(agency)) => Phase::Refused {
                         code: ErrorCode::AgencyClosed,
                         agency: Some(agency),
@@ -425,7 +430,10 @@ impl Visit {
         let Some((asked, agency)) = &self.asking else {
             return;
         };
-        if reply.request.as_ref() != Some(asked) {
+        // Slowed down before its message was read, the ask is refused too: that reply may
+        // name no request.
+        let slowed = reply.code == ErrorCode::RateLimited && reply.request.is_none();
+        if reply.request.as_ref() != Some(asked) && !slowed {
             return;
         }
         self.phase = Phase::Refused {

@@ -346,3 +346,33 @@ fn a_wait_ended_unmet_is_no_meeting_to_rate() {
     });
     assert!(matches!(visit.phase(), Phase::Ended { .. }));
 }
+
+#[test]
+fn an_out_of_service_notice_held_during_a_wait_shows_once_the_wait_is_given_up() {
+    let mut visit = Visit::new();
+    start(&mut visit);
+    visit.broker(queued("v-1"));
+    let notice = LongText::new("Ur funktion till måndag").unwrap();
+    visit.broker(BrokerToKiosk::OutOfService {
+        message: notice.clone(),
+    });
+    visit.broker(BrokerToKiosk::VisitEnded {
+        visit: VisitId::new("v-1").unwrap(),
+        reason: VisitEndReason::ConnectionLost,
+    });
+    assert_eq!(visit.phase(), &Phase::OutOfService { message: notice });
+}
+
+#[test]
+fn an_ask_slowed_down_by_the_broker_is_refused_not_left_waiting() {
+    let mut visit = Visit::new();
+    start(&mut visit);
+    visit.broker(refusal(ErrorCode::RateLimited, None));
+    assert!(matches!(
+        visit.phase(),
+        Phase::Refused {
+            code: ErrorCode::RateLimited,
+            ..
+        }
+    ));
+}
