@@ -317,36 +317,26 @@ impl Core {
     pub fn handle_input(&mut self, input: Input, now: Millis) {
         // Time never runs backwards in here, whatever the wall clock does.
         self.now = self.now.max(now);
+        // What refuses a client's request names it.
+        self.answering = match &input {
+            Input::FromKiosk { request, .. } | Input::FromDesk { request, .. } => request.clone(),
+            _ => None,
+        };
         match input {
             Input::KioskConnected(hello) => self.kiosk_connected(hello),
             Input::KioskDisconnected { kiosk, connection } => {
                 self.kiosk_disconnected(&kiosk, connection)
             }
-            Input::FromKiosk {
-                kiosk,
-                message,
-                request,
-            } => {
-                self.answering = request;
-                self.kiosk_said(&kiosk, message);
-                self.answering = None;
-            }
+            Input::FromKiosk { kiosk, message, .. } => self.kiosk_said(&kiosk, message),
             Input::DeskConnected(hello) => self.desk_connected(hello),
             Input::DeskDisconnected { staff, connection } => {
                 self.desk_disconnected(&staff, connection)
             }
-            Input::FromDesk {
-                staff,
-                message,
-                request,
-            } => {
-                self.answering = request;
-                self.desk_said(&staff, message);
-                self.answering = None;
-            }
+            Input::FromDesk { staff, message, .. } => self.desk_said(&staff, message),
             Input::Directory(change) => self.directory_changed(change),
             Input::Timeout => self.timeout(),
         }
+        self.answering = None;
         self.send_due_queues();
     }
 

@@ -35,8 +35,8 @@ pub(super) fn views(router: &Router, agency: &AgencyId, now: Millis) -> Vec<Queu
     }
     let mut available = 0;
     let mut busy = 0;
-    for (_, status) in router.staff_of_agency(agency) {
-        match status {
+    for staff in router.staff_in(Some(agency)) {
+        match staff.status {
             desk::StaffStatus::Available => available += 1,
             desk::StaffStatus::Away => {}
             _ => busy += 1,

@@ -502,14 +502,6 @@ impl Router {
             .unwrap_or_default()
     }
 
-    pub fn staff_of_agency<'a>(
-        &'a self,
-        agency: &'a AgencyId,
-    ) -> impl Iterator<Item = (&'a StaffId, StaffStatus)> + 'a {
-        self.staff_in(Some(agency))
-            .map(|s| (&s.profile.id, s.status))
-    }
-
     pub fn call(&self, id: &CallId) -> Option<&Call> {
         self.calls.get(id)
     }
