@@ -64,11 +64,15 @@ impl CoreHandle {
     }
 
     /// Registers a connection and hands the core `input` about it; returns once done.
-    pub async fn connect(&self, registration: Registration, input: Input) {
+    ///
+    /// Both come boxed and go to the core's task as they are: a connection's task that moved
+    /// them out of boxes of its own would keep those allocations until it ends, half a KiB
+    /// for every idle desk.
+    pub async fn connect(&self, registration: Box<Registration>, input: Box<Input>) {
         let (done, finished) = oneshot::channel();
         let request = Request::Connect {
-            registration: Box::new(registration),
-            input: Box::new(input),
+            registration,
+            input,
             done,
         };
         self.requests

@@ -2,7 +2,7 @@
 //! invite, transfer, leave and end; administrators only watch. Signalling between the peers
 //! of a call is relayed here too, for kiosks as for desks.
 
-use super::{ConnectionId, Core, DeskHello, Refusal};
+use super::{ConnectionId, Core, DeskHello, DeskLink, Person, Refusal};
 use crate::routing::{Event, QueueKey, RoutingError};
 use nara_protocol::desk::{BrokerToDesk, DeskToBroker, InviteTarget, StaffStatus};
 use nara_protocol::kiosk::BrokerToKiosk;
@@ -17,9 +17,17 @@ impl Core {
             ice_servers,
         } = hello;
         let staff = me.card.staff.clone();
-        self.desks
-            .insert(staff.clone(), (connection, profile.is_some()));
-        self.cards.insert(staff.clone(), me.card.clone());
+        let desk = Some(DeskLink {
+            connection,
+            takes_calls: profile.is_some(),
+        });
+        self.people.insert(
+            staff.clone(),
+            Person {
+                card: me.card.clone(),
+                desk,
+            },
+        );
         let status = self
             .router
             .staff_status(&staff)
@@ -54,14 +62,14 @@ impl Core {
     }
 
     pub(super) fn desk_disconnected(&mut self, staff: &StaffId, connection: ConnectionId) {
-        let Some((current, takes_calls)) = self.desks.get(staff).copied() else {
+        let Some(person) = self.people.get_mut(staff) else {
             return;
         };
-        if current != connection {
+        let Some(desk) = person.desk.filter(|d| d.connection == connection) else {
             return; // The same person opened the desk again elsewhere.
-        }
-        self.desks.remove(staff);
-        if takes_calls {
+        };
+        person.desk = None;
+        if desk.takes_calls {
             let _ = self.apply(Event::StaffOffline {
                 staff: staff.clone(),
             });
@@ -75,7 +83,7 @@ impl Core {
     }
 
     fn desk_request(&mut self, staff: &StaffId, message: DeskToBroker) -> Result<(), Refusal> {
-        let takes_calls = self.desks.get(staff).is_some_and(|(_, t)| *t);
+        let takes_calls = self.desk(staff).is_some_and(|d| d.takes_calls);
         let staff = staff.clone();
         match message {
             DeskToBroker::Hello { .. } => Err(Refusal::new(

@@ -216,6 +216,23 @@ const HOURS_CHECK_MS: Millis = 30_000;
 /// How long a visit that ended can still be sent its survey.
 const RECENTLY_ENDED_MS: Millis = 6 * 3600 * 1000;
 
+/// Someone who has had a desk open since the start.
+#[derive(Debug)]
+struct Person {
+    /// As others are shown them, in calls and transfers, after they have gone too.
+    card: StaffCard,
+    /// Their desk's current connection, while one is open.
+    desk: Option<DeskLink>,
+}
+
+/// A desk open now.
+#[derive(Debug, Clone, Copy)]
+struct DeskLink {
+    connection: ConnectionId,
+    /// Officers and interpreters take calls; administrators only watch.
+    takes_calls: bool,
+}
+
 #[derive(Debug)]
 pub struct Core {
     config: CoreConfig,
@@ -223,10 +240,9 @@ pub struct Core {
     directory: Directory,
     /// Connected kiosks, by their current connection.
     kiosks: HashMap<KioskId, ConnectionId>,
-    /// Connected people, by their current connection, and whether they take calls.
-    desks: HashMap<StaffId, (ConnectionId, bool)>,
-    /// Everyone who has had a desk open since the start, as others are shown them.
-    cards: HashMap<StaffId, StaffCard>,
+    /// Everyone who has had a desk open since the start, with the desk open now, if any. One
+    /// map, not one for cards and one for desks: an idle desk costs what it holds here.
+    people: HashMap<StaffId, Person>,
     /// The visit each kiosk has going, waiting or in a call.
     kiosk_visit: HashMap<KioskId, VisitId>,
     /// Visits ended in the last hours, with their kiosk, why and when.
@@ -300,8 +316,7 @@ impl Core {
             config,
             router,
             kiosks: HashMap::new(),
-            desks: HashMap::new(),
-            cards: HashMap::new(),
+            people: HashMap::new(),
             kiosk_visit,
             recently_ended: HashMap::new(),
             queues_sent: HashMap::new(),
@@ -467,20 +482,23 @@ impl Core {
     }
 
     fn card(&self, staff: &StaffId) -> StaffCard {
-        self.cards.get(staff).cloned().unwrap_or_else(|| StaffCard {
-            staff: staff.clone(),
-            display_name: ShortText::new(staff.as_str()).expect("ids are short text"),
-            role: StaffRoleKind::Officer,
-            agency: None,
-            agency_name: None,
-        })
+        self.people
+            .get(staff)
+            .map(|p| p.card.clone())
+            .unwrap_or_else(|| StaffCard {
+                staff: staff.clone(),
+                display_name: ShortText::new(staff.as_str()).expect("ids are short text"),
+                role: StaffRoleKind::Officer,
+                agency: None,
+                agency_name: None,
+            })
     }
 
     /// Whether `staff` is an officer who has had a desk open: never assumed of someone unknown.
     fn is_officer(&self, staff: &StaffId) -> bool {
-        self.cards
+        self.people
             .get(staff)
-            .is_some_and(|card| card.role == StaffRoleKind::Officer)
+            .is_some_and(|person| person.card.role == StaffRoleKind::Officer)
     }
 
     fn kiosk_online(&self, kiosk: &KioskId) -> bool {
@@ -488,7 +506,12 @@ impl Core {
     }
 
     fn desk_online(&self, staff: &StaffId) -> bool {
-        self.desks.contains_key(staff)
+        self.desk(staff).is_some()
+    }
+
+    /// The desk `staff` has open now.
+    fn desk(&self, staff: &StaffId) -> Option<DeskLink> {
+        self.people.get(staff).and_then(|person| person.desk)
     }
 
     /// Whether `visit` is (or was, recently) this kiosk's, for surveys and document notes.

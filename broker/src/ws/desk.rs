@@ -100,7 +100,8 @@ async fn serve(state: AppState, mut me: Box<SessionStaff>, opened: Opened) {
         Vec::new()
     };
     let session = std::mem::take(&mut me.session);
-    // Boxed, as all that is handed over here: it lives only until the core has it.
+    // Boxed, as all that is handed over here, and the boxes themselves handed over: the
+    // connection's future neither carries room for them nor keeps them.
     let registration = Box::new(Registration::Desk {
         staff: staff.clone(),
         outbox: outbox.clone(),
@@ -127,7 +128,7 @@ async fn serve(state: AppState, mut me: Box<SessionStaff>, opened: Opened) {
     }));
     // From here on nothing of the session is needed but its id.
     drop(me);
-    Box::pin(state.core.connect(*registration, *connected)).await;
+    Box::pin(state.core.connect(registration, connected)).await;
     state
         .metrics
         .desks_connected

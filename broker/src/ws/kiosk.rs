@@ -108,7 +108,10 @@ async fn serve(state: AppState, row: Box<KioskRow>, opened: Opened) {
     let ice_servers = state
         .turn
         .ice_servers(kiosk.as_str(), state.clock.now_ms() / 1000);
-    let registration = Registration::Kiosk {
+    // The stored row is done with: the connection's task keeps nothing it no longer reads.
+    drop(row);
+    // Boxed and handed over as they are (see CoreHandle::connect).
+    let registration = Box::new(Registration::Kiosk {
         kiosk: kiosk.clone(),
         outbox: outbox.clone(),
         replaced: BrokerToKiosk::Error(error_reply(
@@ -116,16 +119,16 @@ async fn serve(state: AppState, row: Box<KioskRow>, opened: Opened) {
             "the same kiosk connected again; this connection is closed",
             true,
         )),
-    };
-    let connected = Input::KioskConnected(KioskHello {
+    });
+    let connected = Box::new(Input::KioskConnected(KioskHello {
         kiosk: kiosk.clone(),
         connection,
         info,
         software_version,
         resume,
         ice_servers,
-    });
-    state.core.connect(registration, connected).await;
+    }));
+    Box::pin(state.core.connect(registration, connected)).await;
     state
         .metrics
         .kiosks_connected
