@@ -117,9 +117,20 @@ pub fn spawn(mut core: Core, shell: Shell) -> CoreHandle {
     });
     let shell = Running { shell, reports };
     tokio::spawn(async move {
+        // One timer, moved only when the core's next deadline moves: most inputs (a relayed
+        // offer, a status) leave it where it was, and re-arming it for each cost every
+        // message a trip through the timer wheel.
+        let sleep = tokio::time::sleep(std::time::Duration::ZERO);
+        tokio::pin!(sleep);
+        let mut armed_for = None;
         loop {
-            let wait = core.poll_timeout().saturating_sub(shell.clock.now_ms());
-            let sleep = tokio::time::sleep(std::time::Duration::from_millis(wait));
+            let due = core.poll_timeout();
+            if armed_for != Some(due) {
+                let wait = due.saturating_sub(shell.clock.now_ms());
+                let at = tokio::time::Instant::now() + std::time::Duration::from_millis(wait);
+                sleep.as_mut().reset(at);
+                armed_for = Some(due);
+            }
             let input = tokio::select! {
                 request = rx.recv() => match request {
                     Some(Request::Input(input)) => *input,
@@ -139,7 +150,10 @@ pub fn spawn(mut core: Core, shell: Shell) -> CoreHandle {
                     }
                     None => break,
                 },
-                () = sleep => Input::Timeout,
+                () = &mut sleep => {
+                    armed_for = None;
+                    Input::Timeout
+                }
             };
             core.handle_input(input, shell.clock.now_ms());
             shell.carry_out(&mut core).await;

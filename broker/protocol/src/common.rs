@@ -246,8 +246,9 @@ pub struct ErrorReply {
 }
 
 /// A message from a kiosk or desk as it goes on the wire: the message's own fields, and the
-/// id its sender chose for it, so that a refusal can name the request it refuses.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// id its sender chose for it, so that a refusal can name the request it refuses. Read with
+/// [`crate::codec::decode_request`].
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Request<M> {
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -27,7 +27,7 @@ pub mod peer;
 pub mod typescript;
 pub mod values;
 
-pub use codec::{decode, encode, request_id_of, DecodeError, MAX_MESSAGE_BYTES};
+pub use codec::{decode, decode_request, encode, request_id_of, DecodeError, MAX_MESSAGE_BYTES};
 pub use common::*;
 pub use desk::{BrokerToDesk, DeskToBroker};
 pub use ids::*;

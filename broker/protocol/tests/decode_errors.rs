@@ -1,8 +1,8 @@
 //! Bad input is refused while decoding, with an error naming what was wrong.
 
 use nara_protocol::{
-    decode, encode, request_id_of, DecodeError, DeskToBroker, KioskToBroker, OfferId, Request,
-    RequestId, MAX_MESSAGE_BYTES,
+    decode, decode_request, encode, request_id_of, DecodeError, DeskToBroker, KioskToBroker,
+    OfferId, Request, RequestId, MAX_MESSAGE_BYTES,
 };
 
 #[test]
@@ -88,7 +88,7 @@ fn booking_code_typed_loosely_is_normalised() {
 #[test]
 fn a_request_carries_its_id_beside_the_message() {
     let request: Request<DeskToBroker> =
-        decode(r#"{"type":"acceptOffer","offer":"o-1","requestId":"d7"}"#).unwrap();
+        decode_request(r#"{"type":"acceptOffer","offer":"o-1","requestId":"d7"}"#).unwrap();
     assert_eq!(request.request_id, Some(RequestId::new("d7").unwrap()));
     assert_eq!(
         request.message,
@@ -96,7 +96,8 @@ fn a_request_carries_its_id_beside_the_message() {
             offer: OfferId::new("o-1").unwrap()
         }
     );
-    let unnamed: Request<KioskToBroker> = decode(r#"{"type":"endVisit","visit":"v-1"}"#).unwrap();
+    let unnamed: Request<KioskToBroker> =
+        decode_request(r#"{"type":"endVisit","visit":"v-1"}"#).unwrap();
     assert_eq!(unnamed.request_id, None);
     assert_eq!(
         encode(&Request::unnamed(DeskToBroker::RefreshQueues)),
@@ -107,19 +108,19 @@ fn a_request_carries_its_id_beside_the_message() {
 #[test]
 fn a_request_is_refused_as_its_bare_message_would_be_and_its_id_is_still_read() {
     let text = r#"{"type":"launchMissiles","requestId":"d8"}"#;
-    let err = decode::<Request<DeskToBroker>>(text).unwrap_err();
+    let err = decode_request::<DeskToBroker>(text).unwrap_err();
     assert_eq!(err, DecodeError::UnknownType("launchMissiles".into()));
     assert_eq!(request_id_of(text), Some(RequestId::new("d8").unwrap()));
 
     let text = r#"{"type":"setStatus","status":"asleep","requestId":"d9"}"#;
-    let err = decode::<Request<DeskToBroker>>(text).unwrap_err();
+    let err = decode_request::<DeskToBroker>(text).unwrap_err();
     assert!(
         matches!(&err, DecodeError::Invalid(m) if m.contains("asleep")),
         "{err:?}"
     );
     assert_eq!(request_id_of(text), Some(RequestId::new("d9").unwrap()));
 
-    let err = decode::<Request<DeskToBroker>>(r#"{"type":"refreshQueues","requestId":"a b"}"#)
+    let err = decode_request::<DeskToBroker>(r#"{"type":"refreshQueues","requestId":"a b"}"#)
         .unwrap_err();
     assert!(
         matches!(&err, DecodeError::Invalid(m) if m.contains("request id")),

@@ -518,7 +518,7 @@ impl Router {
         self.offers.iter()
     }
 
-    pub fn calls(&self) -> impl Iterator<Item = &Call> {
+    pub fn calls(&self) -> impl ExactSizeIterator<Item = &Call> {
         self.calls.values()
     }
 }

@@ -7,7 +7,9 @@ use crate::state::{AppState, Ending, Outbox};
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::stream::SplitStream;
 use futures_util::StreamExt;
-use nara_protocol::{decode, request_id_of, ErrorCode, ErrorReply, Request, PROTOCOL_VERSION};
+use nara_protocol::{
+    decode_request, request_id_of, ErrorCode, ErrorReply, Request, PROTOCOL_VERSION,
+};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::future::Future;
@@ -55,7 +57,7 @@ pub(crate) async fn receive_hello<S: Side>(
             _ => return None,
         }
     };
-    let hello = match decode::<Request<S::In>>(&text) {
+    let hello = match decode_request::<S::In>(&text) {
         Ok(request) => request.message,
         Err(e) => {
             refuse::<S>(state, outbox, e.code(), e.to_string());
@@ -179,7 +181,7 @@ where
             }
             continue;
         }
-        match decode::<Request<S::In>>(&text) {
+        match decode_request::<S::In>(&text) {
             // Boxed: a handler's future is large and lives only while it runs, so it is not
             // carried in every idle connection's task. What it refuses, the core answers.
             Ok(request) => Box::pin(handle(request)).await,
