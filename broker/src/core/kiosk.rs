@@ -48,7 +48,7 @@ impl Core {
             // starts over. How it ended is told to its own kiosk only.
             (Some(visit), None) => {
                 let reason = match self.recently_ended.get(&visit) {
-                    Some((k, reason, _)) if *k == kiosk => *reason,
+                    Some(ended) if ended.kiosk == kiosk => ended.reason,
                     _ => VisitEndReason::ConnectionLost,
                 };
                 self.send_kiosk(&kiosk, BrokerToKiosk::VisitEnded { visit, reason });

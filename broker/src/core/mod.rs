@@ -11,10 +11,12 @@
 //! - [`kiosk`] and [`desk`]: what each kind of client may ask, and the answers.
 //! - [`render`]: the routing core's commands as the messages people see.
 //! - [`queues`]: the queues as officers see them.
+//! - [`ended`]: visits that ended in the last hours, for kiosks that come back late.
 //! - The routing itself (queues, offers, calls, transfers) is [`crate::routing`].
 
 mod desk;
 pub mod directory;
+mod ended;
 mod kiosk;
 mod queues;
 mod render;
@@ -213,8 +215,6 @@ pub struct CoreConfig {
 
 /// How often opening hours are looked at again; they are given to the minute.
 const HOURS_CHECK_MS: Millis = 30_000;
-/// How long a visit that ended can still be sent its survey.
-const RECENTLY_ENDED_MS: Millis = 6 * 3600 * 1000;
 
 /// Someone who has had a desk open since the start.
 #[derive(Debug)]
@@ -246,7 +246,7 @@ pub struct Core {
     /// The visit each kiosk has going, waiting or in a call.
     kiosk_visit: HashMap<KioskId, VisitId>,
     /// Visits ended in the last hours, with their kiosk, why and when.
-    recently_ended: HashMap<VisitId, (KioskId, VisitEndReason, Millis)>,
+    recently_ended: ended::EndedVisits,
     /// The queues each agency's officers were last sent. A change that leaves them as they
     /// were (an officer coming online as away) is not sent again: with thousands of officers
     /// connecting each morning, those repeats grew as the square of their number.
@@ -318,7 +318,7 @@ impl Core {
             kiosks: HashMap::new(),
             people: HashMap::new(),
             kiosk_visit,
-            recently_ended: HashMap::new(),
+            recently_ended: ended::EndedVisits::default(),
             queues_sent: HashMap::new(),
             queues_due: BTreeMap::new(),
             hours_checked: None,
@@ -380,9 +380,7 @@ impl Core {
         {
             self.check_hours();
             // With the hours, not at every timeout: a day's ended visits are many.
-            let now = self.now;
-            self.recently_ended
-                .retain(|_, (_, _, at)| now.saturating_sub(*at) < RECENTLY_ENDED_MS);
+            self.recently_ended.forget_old(self.now);
         }
         self.directory.forget_past_bookings(self.now);
     }
@@ -516,7 +514,7 @@ impl Core {
             || self
                 .recently_ended
                 .get(visit)
-                .is_some_and(|(k, _, _)| k == kiosk)
+                .is_some_and(|ended| ended.kiosk == *kiosk)
     }
 }
 

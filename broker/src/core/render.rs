@@ -211,7 +211,7 @@ impl Core {
                     self.kiosk_visit.remove(&kiosk);
                 }
                 self.recently_ended
-                    .insert(visit.clone(), (kiosk.clone(), reason, now));
+                    .remember(visit.clone(), kiosk.clone(), reason, now);
                 self.send_kiosk(&kiosk, BrokerToKiosk::VisitEnded { visit, reason });
             }
             Command::QueuesChanged { agency } => self.queues_changed(&agency),
