@@ -33,15 +33,7 @@ pub(super) fn views(router: &Router, agency: &AgencyId, now: Millis) -> Vec<Queu
             site_name: w.site_name,
         });
     }
-    let mut available = 0;
-    let mut busy = 0;
-    for staff in router.staff_in(Some(agency)) {
-        match staff.status {
-            desk::StaffStatus::Available => available += 1,
-            desk::StaffStatus::Away => {}
-            _ => busy += 1,
-        }
-    }
+    let (available, busy) = router.officers_available_and_busy(agency);
     let mut views: Vec<_> = by_language.into_values().collect();
     for v in &mut views {
         v.officers_available = available;

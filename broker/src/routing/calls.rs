@@ -323,11 +323,13 @@ impl Router {
 
     /// After a call: wrap-up for those still here, forgotten for those who left for good.
     fn release_staff(&mut self, staff: &StaffId, now: Millis, out: &mut Vec<Command>) {
-        let Some(s) = self.staff.get_mut(staff) else {
+        let Some(mut s) = self.staff.get_mut(staff) else {
             return;
         };
         s.call = None;
-        if s.online {
+        let online = s.online;
+        drop(s);
+        if online {
             self.set_staff_status(staff, StaffStatus::WrapUp, now, out);
             self.queues_changed_for_staff(staff, out);
         } else {
@@ -417,7 +419,7 @@ impl Router {
             *p != staff
                 && self
                     .staff
-                    .get(*p)
+                    .get(p)
                     .is_some_and(|s| s.profile.agency().is_some())
         });
         match colleague {

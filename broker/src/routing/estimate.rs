@@ -2,7 +2,7 @@
 //! who can take the visit — or no number at all when nobody can.
 
 use super::*;
-use nara_protocol::{LanguageCode, WaitEstimate, WaitRange};
+use nara_protocol::{WaitEstimate, WaitRange};
 use std::collections::{HashMap, VecDeque};
 
 /// Recent handling times kept per agency.
@@ -40,23 +40,12 @@ impl HandlingTimes {
     }
 }
 
-/// Officers able to take a queue's visits right now, and how many of them are free.
-#[derive(Debug, Clone, Copy, Default)]
-struct QueueLoad {
-    able: u64,
-    free: u64,
-}
-
-impl QueueLoad {
-    fn count(&mut self, staff: &Staff) {
-        self.able += 1;
-        self.free += u64::from(staff.can_be_offered());
-    }
-}
-
-/// Whether someone counts towards a queue's estimate: online and not away.
-fn counts_towards_estimates(staff: &Staff) -> bool {
-    staff.online && staff.status != StaffStatus::Away
+/// Officers able to take a queue's visits right now (online, not away), and how many of them
+/// are free.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct QueueLoad {
+    pub(crate) able: u64,
+    pub(crate) free: u64,
 }
 
 impl Router {
@@ -121,30 +110,17 @@ impl Router {
                 );
             }
         }
+        // Who can take which queue is kept up to date as people change (`people`), so this
+        // costs the queues that have visits, not the agency's people.
         for (agency, queues) in &mut agencies {
-            let mut by_language: BTreeMap<&LanguageCode, Vec<usize>> = BTreeMap::new();
-            for (index, key) in queues.keys.iter().enumerate() {
-                by_language.entry(&key.language).or_default().push(index);
-            }
-            let mut able = Vec::with_capacity(queues.keys.len());
-            for staff in self
-                .staff_in(Some(agency))
-                .filter(|s| counts_towards_estimates(s))
-            {
-                // Through the few languages a person speaks, not every queue of the agency.
-                able.clear();
-                for language in &staff.profile.languages {
-                    let Some(indexes) = by_language.get(language) else {
-                        continue;
-                    };
-                    able.extend(indexes.iter().copied().filter(|q| {
-                        queues.keys[*q]
-                            .topic
-                            .as_ref()
-                            .is_none_or(|t| staff.profile.skills.contains(t))
-                    }));
+            let Some(pool) = self.staff.pool(Some(agency)) else {
+                continue;
+            };
+            for (a, queue) in queues.keys.iter().enumerate() {
+                queues.loads[a] = pool.load(queue);
+                for (b, other) in queues.keys.iter().enumerate() {
+                    queues.shared[a][b] = a == b || pool.shared(queue, other);
                 }
-                queues.count(staff, &able);
             }
         }
         let mut estimates = Vec::new();
@@ -225,16 +201,5 @@ impl<'a> AgencyQueues<'a> {
             }
         };
         self.waiting.push((key, visit, index));
-    }
-
-    /// Counts `staff` towards `able`, the queues they can take, and those queues as shared.
-    fn count(&mut self, staff: &Staff, able: &[usize]) {
-        debug_assert!(able.iter().all(|q| staff.profile.can_answer(self.keys[*q])));
-        for a in able {
-            self.loads[*a].count(staff);
-            for b in able {
-                self.shared[*a][*b] = true;
-            }
-        }
     }
 }

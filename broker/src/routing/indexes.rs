@@ -1,6 +1,7 @@
-//! Indexes over the routing state: which visits wait, and who works for which agency. An
-//! event then costs in proportion to the agency it touches rather than to everyone logged in
-//! and every call going on; the property tests check each index against a full walk.
+//! Indexes over the routing state: which visits wait, and who works for which agency (kept
+//! in `people`). An event then costs in proportion to the agency it touches rather than to
+//! everyone logged in and every call going on; the property tests check each index against
+//! a full walk.
 
 use super::*;
 
@@ -16,40 +17,12 @@ impl Router {
             })
     }
 
-    /// Everyone of one agency (`None`: the interpreters) who is online or in a grace time.
-    pub(crate) fn staff_in<'a>(
-        &'a self,
-        agency: Option<&AgencyId>,
-    ) -> impl Iterator<Item = &'a Staff> + 'a {
-        self.staff_by_agency
-            .get(&agency.cloned())
-            .into_iter()
-            .flat_map(|ids| ids.iter())
-            .filter_map(|id| self.staff.get(id))
-    }
-
     pub(crate) fn add_staff(&mut self, staff: Staff) {
-        let id = staff.profile.id.clone();
-        // Whoever was here under this id goes from the index of their agency too.
-        self.remove_staff(&id);
-        let ids = self
-            .staff_by_agency
-            .entry(staff.profile.agency().cloned())
-            .or_default();
-        Arc::make_mut(ids).insert(id.clone());
-        self.staff.insert(id, staff);
+        self.staff.insert(staff);
     }
 
     pub(crate) fn remove_staff(&mut self, id: &StaffId) {
-        if let Some(staff) = self.staff.remove(id) {
-            let agency = staff.profile.agency().cloned();
-            if let Some(ids) = self.staff_by_agency.get_mut(&agency) {
-                Arc::make_mut(ids).remove(id);
-                if ids.is_empty() {
-                    self.staff_by_agency.remove(&agency);
-                }
-            }
-        }
+        self.staff.remove(id);
     }
 
     /// Whether the indexes say what a walk over everything would: for the property tests.
@@ -61,11 +34,6 @@ impl Router {
             .filter(|v| matches!(v.state, VisitState::Waiting(_)))
             .map(|v| v.id.clone())
             .collect();
-        let mut by_agency: BTreeMap<Option<AgencyId>, Arc<BTreeSet<StaffId>>> = BTreeMap::new();
-        for s in self.staff.values() {
-            Arc::make_mut(by_agency.entry(s.profile.agency().cloned()).or_default())
-                .insert(s.profile.id.clone());
-        }
         let timed_visits_listed = self
             .visits
             .values()
@@ -77,8 +45,31 @@ impl Router {
             .filter(|c| !c.invites.is_empty())
             .all(|c| self.calls_inviting.contains(&c.id));
         waiting == self.waiting
-            && by_agency == self.staff_by_agency
+            && self.staff.pools_hold()
+            && self.loads_hold()
             && timed_visits_listed
             && inviting_listed
+    }
+
+    /// Whether what the pools say of each waiting visit's queue is what counting everyone
+    /// says: who can take it, who of them is free, and who can take two queues' visits both.
+    #[cfg(test)]
+    fn loads_hold(&self) -> bool {
+        let counts = |s: &&Staff| s.online && s.status != StaffStatus::Away;
+        let queues: BTreeSet<&QueueKey> = self.waiting_visits().map(|(_, w)| &w.queue).collect();
+        queues.iter().all(|queue| {
+            let able = self.staff.values().filter(counts);
+            let able: Vec<&Staff> = able.filter(|s| s.profile.can_answer(queue)).collect();
+            let free = able.iter().filter(|s| s.can_be_offered()).count() as u64;
+            let pool = self.staff.pool(Some(&queue.agency));
+            let load = pool.map(|p| p.load(queue)).unwrap_or_default();
+            // A pool knows its own agency's queues only.
+            let same_agency = queues.iter().filter(|other| other.agency == queue.agency);
+            let shares_hold = same_agency.into_iter().all(|other| {
+                let both = able.iter().any(|s| s.profile.can_answer(other));
+                queue == other || pool.is_some_and(|p| p.shared(queue, other)) == both
+            });
+            load.able == able.len() as u64 && load.free == free && shares_hold
+        })
     }
 }

@@ -11,13 +11,15 @@
 //! - [`estimate`]: honest wait estimates from recent handling times.
 //! - `restore`: calls in progress as saved, and back after a restart.
 //! - `timeouts`: what is due when, and firing it.
-//! - `indexes`: the waiting visits and staff by agency, kept so that an event costs in
-//!   proportion to what it touches.
+//! - `indexes`: the waiting visits, and the checks of every index for the property tests.
+//! - `people`: everyone by id and by agency, with who is free and who can take what kept up
+//!   to date as they change, so that an event costs in proportion to what it touches.
 
 mod calls;
 pub mod estimate;
 mod indexes;
 mod offers;
+mod people;
 mod restore;
 mod timeouts;
 mod types;
@@ -27,7 +29,6 @@ pub use types::*;
 use nara_protocol::desk::{AvailabilityChoice, OfferWithdrawnReason, StaffStatus};
 use nara_protocol::kiosk::VisitEndReason;
 use nara_protocol::{AgencyId, CallId, ErrorCode, OfferId, Outcome, StaffId, VisitId};
-use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -38,9 +39,8 @@ pub const ANNOUNCE_EVERY_MS: Millis = 1000;
 #[derive(Debug, Clone)]
 pub struct Router {
     pub(crate) config: RoutingConfig,
-    /// By id, hashed: looked up many times per event, never walked in order. Fx, not SipHash:
-    /// the ids are the broker's own, and the lookups are the core's hottest path.
-    pub(crate) staff: FxHashMap<StaffId, Staff>,
+    /// Everyone online or in a grace time, by id and by agency (`None`: interpreters).
+    pub(crate) staff: people::People,
     /// Everyone given an offline or wrap-up deadline since the last timeouts fired (a
     /// superset of those who have one now). Deadlines are looked for after every event;
     /// walking all staff for them cost each event time in proportion to everyone logged in.
@@ -49,11 +49,6 @@ pub struct Router {
     /// The visits now waiting; the rest of `visits` are in calls. Most events look at the
     /// waiting ones only, and a busy day has thousands of calls.
     pub(crate) waiting: BTreeSet<VisitId>,
-    /// Everyone in `staff` by agency (`None`: interpreters), so that what one agency's
-    /// change costs grows with that agency, not with everyone logged in. Shared with the
-    /// messages sent to all of an agency's officers, and copied only when someone comes or
-    /// goes while such a message is on its way.
-    pub(crate) staff_by_agency: BTreeMap<Option<AgencyId>, Arc<BTreeSet<StaffId>>>,
     /// Visits given a reconnect deadline, and calls given invitations, since the last
     /// timeouts fired: supersets, as `staff_timed` is, for the same reason.
     pub(crate) visits_timed: BTreeSet<VisitId>,
@@ -79,11 +74,10 @@ impl Router {
     pub fn new(config: RoutingConfig, id_prefix: &str) -> Self {
         Router {
             config,
-            staff: FxHashMap::default(),
+            staff: people::People::default(),
             staff_timed: BTreeSet::new(),
             visits: BTreeMap::new(),
             waiting: BTreeSet::new(),
-            staff_by_agency: BTreeMap::new(),
             visits_timed: BTreeSet::new(),
             calls_inviting: BTreeSet::new(),
             offers: BTreeMap::new(),
@@ -161,19 +155,18 @@ impl Router {
 
     fn staff_online(&mut self, profile: StaffProfile, now: Millis, out: &mut Vec<Command>) {
         let id = profile.id.clone();
-        match self.staff.get_mut(&id) {
+        match self.staff.get(&id) {
             Some(existing) => {
                 // A reconnect within the grace time keeps the call and status; an
                 // administrator may have moved them to another agency meanwhile.
-                if existing.profile.agency() != profile.agency() {
-                    let mut staff = existing.clone();
-                    staff.profile = profile;
-                    self.remove_staff(&id);
-                    self.add_staff(staff);
-                } else {
-                    existing.profile = profile;
+                if existing.profile != profile {
+                    // The agency they leave, if any, counts them no more.
+                    if let Some(before) = existing.profile.agency() {
+                        push_queues_changed(out, before);
+                    }
+                    self.staff.set_profile(&id, profile);
                 }
-                let existing = self.staff.get_mut(&id).expect("just put back");
+                let mut existing = self.staff.get_mut(&id).expect("just put back");
                 existing.online = true;
                 existing.offline_deadline = None;
             }
@@ -194,22 +187,25 @@ impl Router {
         out: &mut Vec<Command>,
     ) -> Result<(), RoutingError> {
         let grace = self.config.reconnect_grace_ms;
-        let staff = self
+        let mut staff = self
             .staff
             .get_mut(id)
             .ok_or_else(|| RoutingError::not_found("staff", id))?;
         staff.online = false;
         let offer = staff.offer.clone();
+        drop(staff);
         // Whoever goes offline no longer counts towards the estimates of their queues.
         self.queues_changed_for_staff(id, out);
         if let Some(offer) = offer {
             self.withdraw_offer(&offer, OfferWithdrawnReason::VisitGone, now, out);
         }
-        let staff = self.staff.get_mut(id).expect("checked above");
+        let mut staff = self.staff.get_mut(id).expect("checked above");
         if staff.call.is_some() {
             staff.offline_deadline = Some(now + grace);
+            drop(staff);
             self.staff_timed.insert(id.clone());
         } else {
+            drop(staff);
             self.remove_staff(id);
         }
         Ok(())
@@ -222,7 +218,7 @@ impl Router {
         now: Millis,
         out: &mut Vec<Command>,
     ) -> Result<(), RoutingError> {
-        let staff = self
+        let mut staff = self
             .staff
             .get_mut(id)
             .ok_or_else(|| RoutingError::not_found("staff", id))?;
@@ -251,6 +247,7 @@ impl Router {
             AvailabilityChoice::WrapUp => StaffStatus::WrapUp,
         };
         let status = staff.status;
+        drop(staff);
         if let (Some(offer), false) = (offer, choice == AvailabilityChoice::Available) {
             self.withdraw_offer(&offer, OfferWithdrawnReason::Declined, now, out);
         }
@@ -269,7 +266,7 @@ impl Router {
         now: Millis,
         out: &mut Vec<Command>,
     ) {
-        if let Some(staff) = self.staff.get_mut(id) {
+        if let Some(mut staff) = self.staff.get_mut(id) {
             if staff.status != status {
                 staff.status = status;
                 if status == StaffStatus::Available {
@@ -496,10 +493,18 @@ impl Router {
 
     /// Everyone of `agency` online or in a grace time, as a set shared with whoever holds it.
     pub fn officers_of(&self, agency: &AgencyId) -> Arc<BTreeSet<StaffId>> {
-        self.staff_by_agency
-            .get(&Some(agency.clone()))
-            .cloned()
+        self.staff
+            .pool(Some(agency))
+            .map(|pool| pool.members().clone())
             .unwrap_or_default()
+    }
+
+    /// How many of `agency`'s officers are available, and how many busy (neither available
+    /// nor away).
+    pub fn officers_available_and_busy(&self, agency: &AgencyId) -> (u32, u32) {
+        self.staff
+            .pool(Some(agency))
+            .map_or((0, 0), |pool| pool.available_and_busy())
     }
 
     pub fn call(&self, id: &CallId) -> Option<&Call> {

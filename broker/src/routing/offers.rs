@@ -2,7 +2,7 @@
 
 use super::*;
 use nara_protocol::desk::{InviteTarget, OfferPurpose};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 /// Sort key of a waiting visit: transferred or interrupted visits first, then booked visits
 /// whose time has come (by appointment), then everyone else in order of arrival.
@@ -37,7 +37,6 @@ impl Router {
         if order.is_empty() && !has_open_invites {
             return;
         }
-        let mut free = FreeStaff::default();
         order.sort_unstable();
         // Queues nobody free can answer: their later visits need not be tried again.
         let mut unanswerable: BTreeSet<QueueKey> = BTreeSet::new();
@@ -51,7 +50,7 @@ impl Router {
             }
             let queue = &waiting.queue;
             let fits = |s: &Staff| s.profile.can_answer(queue);
-            match free.take(self, Some(&queue.agency), fits, &skip) {
+            match self.first_free(Some(&queue.agency), fits, &skip) {
                 Some(staff) => {
                     self.make_offer(staff, visit_id, OfferKind::Answer, now, out);
                 }
@@ -97,7 +96,7 @@ impl Router {
                 }
                 (InviteTarget::Officer { .. }, None) => true,
             };
-            if let Some(staff) = free.take(self, agency, fits, &skip) {
+            if let Some(staff) = self.first_free(agency, fits, &skip) {
                 let kind = OfferKind::Invite {
                     call: call_id.clone(),
                     invited_by: invite.invited_by.clone(),
@@ -210,7 +209,7 @@ impl Router {
                 }
             }
         }
-        if let Some(staff) = self.staff.get_mut(&offer.staff) {
+        if let Some(mut staff) = self.staff.get_mut(&offer.staff) {
             staff.offer = None;
         }
         self.set_staff_status(&offer.staff, StaffStatus::Available, now, out);
@@ -368,33 +367,19 @@ fn active_skips(tried: &BTreeMap<StaffId, Millis>, now: Millis) -> BTreeSet<Staf
         .collect()
 }
 
-/// The people who can be offered something right now, longest idle first, by agency
-/// (`None`: the interpreters); each agency's list is made the first time it is needed.
-#[derive(Default)]
-struct FreeStaff(HashMap<Option<AgencyId>, Vec<(Millis, StaffId)>>);
-
-impl FreeStaff {
-    /// The longest-idle person of `agency` who fits and is not skipped, no longer free once
-    /// taken.
-    fn take(
-        &mut self,
-        router: &Router,
+impl Router {
+    /// The longest-idle person of `agency` (`None`: the interpreters) who can be offered
+    /// something now, fits and is not skipped. Whoever is offered something stops being free
+    /// at once, so the next call finds the next person.
+    fn first_free(
+        &self,
         agency: Option<&AgencyId>,
         fits: impl Fn(&Staff) -> bool,
         skip: &BTreeSet<StaffId>,
     ) -> Option<StaffId> {
-        let free = self.0.entry(agency.cloned()).or_insert_with(|| {
-            let mut free: Vec<(Millis, StaffId)> = router
-                .staff_in(agency)
-                .filter(|s| s.can_be_offered())
-                .map(|s| (s.idle_since, s.profile.id.clone()))
-                .collect();
-            free.sort_unstable();
-            free
-        });
-        let index = free
-            .iter()
-            .position(|(_, id)| !skip.contains(id) && fits(&router.staff[id]))?;
-        Some(free.remove(index).1)
+        let pool = self.staff.pool(agency)?;
+        pool.free()
+            .find(|id| !skip.contains(*id) && fits(&self.staff[id]))
+            .cloned()
     }
 }

@@ -11,7 +11,9 @@ const LANGUAGES: [&str; 2] = ["sv", "ar"];
 
 #[derive(Debug, Clone)]
 enum Step {
-    Online(usize),
+    /// Someone comes online; `1` and `2`: with other languages and skills, or for the other
+    /// agency, as after an administrator's change.
+    Online(usize, u8),
     Offline(usize),
     Status(usize, u8),
     /// `booked`: the appointment this many ms after arrival; it comes due 5 min before.
@@ -33,17 +35,17 @@ enum Step {
 
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
-        1 => (0..8usize).prop_map(Step::Online),
+        1 => (0..8usize, 0..3u8).prop_map(|(s, v)| Step::Online(s, v)),
         1 => (0..8usize).prop_map(Step::Offline),
         1 => (0..8usize, 0..3u8).prop_map(|(s, c)| Step::Status(s, c)),
-        3 => (0..4usize, proptest::option::of(0..1_200_000u64)).prop_map(|(queue, booked)| Step::Enqueue { queue, booked }),
+        3 => (0..8usize, proptest::option::of(0..1_200_000u64)).prop_map(|(queue, booked)| Step::Enqueue { queue, booked }),
         1 => (0..12usize).prop_map(Step::KioskGone),
         1 => (0..12usize).prop_map(Step::KioskBack),
         1 => (0..12usize).prop_map(Step::CitizenLeaves),
         3 => (0..8usize).prop_map(Step::Accept),
         1 => (0..8usize).prop_map(Step::Decline),
         1 => (0..8usize, any::<bool>()).prop_map(|(s, i)| Step::Invite(s, i)),
-        1 => (0..8usize, 0..4usize, any::<bool>()).prop_map(|(s, q, w)| Step::Transfer(s, q, w)),
+        1 => (0..8usize, 0..8usize, any::<bool>()).prop_map(|(s, q, w)| Step::Transfer(s, q, w)),
         1 => (0..8usize).prop_map(Step::Leave),
         1 => (0..8usize).prop_map(Step::End),
         3 => (1..200_000u64).prop_map(Step::Wait),
@@ -51,19 +53,35 @@ fn step() -> impl Strategy<Value = Step> {
 }
 
 fn profile(n: usize) -> StaffProfile {
+    profile_as(n, 0)
+}
+
+/// Officer `n` as they are, or (`variant` 1) with other languages and skills, or (2) moved to
+/// the other agency.
+fn profile_as(n: usize, variant: u8) -> StaffProfile {
     match n {
         6 => interpreter("tolk-6", &["ar"]),
         7 => interpreter("tolk-7", &["ar", "sv"]),
-        _ => officer(
-            &format!("off-{n}"),
-            AGENCIES[n % 2],
-            if n < 4 { &["sv", "ar"] } else { &["sv"] },
-        ),
+        _ => {
+            let bilingual = (n < 4) != (variant == 1);
+            let languages: &[&str] = if bilingual { &["sv", "ar"] } else { &["sv"] };
+            let agency = AGENCIES[(n + usize::from(variant == 2)) % 2];
+            let mut profile = officer(&format!("off-{n}"), agency, languages);
+            if n.is_multiple_of(3) != (variant == 1) {
+                profile.skills.insert(id("tax"));
+            }
+            profile
+        }
     }
 }
 
+/// Queues 0 to 3 by agency and language; 4 to 7 the same about one topic.
 fn queue_n(n: usize) -> QueueKey {
-    queue(AGENCIES[n % 2], LANGUAGES[n / 2])
+    let mut queue = queue(AGENCIES[n % 2], LANGUAGES[(n / 2) % 2]);
+    if n >= 4 {
+        queue.topic = Some(id("tax"));
+    }
+    queue
 }
 
 /// What the test itself knows: visits enqueued and ended, from the commands alone.
@@ -86,8 +104,8 @@ fn apply(r: &mut Router, ledger: &mut Ledger, step: &Step, now: Millis) -> Vec<C
     };
     let call_of = |r: &Router, n: usize| r.staff.get(&staff_id(n)).and_then(|s| s.call.clone());
     let event = match step {
-        Step::Online(n) => Some(Event::StaffOnline {
-            profile: profile(*n),
+        Step::Online(n, variant) => Some(Event::StaffOnline {
+            profile: profile_as(*n, *variant),
         }),
         Step::Offline(n) => Some(Event::StaffOffline {
             staff: staff_id(*n),

@@ -77,7 +77,8 @@ fn main() -> ExitCode {
         }
         Some("routing") => {
             let mut bench = routing::RoutingBench::default();
-            // `--quick` replays the day at 10 000x; `--officers N` and `--visits N` scale it.
+            // `--quick` replays the day at 10 000x; `--officers N`, `--visits N` and
+            // `--hours N` (the length of the day) scale it.
             if quick {
                 bench.speed = 10_000;
             }
@@ -86,6 +87,9 @@ fn main() -> ExitCode {
             }
             if let Some(n) = flag_value(&args, "--visits") {
                 bench.visits = n;
+            }
+            if let Some(n) = flag_value::<u64>(&args, "--hours") {
+                bench.day_hours = n;
             }
             report(Ok(routing::run(&bench)), "routing")
         }
