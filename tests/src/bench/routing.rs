@@ -125,6 +125,32 @@ fn officer(rng: &mut StdRng, n: usize) -> StaffProfile {
     }
 }
 
+/// What an input is, for the report of the slowest.
+fn input_kind(input: &Input) -> &'static str {
+    match input {
+        Input::KioskConnected(_) => "a kiosk connecting",
+        Input::KioskDisconnected { .. } => "a kiosk disconnecting",
+        Input::FromKiosk {
+            message: KioskToBroker::StartVisit { .. },
+            ..
+        } => "a visit starting",
+        Input::FromKiosk { .. } => "a kiosk's message",
+        Input::DeskConnected(_) => "a desk connecting",
+        Input::DeskDisconnected { .. } => "a desk disconnecting",
+        Input::FromDesk {
+            message: DeskToBroker::AcceptOffer { .. },
+            ..
+        } => "an answer",
+        Input::FromDesk {
+            message: DeskToBroker::EndCall { .. },
+            ..
+        } => "a hang-up",
+        Input::FromDesk { .. } => "a desk's message",
+        Input::Directory(_) => "a directory change",
+        Input::Timeout => "a timeout",
+    }
+}
+
 /// What the simulated world does at a moment: events for the router, in time order.
 type Agenda = BinaryHeap<Reverse<(Millis, u64, Pending)>>;
 
@@ -152,19 +178,26 @@ pub fn run(bench: &RoutingBench) -> Figures {
     };
     let mut core = Core::new(config, restored, OPENING);
     let mut timings: Vec<Duration> = Vec::with_capacity(bench.visits * 8);
+    // The slowest decision and what it was, so that a figure over target says where to look.
+    let mut slowest: (Duration, &'static str, Millis) = (Duration::ZERO, "none", 0);
     let mut refused = 0u64;
     let mut served = 0u64;
     let day_ms = bench.day_hours * 3_600_000;
 
     // One input and everything it leads to, timed as one decision.
     let mut timed = |core: &mut Core, input: Input, now: Millis| {
+        let kind = input_kind(&input);
         let started = Instant::now();
         core.handle_input(input, now);
         let mut outputs = Vec::new();
         while let Some(output) = core.poll_output() {
             outputs.push(output);
         }
-        timings.push(started.elapsed());
+        let took = started.elapsed();
+        timings.push(took);
+        if took > slowest.0 {
+            slowest = (took, kind, now);
+        }
         outputs
     };
     for n in 0..bench.officers {
@@ -332,13 +365,17 @@ pub fn run(bench: &RoutingBench) -> Figures {
     println!(
         "routing: {} officers, {} visits over {} h at {}x: {decisions} decisions, \
          {served} calls answered, {refused} stale answers, {no_kiosk_free} \
-         citizens found no kiosk free, {:.1} s in the core, p99 {:.3} ms",
+         citizens found no kiosk free, {:.1} s in the core, p99 {:.3} ms; the slowest: {} \
+         at {} s into the day, {:.3} ms",
         bench.officers,
         bench.visits,
         bench.day_hours,
         bench.speed,
         busy.as_secs_f64(),
         p99.as_secs_f64() * 1e3,
+        slowest.1,
+        slowest.2.saturating_sub(OPENING) / 1000,
+        slowest.0.as_secs_f64() * 1e3,
     );
     let mut figures = Figures::default();
     figures.against_target(
