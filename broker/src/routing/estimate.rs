@@ -79,8 +79,9 @@ impl Router {
     /// A visit's position is its place in the order visits are dispatched, counting every
     /// visit ahead of it that the same people could take: a visitor first in the Arabic
     /// queue still waits behind earlier Swedish visitors when the only Arabic speaker also
-    /// speaks Swedish. One pass over visits and staff: this runs after every routing event,
-    /// and a per-visit estimate would cost visits × (visits + staff).
+    /// speaks Swedish. One pass over the waiting visits, with who can take each queue read
+    /// from the pools (`people`), not counted: this runs for every agency touched in a second,
+    /// and counting an agency's officers each time was most of what a busy day cost.
     pub(crate) fn estimates_in(
         &self,
         include: impl Fn(&AgencyId) -> bool,

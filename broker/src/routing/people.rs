@@ -8,7 +8,7 @@
 //! is dropped; the property tests check the pools against ones built afresh.
 
 use super::estimate::QueueLoad;
-use super::{QueueKey, Staff, StaffProfile};
+use super::{Millis, QueueKey, Staff, StaffProfile};
 use nara_protocol::desk::StaffStatus;
 use nara_protocol::{AgencyId, LanguageCode, StaffId, Topic};
 use rustc_hash::FxHashMap;
@@ -16,15 +16,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ops::{Deref, DerefMut, Index};
 use std::sync::Arc;
 
-use super::Millis;
-
-/// Everyone the router knows, and their pools (one per agency; `None`: the interpreters).
+/// Everyone the router knows, and their pools: one per agency, and the interpreters'.
 #[derive(Debug, Clone, Default)]
 pub struct People {
     /// Hashed with Fx, not SipHash: the ids are the broker's own, and these lookups are the
     /// core's hottest path.
     by_id: FxHashMap<StaffId, Staff>,
-    pools: BTreeMap<Option<AgencyId>, Pool>,
+    /// Only agencies with someone in them.
+    agencies: BTreeMap<AgencyId, Pool>,
+    interpreters: Pool,
 }
 
 /// One agency's people, or the interpreters.
@@ -106,12 +106,14 @@ impl People {
     /// Their profile is not to be changed this way: see [`People::set_profile`].
     pub fn get_mut(&mut self, id: &StaffId) -> Option<StaffMut<'_>> {
         let staff = self.by_id.get_mut(id)?;
-        let pool = self
-            .pools
-            .get_mut(&staff.profile.agency().cloned())
-            .expect("everyone is in their agency's pool");
+        let pool = match staff.profile.agency() {
+            Some(agency) => self.agencies.get_mut(agency).expect("in their pool"),
+            None => &mut self.interpreters,
+        };
         let before = Standing::of(staff);
         Some(StaffMut {
+            #[cfg(debug_assertions)]
+            profile: staff.profile.clone(),
             staff,
             pool,
             before,
@@ -122,10 +124,10 @@ impl People {
     pub fn insert(&mut self, staff: Staff) {
         let id = staff.profile.id.clone();
         self.remove(&id);
-        let pool = self
-            .pools
-            .entry(staff.profile.agency().cloned())
-            .or_default();
+        let pool = match staff.profile.agency() {
+            Some(agency) => self.agencies.entry(agency.clone()).or_default(),
+            None => &mut self.interpreters,
+        };
         Arc::make_mut(&mut pool.members).insert(id.clone());
         pool.book(&staff, Standing::NONE, Standing::of(&staff));
         self.by_id.insert(id, staff);
@@ -133,27 +135,33 @@ impl People {
 
     pub fn remove(&mut self, id: &StaffId) -> Option<Staff> {
         let staff = self.by_id.remove(id)?;
-        let agency = staff.profile.agency().cloned();
-        let pool = self.pools.get_mut(&agency).expect("in their pool");
+        let pool = match staff.profile.agency() {
+            Some(agency) => self.agencies.get_mut(agency).expect("in their pool"),
+            None => &mut self.interpreters,
+        };
         pool.book(&staff, Standing::of(&staff), Standing::NONE);
         Arc::make_mut(&mut pool.members).remove(id);
-        if pool.members.is_empty() {
-            self.pools.remove(&agency);
+        if let (true, Some(agency)) = (pool.members.is_empty(), staff.profile.agency()) {
+            self.agencies.remove(agency);
         }
         Some(staff)
     }
 
     /// Gives `id` a new profile (languages, skills, even agency), counted as such from now.
     pub fn set_profile(&mut self, id: &StaffId, profile: StaffProfile) {
+        debug_assert_eq!(id, &profile.id, "a profile keeps its person's id");
         if let Some(mut staff) = self.remove(id) {
             staff.profile = profile;
             self.insert(staff);
         }
     }
 
-    /// The pool of `agency` (`None`: the interpreters), if anyone is in it.
+    /// The pool of `agency` if anyone is in it, or (`None`) the interpreters'.
     pub fn pool(&self, agency: Option<&AgencyId>) -> Option<&Pool> {
-        self.pools.get(&agency.cloned())
+        match agency {
+            Some(agency) => self.agencies.get(agency),
+            None => Some(&self.interpreters),
+        }
     }
 
     /// The pools as they would be if built afresh from everyone here, and as they are: for
@@ -165,13 +173,40 @@ impl People {
             afresh.insert(staff.clone());
         }
         let canonical = |people: &People| {
-            people
-                .pools
-                .iter()
-                .map(|(agency, pool)| (agency.clone(), pool.canonical()))
+            let agencies = people.agencies.iter();
+            let agencies = agencies.map(|(agency, pool)| (Some(agency.clone()), pool.canonical()));
+            agencies
+                .chain([(None, people.interpreters.canonical())])
                 .collect::<Vec<_>>()
         };
-        canonical(&afresh) == canonical(self)
+        canonical(&afresh) == canonical(self) && self.counts_hold()
+    }
+
+    /// Whether each pool's members, free people (in order) and available and busy counts are
+    /// what a walk over everyone says.
+    #[cfg(test)]
+    fn counts_hold(&self) -> bool {
+        let mut agencies: BTreeSet<Option<&AgencyId>> = BTreeSet::from([None]);
+        agencies.extend(self.agencies.keys().map(Some));
+        agencies.into_iter().all(|agency| {
+            let pool = self.pool(agency).expect("listed");
+            let everyone = self.by_id.values();
+            let theirs: Vec<&Staff> = everyone.filter(|s| s.profile.agency() == agency).collect();
+            let members: BTreeSet<StaffId> = theirs.iter().map(|s| s.profile.id.clone()).collect();
+            let mut free: Vec<(Millis, &StaffId)> = theirs
+                .iter()
+                .filter(|s| s.can_be_offered())
+                .map(|s| (s.idle_since, &s.profile.id))
+                .collect();
+            free.sort();
+            let with = |status: StaffStatus| theirs.iter().filter(|s| s.status == status).count();
+            let away = with(StaffStatus::Away);
+            let available = with(StaffStatus::Available);
+            let busy = theirs.len() - away - available;
+            *pool.members == members
+                && pool.free.iter().map(|(t, id)| (*t, id)).eq(free)
+                && pool.available_and_busy() == (available as u32, busy as u32)
+        })
     }
 }
 
@@ -185,13 +220,14 @@ impl Index<&StaffId> for People {
 
 /// Everything a pool counts, with abilities by name and without those nobody has.
 #[cfg(test)]
-type CanonicalPool = (
-    BTreeSet<StaffId>,
-    BTreeSet<(Millis, StaffId)>,
-    (u32, u32),
-    BTreeMap<(LanguageCode, Option<Topic>), (u64, u64)>,
-    BTreeMap<[(LanguageCode, Option<Topic>); 2], u32>,
-);
+#[derive(PartialEq, Eq)]
+struct CanonicalPool {
+    members: BTreeSet<StaffId>,
+    free: BTreeSet<(Millis, StaffId)>,
+    available_and_busy: (u32, u32),
+    loads: BTreeMap<(LanguageCode, Option<Topic>), QueueLoad>,
+    shared: BTreeMap<[(LanguageCode, Option<Topic>); 2], u32>,
+}
 
 impl Pool {
     pub fn members(&self) -> &Arc<BTreeSet<StaffId>> {
@@ -241,6 +277,7 @@ impl Pool {
         }
         if before.view != after.view {
             if let Some(count) = self.view_count(before.view) {
+                debug_assert!(*count > 0, "counted before");
                 *count -= 1;
             }
             if let Some(count) = self.view_count(after.view) {
@@ -274,8 +311,7 @@ impl Pool {
         };
         let loads = (0..self.abilities.loads.len())
             .map(|i| (name(i), self.abilities.loads[i]))
-            .filter(|(_, load)| load.able > 0)
-            .map(|(n, load)| (n, (load.able, load.free)))
+            .filter(|(_, load)| *load != QueueLoad::default())
             .collect();
         let shared = self
             .abilities
@@ -287,13 +323,13 @@ impl Pool {
                 (pair, *count)
             })
             .collect();
-        (
-            (*self.members).clone(),
-            self.free.clone(),
-            (self.available, self.busy),
+        CanonicalPool {
+            members: (*self.members).clone(),
+            free: self.free.clone(),
+            available_and_busy: (self.available, self.busy),
             loads,
             shared,
-        )
+        }
     }
 }
 
@@ -302,8 +338,8 @@ impl Abilities {
         self.index.get(&queue.language)?.get(&queue.topic).copied()
     }
 
-    /// The abilities `profile` gives, made known to this pool.
-    fn of(&mut self, profile: &StaffProfile) -> Vec<usize> {
+    /// The indexes of the abilities `profile` gives, those new to this pool added to it.
+    fn indexes_of(&mut self, profile: &StaffProfile) -> Vec<usize> {
         let mut abilities = Vec::new();
         for language in &profile.languages {
             let topics = self.index.entry(language.clone()).or_default();
@@ -320,13 +356,16 @@ impl Abilities {
     }
 
     fn book(&mut self, profile: &StaffProfile, before: Standing, after: Standing) {
-        let abilities = self.of(profile);
-        let able = |s: Standing| u64::from(s.counts_towards_estimates);
-        let free = |s: Standing| u64::from(s.free_since.is_some());
+        let abilities = self.indexes_of(profile);
+        let able = (
+            before.counts_towards_estimates,
+            after.counts_towards_estimates,
+        );
+        let free = (before.free_since.is_some(), after.free_since.is_some());
         for a in &abilities {
             let load = &mut self.loads[*a];
-            load.able = load.able + able(after) - able(before);
-            load.free = load.free + free(after) - free(before);
+            change_count(&mut load.able, able);
+            change_count(&mut load.free, free);
         }
         if before.counts_towards_estimates == after.counts_towards_estimates {
             return;
@@ -347,11 +386,27 @@ impl Abilities {
     }
 }
 
+/// Counts one more or one fewer as someone gains or loses what is counted (`(before, after)`).
+fn change_count(count: &mut u64, (before, after): (bool, bool)) {
+    match (before, after) {
+        (false, true) => *count += 1,
+        (true, false) => {
+            debug_assert!(*count > 0, "counted before");
+            *count -= 1;
+        }
+        _ => {}
+    }
+}
+
 /// A person being changed. When dropped, their pool counts them as they now are.
 pub struct StaffMut<'a> {
     staff: &'a mut Staff,
     pool: &'a mut Pool,
     before: Standing,
+    /// The profile as it was, to catch a change that should have gone through
+    /// [`People::set_profile`]: the pool counts abilities by profile.
+    #[cfg(debug_assertions)]
+    profile: StaffProfile,
 }
 
 impl Deref for StaffMut<'_> {
@@ -370,6 +425,11 @@ impl DerefMut for StaffMut<'_> {
 
 impl Drop for StaffMut<'_> {
     fn drop(&mut self) {
+        #[cfg(debug_assertions)]
+        debug_assert_eq!(
+            self.profile, self.staff.profile,
+            "profiles change by set_profile"
+        );
         let after = Standing::of(self.staff);
         self.pool.book(self.staff, self.before, after);
     }
