@@ -123,6 +123,11 @@ pub struct EmbeddedTurnConfig {
     pub enabled: bool,
     /// Where it listens, UDP and TCP on the same port.
     pub listen: SocketAddr,
+    /// Where it serves TURN over TLS (`turns:`) with the broker's certificate, if anywhere:
+    /// from inside an agency's network often the only way out is TCP 443, perhaps through
+    /// an HTTP proxy. `deploy/` puts it on 443 (on its own address, or behind haproxy
+    /// splitting 443 by ALPN).
+    pub tls_listen: Option<SocketAddr>,
     /// The address peers reach relays on; required when `listen` is 0.0.0.0 or ::.
     pub relay_ip: Option<IpAddr>,
     /// Peer ranges it may relay to although they are loopback, private, link-local, …
@@ -149,6 +154,7 @@ impl Default for EmbeddedTurnConfig {
         EmbeddedTurnConfig {
             enabled: true,
             listen: "127.0.0.1:3478".parse().expect("valid address"),
+            tls_listen: None,
             relay_ip: None,
             allowed_peers: Vec::new(),
             max_tcp_clients: 1024,

@@ -160,6 +160,7 @@ pub async fn start_with_clock(
                 &config.turn.embedded,
                 &secret,
                 config.turn.credential_ttl_seconds,
+                server::turn_tls_config(&identity)?,
             )
             .await?,
         )

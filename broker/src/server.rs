@@ -41,6 +41,17 @@ pub fn tls_config(identity: &ServerIdentity, ca: &KioskCa) -> Result<rustls::Ser
     Ok(config)
 }
 
+/// TLS for the embedded TURN server's `turns:` listener: the broker's certificate, and no
+/// client certificates (TURN has its own credentials). No ALPN is required: browsers send
+/// none for TURN, and haproxy splitting a shared 443 reads the client's offer, not ours.
+pub fn turn_tls_config(identity: &ServerIdentity) -> Result<rustls::ServerConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
+        .with_no_client_auth()
+        .with_single_cert(identity.chain.clone(), identity.key.clone_key())?)
+}
+
 /// A TLS connection opens with a handshake record (content type 22); anything else is most
 /// likely someone typing `http://`, who deserves an answer rather than a reset.
 async fn starts_with_tls(tcp: &tokio::net::TcpStream, deadline: tokio::time::Instant) -> bool {

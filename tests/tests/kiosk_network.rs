@@ -9,26 +9,20 @@
 //! - When the cable stays out past the reconnect grace time while a citizen waits, the broker
 //!   ends the visit; back, the kiosk is told so and shows the start screen.
 //!
-//! - Behind a firewall that lets no UDP through, the kiosk still calls: through TURN over TCP
-//!   (the embedded server) and over TLS (coturn).
+//! Behind a firewall that lets no UDP through: `kiosk_firewall`.
 //!
 //! Needs root, as CI and the development machines have.
 
-use nara_tests::bench::process::free_port;
-use nara_tests::coturn::{Coturn, CoturnTls};
-use nara_tests::e2e::{
-    enrol_kiosk_process_via, KioskProcess, OfficerBrowser, MEDIA_PATIENCE, SCAN_PATIENCE,
-};
-use nara_tests::harness::{
-    admin, agency_statistics, get_json, get_text, BrokerEndpoint, BrokerProcess, PATIENCE,
-};
+use nara_tests::e2e::{enrol_kiosk_process_via, KioskProcess, SCAN_PATIENCE};
+use nara_tests::harness::{admin, agency_statistics, get_json, get_text, BrokerEndpoint, PATIENCE};
 use nara_tests::netns::KioskNetwork;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
-const BROKER: &str = env!("CARGO_BIN_EXE_broker-process");
-const KIOSK: &str = env!("CARGO_BIN_EXE_kiosk-process");
-const IMPAIRED_LINK: &str = env!("CARGO_BIN_EXE_impaired-link");
+#[path = "support/network_meeting.rs"]
+mod network_meeting;
+
+use network_meeting::*;
 
 /// How long the kiosk's link stays down.
 const OUTAGE: Duration = Duration::from_secs(10);
@@ -37,144 +31,6 @@ const RECOVERY_PATIENCE: Duration = Duration::from_secs(20);
 /// The window over which frame and sample rates are measured.
 const WINDOW: Duration = Duration::from_secs(10);
 
-/// The officer's video and voice as the kiosk decoded them: (video frames, audio buffers,
-/// the last break the video had, in ms).
-fn kiosk_decoded(status: &Value) -> (u64, u64, Option<u64>) {
-    let mut frames = 0;
-    let mut audio = 0;
-    let mut video_break = None;
-    for track in status["peers"][0]["received"]
-        .as_array()
-        .into_iter()
-        .flatten()
-    {
-        if track["width"].as_u64().unwrap_or(0) > 0 {
-            frames = track["decoded"].as_u64().unwrap_or(0);
-            video_break = track["lastBreakMs"].as_u64();
-        } else if track["peakDecibelsX10"].is_number() {
-            audio = track["decoded"].as_u64().unwrap_or(0);
-        }
-    }
-    (frames, audio, video_break)
-}
-
-/// A meeting under way between a kiosk behind `network` and an officer on this side: both
-/// already decode the other's video.
-struct Meeting {
-    _data: tempfile::TempDir,
-    _broker: BrokerProcess,
-    kiosk: KioskProcess,
-    officer: OfficerBrowser,
-    /// The kiosk's status once it saw the officer.
-    in_call: Value,
-    /// The officer's statistics once the kiosk's video played.
-    officer_saw: Value,
-}
-
-/// A broker on every address, with a certificate for the address the kiosk reaches it on.
-async fn broker_for(
-    network: &KioskNetwork,
-    env: &[(&str, &str)],
-) -> (tempfile::TempDir, BrokerProcess) {
-    let data = tempfile::tempdir().unwrap();
-    let names = format!("[\"{}\"]", network.near);
-    let mut env = env.to_vec();
-    env.push(("NARA_TLS__SELF_SIGNED_NAMES", &names));
-    let broker = BrokerProcess::start_at(
-        BROKER.as_ref(),
-        &data.path().join("broker"),
-        &env,
-        None,
-        "0.0.0.0:0".parse().unwrap(),
-    )
-    .await
-    .unwrap();
-    (data, broker)
-}
-
-async fn meeting_behind(network: &KioskNetwork) -> Meeting {
-    let (data, broker) = broker_for(network, &[]).await;
-    meeting_through(network, data, broker).await
-}
-
-/// Enrols a kiosk behind `network` with `broker` and starts a meeting with an officer.
-async fn meeting_through(
-    network: &KioskNetwork,
-    data: tempfile::TempDir,
-    broker: BrokerProcess,
-) -> Meeting {
-    let admin = admin(&broker).await.unwrap();
-    let kiosk_dir = data.path().join("kiosk");
-    let base = format!("https://{}:{}", network.near, broker.addr().port());
-    enrol_kiosk_process_via(
-        KIOSK.as_ref(),
-        &broker,
-        &base,
-        &admin,
-        "rinkeby",
-        &kiosk_dir,
-    )
-    .await
-    .unwrap();
-    let kiosk = KioskProcess::start_in(KIOSK.as_ref(), &kiosk_dir, &[], Some(network))
-        .await
-        .unwrap();
-    kiosk.connected().await.unwrap();
-
-    let mut officer = OfficerBrowser::start_available(&broker, "anna.csn", &[])
-        .await
-        .unwrap();
-    let (status, body) = kiosk
-        .post("/visit", json!({ "language": "sv", "agency": "csn" }))
-        .await
-        .unwrap();
-    assert_eq!(status, 204, "{body}");
-    officer
-        .expect("the call", PATIENCE, |e| e["event"] == "callStarted")
-        .await
-        .unwrap();
-    let officer_saw = officer
-        .expect("the kiosk's video", MEDIA_PATIENCE, |e| {
-            e["event"] == "stats" && e["framesDecoded"].as_u64().unwrap_or(0) > 30
-        })
-        .await
-        .unwrap_or_else(|e| panic!("{e:#}\nkiosk log:\n{}", kiosk.log()));
-    let in_call = kiosk
-        .wait_for("the officer's video", MEDIA_PATIENCE, |s| {
-            kiosk_decoded(s).0 > 30
-        })
-        .await
-        .unwrap();
-    Meeting {
-        _data: data,
-        _broker: broker,
-        kiosk,
-        officer,
-        in_call,
-        officer_saw,
-    }
-}
-
-/// The officer ends the meeting; both sides see it end and the kiosk stops cleanly.
-async fn end(kiosk: KioskProcess, mut officer: OfficerBrowser) {
-    officer.command("end").await.unwrap();
-    officer
-        .expect("the end of the call", PATIENCE, |e| {
-            e["event"] == "callEnded"
-        })
-        .await
-        .unwrap();
-    kiosk
-        .wait_for("the end of the visit", PATIENCE, |s| {
-            s["visit"]["phase"] == "ended"
-        })
-        .await
-        .unwrap();
-    officer.close().await.unwrap();
-    let exit = kiosk.stop().await.unwrap();
-    assert!(exit.success(), "the kiosk did not stop cleanly: {exit}");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kiosk_without_a_default_route_still_calls() {
     // No multicast route for mDNS: the kiosk calls without it.
@@ -182,78 +38,6 @@ async fn a_kiosk_without_a_default_route_still_calls() {
     network.remove_default_route().unwrap();
     let meeting = meeting_behind(&network).await;
     assert_eq!(meeting.in_call["visit"]["phase"], "inCall");
-    end(meeting.kiosk, meeting.officer).await;
-}
-
-/// The officer's browser sends to the TURN server's relay on this side, not to the kiosk. Its
-/// candidate type is "relay", or "prflx" when the relay's first check arrived before the kiosk's
-/// trickled relay candidate did; the address is the relay's either way.
-fn assert_relayed(officer_saw: &Value, network: &KioskNetwork) {
-    let kind = officer_saw["remoteCandidateType"]
-        .as_str()
-        .unwrap_or_default();
-    assert!(kind == "relay" || kind == "prflx", "{officer_saw}");
-    assert_eq!(
-        officer_saw["remoteAddress"],
-        network.near.to_string(),
-        "{officer_saw}"
-    );
-}
-
-/// Many offices let nothing out but TCP. The broker's embedded TURN server, on this side of the
-/// link, hands out its UDP and TCP addresses; with UDP blocked, the kiosk reaches its relay over
-/// TCP and the officer's browser sends to that relay.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_kiosk_behind_a_firewall_that_passes_only_tcp_calls_through_turn_over_tcp() {
-    let mut network = KioskNetwork::create(IMPAIRED_LINK.as_ref()).unwrap();
-    network.block_udp(true).unwrap();
-    let listen = format!("{}:0", network.near);
-    let (data, broker) = broker_for(
-        &network,
-        &[
-            ("NARA_TURN__EMBEDDED__LISTEN", &listen),
-            // The officer's browser is on this side's private address.
-            ("NARA_TURN__EMBEDDED__ALLOWED_PEERS", "[\"10.0.0.0/8\"]"),
-        ],
-    )
-    .await;
-    let meeting = meeting_through(&network, data, broker).await;
-    assert_relayed(&meeting.officer_saw, &network);
-    assert_eq!(meeting.in_call["visit"]["phase"], "inCall");
-    end(meeting.kiosk, meeting.officer).await;
-}
-
-/// The same firewall, with coturn as production runs it, offering TURN over UDP and over TLS
-/// (sharing the broker's certificate, which the kiosk trusts since its enrolment): the kiosk
-/// relays through TLS.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_kiosk_behind_a_firewall_that_passes_only_tcp_calls_through_coturn_over_tls() {
-    const SECRET: &str = "coturn-tls-test-secret";
-    let mut network = KioskNetwork::create(IMPAIRED_LINK.as_ref()).unwrap();
-    network.block_udp(true).unwrap();
-    let port = free_port().unwrap();
-    let tls_port = free_port().unwrap();
-    let urls = format!(
-        "[\"turn:{near}:{port}?transport=udp\", \"turns:{near}:{tls_port}?transport=tcp\"]",
-        near = network.near
-    );
-    let (data, broker) = broker_for(
-        &network,
-        &[
-            ("NARA_TURN__URLS", &urls),
-            ("NARA_TURN__SHARED_SECRET", SECRET),
-            ("NARA_TURN__EMBEDDED__ENABLED", "false"),
-        ],
-    )
-    .await;
-    let tls = CoturnTls {
-        port: tls_port,
-        cert: broker.cert_path(),
-        key: broker.cert_path().with_file_name("server.key"),
-    };
-    let _coturn = Coturn::start_on(network.near.into(), port, SECRET, Some(&tls)).unwrap();
-    let meeting = meeting_through(&network, data, broker).await;
-    assert_relayed(&meeting.officer_saw, &network);
     end(meeting.kiosk, meeting.officer).await;
 }
 

@@ -1,11 +1,13 @@
 //! The embedded TURN server, driven by a real TURN client with the credentials a desk is
 //! handed over the wire: it relays, it refuses internal peers and expired credentials with
-//! a reason, and it speaks TCP as well as UDP.
+//! a reason, and it speaks TCP and TLS as well as UDP.
 
 use anyhow::{anyhow, Context, Result};
 use nara_protocol::desk::BrokerToDesk;
 use nara_protocol::IceServer;
-use nara_tests::harness::{closed_within, connect_from, desk, TestBroker, PATIENCE};
+use nara_tests::harness::{
+    closed_within, connect_from, desk, tls_client, BrokerEndpoint, TestBroker, PATIENCE,
+};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use stun::attributes::{ATTR_NONCE, ATTR_REALM, ATTR_USERNAME};
@@ -16,7 +18,7 @@ use stun::message::{
     CLASS_SUCCESS_RESPONSE, METHOD_ALLOCATE, METHOD_CREATE_PERMISSION,
 };
 use stun::textattrs::TextAttribute;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use turn::client::{Client, ClientConfig};
 use turn::proto::peeraddr::PeerAddress;
@@ -27,7 +29,8 @@ use webrtc_util::Conn;
 
 const SECRET: &str = "turn-test-secret";
 
-/// The TURN server, username and password a desk is handed in its welcome.
+/// The TURN server, username and password a desk is handed in its welcome, for `transport`:
+/// `udp`, `tcp`, or `tls` (a `turns:` URL).
 async fn handed_out(broker: &TestBroker, transport: &str) -> Result<(SocketAddr, String, String)> {
     handed_out_to(broker, "anna.csn", transport).await
 }
@@ -37,6 +40,10 @@ async fn handed_out_to(
     login: &str,
     transport: &str,
 ) -> Result<(SocketAddr, String, String)> {
+    let (scheme, transport) = match transport {
+        "tls" => ("turns:", "tcp"),
+        other => ("turn:", other),
+    };
     let officer = desk(broker, login).await?;
     let servers: Vec<IceServer> = officer
         .seen
@@ -50,10 +57,10 @@ async fn handed_out_to(
     let url = server
         .urls
         .iter()
-        .find(|u| u.ends_with(&format!("transport={transport}")))
-        .ok_or_else(|| anyhow!("no {transport} URL in {:?}", server.urls))?;
+        .find(|u| u.starts_with(scheme) && u.ends_with(&format!("transport={transport}")))
+        .ok_or_else(|| anyhow!("no {scheme} {transport} URL in {:?}", server.urls))?;
     let host_port = url
-        .trim_start_matches("turn:")
+        .trim_start_matches(scheme)
         .split('?')
         .next()
         .unwrap_or_default();
@@ -168,7 +175,7 @@ async fn an_allowed_range_is_relayed_both_ways() -> Result<()> {
 }
 
 /// One request and its response over a TURN-over-TCP stream.
-async fn transact(stream: &mut TcpStream, setters: Vec<Box<dyn Setter>>) -> Result<Message> {
+async fn transact(stream: &mut impl Stream, setters: Vec<Box<dyn Setter>>) -> Result<Message> {
     let mut request = Message::new();
     request.build(&setters)?;
     stream.write_all(&request.raw).await?;
@@ -211,6 +218,49 @@ async fn turn_over_tcp_allocates_and_refuses_internal_peers() -> Result<()> {
     let code = error_code(&refused)?;
     assert_eq!(code.code.0, 403);
     assert!(String::from_utf8(code.reason)?.contains("loopback"));
+    broker.broker.shutdown().await;
+    Ok(())
+}
+
+/// From inside an agency's network often only TCP 443 gets out: the embedded server speaks
+/// TURN over TLS with the broker's certificate, and a desk is handed its `turns:` URL. The
+/// gate holds inside TLS as outside, and a client that does not speak TLS there is cut off.
+#[tokio::test]
+async fn turn_over_tls_relays_with_the_brokers_certificate() -> Result<()> {
+    let broker = TestBroker::start_with(30_000, |config| {
+        with_secret(&["127.0.0.0/8"])(config);
+        config.turn.embedded.tls_listen = Some("127.0.0.1:0".parse().unwrap());
+        config.turn.embedded.tcp_first_frame_seconds = 2;
+    })
+    .await?;
+    let (server, username, password) = handed_out(&broker, "tls").await?;
+    let mut client = TcpTurn::connect_tls(&broker, server, &username, &password).await?;
+    let allocated = client.allocate().await?;
+    let mut relayed = RelayedAddress::default();
+    relayed.get_from(&allocated)?;
+    assert_eq!(relayed.ip.to_string(), "127.0.0.1");
+    let peer = UdpSocket::bind("127.0.0.1:0").await?;
+    client.relay(peer.local_addr()?, b"through TLS").await?;
+    assert_eq!(received(&peer).await?, b"through TLS");
+
+    // Plain TURN on the TLS port gets no answer and is cut off.
+    let mut plain = TcpStream::connect(server).await?;
+    let mut binding = Message::new();
+    binding.build(&[
+        Box::new(stun::agent::TransactionId::new()),
+        Box::new(stun::message::BINDING_REQUEST),
+    ])?;
+    plain.write_all(&binding.raw).await?;
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(PATIENCE, plain.read_to_end(&mut answer)).await?;
+    assert!(
+        read.is_err() || !answer.starts_with(&[0x01, 0x01]),
+        "no STUN answer outside TLS: {answer:?}"
+    );
+    // Without TLS configured, no `turns:` URL is handed out.
+    let plain_broker = TestBroker::start_with(30_000, with_secret(&[])).await?;
+    assert!(handed_out(&plain_broker, "tls").await.is_err());
+    plain_broker.broker.shutdown().await;
     broker.broker.shutdown().await;
     Ok(())
 }
@@ -274,8 +324,13 @@ async fn an_allocation_flood_with_one_credential_is_held_to_its_quota() -> Resul
 }
 
 /// A TURN client over TCP speaking raw STUN, as a kiosk behind a firewall does.
+/// A byte stream to the server: TCP, or TLS over it.
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> Stream for S {}
+
+/// A TURN client over TCP, or over TLS.
 struct TcpTurn {
-    stream: TcpStream,
+    stream: Box<dyn Stream>,
     username: String,
     password: String,
     realm: TextAttribute,
@@ -285,7 +340,26 @@ struct TcpTurn {
 impl TcpTurn {
     /// Connects and learns the realm and nonce from the server's first 401.
     async fn connect(server: SocketAddr, username: &str, password: &str) -> Result<TcpTurn> {
-        let mut stream = TcpStream::connect(server).await?;
+        let stream = TcpStream::connect(server).await?;
+        Self::over(Box::new(stream), username, password).await
+    }
+
+    /// The same inside TLS, trusting the broker's certificate as a desk's browser does.
+    async fn connect_tls(
+        broker: &TestBroker,
+        server: SocketAddr,
+        username: &str,
+        password: &str,
+    ) -> Result<TcpTurn> {
+        let stream = TcpStream::connect(server).await?;
+        let tls = tls_client(&broker.cert_path(), None)?;
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(tls));
+        let name = rustls::pki_types::ServerName::try_from(server.ip().to_string())?;
+        let stream = connector.connect(name, stream).await?;
+        Self::over(Box::new(stream), username, password).await
+    }
+
+    async fn over(mut stream: Box<dyn Stream>, username: &str, password: &str) -> Result<TcpTurn> {
         let challenge = transact(
             &mut stream,
             vec![

@@ -1,5 +1,6 @@
 //! The embedded TURN server for the single-machine default: the `turn` crate's server on a
-//! UDP socket and a TCP listener sharing one port, each behind the [`Gate`].
+//! UDP socket and a TCP listener sharing one port, and optionally a TLS listener, each behind
+//! the [`Gate`].
 //! Production runs coturn with the same shared secret instead (deploy/coturn.conf).
 
 use super::gate::{Gate, GatedConn};
@@ -26,10 +27,12 @@ pub const REALM: &str = "nara";
 pub struct EmbeddedTurn {
     pub udp: SocketAddr,
     pub tcp: SocketAddr,
+    /// TURN over TLS, when `turn.embedded.tls_listen` asks for it.
+    pub tls: Option<SocketAddr>,
     /// The address put in relayed candidates.
     pub relay_ip: IpAddr,
     server: Server,
-    tcp_conn: Arc<TcpPacketConn>,
+    tcp_conns: Vec<Arc<TcpPacketConn>>,
 }
 
 impl std::fmt::Debug for EmbeddedTurn {
@@ -37,6 +40,7 @@ impl std::fmt::Debug for EmbeddedTurn {
         f.debug_struct("EmbeddedTurn")
             .field("udp", &self.udp)
             .field("tcp", &self.tcp)
+            .field("tls", &self.tls)
             .field("relay_ip", &self.relay_ip)
             .finish_non_exhaustive()
     }
@@ -45,10 +49,13 @@ impl std::fmt::Debug for EmbeddedTurn {
 impl EmbeddedTurn {
     /// Serves TURN on `config.listen` for credentials made with `secret`, which the broker
     /// hands out valid for `credential_ttl_seconds`: the gate refuses any claiming longer.
+    /// With `config.tls_listen`, TURN over TLS there too, under `tls` (the broker's
+    /// certificate).
     pub async fn start(
         config: &EmbeddedTurnConfig,
         secret: &str,
         credential_ttl_seconds: u64,
+        tls: rustls::ServerConfig,
     ) -> anyhow::Result<Self> {
         let relay_ip = match config.relay_ip {
             Some(ip) => ip,
@@ -90,25 +97,39 @@ impl EmbeddedTurn {
                 net: Arc::new(Net::new(None)),
             })
         };
-        let tcp_conn = Arc::new(TcpPacketConn::new(
-            tcp,
-            TcpLimits {
-                max_clients: config.max_tcp_clients,
-                max_per_address: config.max_tcp_clients_per_address,
-                first_frame: Duration::from_secs(config.tcp_first_frame_seconds),
-                idle: Duration::from_secs(config.tcp_idle_seconds),
-            },
-        )?);
-        let conns = vec![
-            ConnConfig {
-                conn: Arc::new(GatedConn::new(Arc::new(udp), Arc::clone(&gate))),
+        let limits = TcpLimits {
+            max_clients: config.max_tcp_clients,
+            max_per_address: config.max_tcp_clients_per_address,
+            first_frame: Duration::from_secs(config.tcp_first_frame_seconds),
+            idle: Duration::from_secs(config.tcp_idle_seconds),
+        };
+        let mut tcp_conns = vec![Arc::new(TcpPacketConn::new(tcp, limits, None)?)];
+        let mut tls_addr = None;
+        if let Some(listen) = config.tls_listen {
+            let listener = TcpListener::bind(listen).await.with_context(|| {
+                format!(
+                    "embedded TURN cannot listen on {listen} for TURN over TLS; set \
+                     turn.embedded.tls_listen, or leave it out"
+                )
+            })?;
+            tls_addr = Some(listener.local_addr()?);
+            let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
+            tcp_conns.push(Arc::new(TcpPacketConn::new(
+                listener,
+                limits,
+                Some(acceptor),
+            )?));
+        }
+        let mut conns = vec![ConnConfig {
+            conn: Arc::new(GatedConn::new(Arc::new(udp), Arc::clone(&gate))),
+            relay_addr_generator: relays(config.listen.ip()),
+        }];
+        for tcp_conn in &tcp_conns {
+            conns.push(ConnConfig {
+                conn: Arc::new(GatedConn::new(Arc::clone(tcp_conn) as _, Arc::clone(&gate))),
                 relay_addr_generator: relays(config.listen.ip()),
-            },
-            ConnConfig {
-                conn: Arc::new(GatedConn::new(Arc::clone(&tcp_conn) as _, gate)),
-                relay_addr_generator: relays(config.listen.ip()),
-            },
-        ];
+            });
+        }
         let server = Server::new(ServerConfig {
             conn_configs: conns,
             realm: REALM.to_string(),
@@ -119,29 +140,38 @@ impl EmbeddedTurn {
             alloc_close_notify: Some(closed_tx),
         })
         .await?;
-        tracing::info!(%udp_addr, %tcp_addr, %relay_ip, "embedded TURN server listening");
+        let tls_addr_shown = tls_addr.map_or_else(|| "none".to_string(), |a| a.to_string());
+        tracing::info!(%udp_addr, %tcp_addr, tls_addr = %tls_addr_shown, %relay_ip, "embedded TURN server listening");
         Ok(EmbeddedTurn {
             udp: udp_addr,
             tcp: tcp_addr,
+            tls: tls_addr,
             relay_ip,
             server,
-            tcp_conn,
+            tcp_conns,
         })
     }
 
-    /// The URLs kiosks and desks are handed for this server.
+    /// The URLs kiosks and desks are handed for this server. `turns:` names `host` too: the
+    /// broker's certificate must be made for it.
     pub fn urls(&self, host: &str) -> Vec<String> {
-        vec![
+        let mut urls = vec![
             format!("turn:{host}:{}?transport=udp", self.udp.port()),
             format!("turn:{host}:{}?transport=tcp", self.tcp.port()),
-        ]
+        ];
+        if let Some(tls) = self.tls {
+            urls.push(format!("turns:{host}:{}?transport=tcp", tls.port()));
+        }
+        urls
     }
 
     pub async fn close(&self) {
         if let Err(e) = self.server.close().await {
             tracing::warn!(error = %e, "embedded TURN server did not close cleanly");
         }
-        self.tcp_conn.shutdown();
+        for tcp_conn in &self.tcp_conns {
+            tcp_conn.shutdown();
+        }
     }
 }
 

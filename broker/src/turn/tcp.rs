@@ -1,4 +1,4 @@
-//! TURN over TCP (RFC 8656 §3.1) for the embedded server.
+//! TURN over TCP and over TLS (RFC 8656 §3.1) for the embedded server.
 //!
 //! The `turn` crate serves packet connections only. [`TcpPacketConn`] presents a TCP listener
 //! as one: each client's stream is cut into STUN messages and ChannelData frames (both carry
@@ -9,6 +9,10 @@
 //! calls `close` on its connection whenever an allocation ends, so `close` here does nothing
 //! and only [`TcpPacketConn::shutdown`] stops accepting. A client that holds a connection
 //! without using it is cut off ([`TcpLimits`]), and one address holds only so many.
+//!
+//! Over TLS (`turns:`, what an agency firewall that lets out only TCP 443 still passes), each
+//! stream's handshake comes first, within the patience a first frame is given; then the same
+//! frames flow inside it.
 
 use async_trait::async_trait;
 use std::collections::HashMap;
@@ -16,9 +20,10 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
 use tokio::sync::{mpsc, Semaphore};
+use tokio_rustls::TlsAcceptor;
 use webrtc_util::Conn;
 
 /// The largest frame a client may send: a STUN header or ChannelData header plus 64 KiB.
@@ -68,14 +73,19 @@ impl std::fmt::Debug for TcpPacketConn {
 }
 
 impl TcpPacketConn {
-    /// Serves `listener` within `limits`.
-    pub fn new(listener: TcpListener, limits: TcpLimits) -> std::io::Result<Self> {
+    /// Serves `listener` within `limits`, inside TLS when `tls` is given.
+    pub fn new(
+        listener: TcpListener,
+        limits: TcpLimits,
+        tls: Option<TlsAcceptor>,
+    ) -> std::io::Result<Self> {
         let local = listener.local_addr()?;
         let (to_server, incoming) = mpsc::channel(1024);
         let writers: Writers = Arc::default();
         let accept_task = tokio::spawn(accept_loop(
             listener,
             limits,
+            tls,
             to_server,
             Arc::clone(&writers),
         ));
@@ -105,6 +115,7 @@ impl Drop for TcpPacketConn {
 async fn accept_loop(
     listener: TcpListener,
     limits: TcpLimits,
+    tls: Option<TlsAcceptor>,
     to_server: mpsc::Sender<(Vec<u8>, SocketAddr)>,
     writers: Writers,
 ) {
@@ -126,35 +137,61 @@ async fn accept_loop(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let (tx, rx) = mpsc::channel(OUTBOX);
-        let allocated = Arc::new(AtomicBool::new(false));
-        let client = Client {
-            outbox: tx,
-            allocated: Arc::clone(&allocated),
-        };
-        writers.lock().expect("writers lock").insert(peer, client);
         let to_server = to_server.clone();
         let writers = Arc::clone(&writers);
+        let tls = tls.clone();
         tokio::spawn(async move {
-            serve_client(stream, peer, rx, to_server, limits, allocated).await;
+            let (tx, rx) = mpsc::channel(OUTBOX);
+            let allocated = Arc::new(AtomicBool::new(false));
+            let client = Client {
+                outbox: tx,
+                allocated: Arc::clone(&allocated),
+            };
+            match tls {
+                None => {
+                    writers.lock().expect("writers lock").insert(peer, client);
+                    let (reader, writer) = stream.into_split();
+                    serve_client(reader, writer, peer, rx, to_server, limits, allocated).await;
+                }
+                Some(tls) => {
+                    let handshake = tokio::time::timeout(limits.first_frame, tls.accept(stream));
+                    let stream = match handshake.await {
+                        Ok(Ok(stream)) => stream,
+                        Ok(Err(e)) => {
+                            tracing::info!(%peer, error = %e, "TURN over TLS: handshake failed; cut off");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::info!(%peer, "TURN over TLS: no handshake in time; cut off");
+                            return;
+                        }
+                    };
+                    writers.lock().expect("writers lock").insert(peer, client);
+                    let (reader, writer) = tokio::io::split(stream);
+                    serve_client(reader, writer, peer, rx, to_server, limits, allocated).await;
+                }
+            }
             writers.lock().expect("writers lock").remove(&peer);
             drop((permit, address_slot));
         });
     }
 }
 
+/// One client's stream, plain or inside TLS, as its two halves.
 async fn serve_client(
-    stream: TcpStream,
+    mut reader: impl AsyncRead + Unpin,
+    mut writer: impl AsyncWrite + Unpin,
     peer: SocketAddr,
     mut outbox: mpsc::Receiver<Vec<u8>>,
     to_server: mpsc::Sender<(Vec<u8>, SocketAddr)>,
     limits: TcpLimits,
     allocated: Arc<AtomicBool>,
 ) {
-    let (mut reader, mut writer) = stream.into_split();
     let write = async move {
         while let Some(frame) = outbox.recv().await {
-            if writer.write_all(&frame).await.is_err() {
+            // Flushed frame by frame: inside TLS, a frame left in the record buffer would
+            // wait for the next one.
+            if writer.write_all(&frame).await.is_err() || writer.flush().await.is_err() {
                 break;
             }
         }
@@ -222,7 +259,7 @@ pub fn frame_length(header: [u8; 4]) -> Result<usize, &'static str> {
 }
 
 async fn read_frame(
-    reader: &mut tokio::net::tcp::OwnedReadHalf,
+    reader: &mut (impl AsyncRead + Unpin),
 ) -> Result<Option<Vec<u8>>, &'static str> {
     let mut header = [0u8; 4];
     match reader.read_exact(&mut header).await {
