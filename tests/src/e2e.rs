@@ -270,6 +270,11 @@ pub fn web_dir() -> PathBuf {
 /// `node tests/web/<script>` with its stdin and stdout piped to the test (it speaks JSON
 /// lines) and its stderr shown; killed when dropped. Fails when the npm packages are missing.
 pub fn node_script(script: &str) -> Result<Command> {
+    node_script_in(script, None)
+}
+
+/// The same, run inside `network`'s namespace when one is given.
+pub fn node_script_in(script: &str, network: Option<&KioskNetwork>) -> Result<Command> {
     let web = web_dir();
     if !web.join("node_modules/playwright-core").exists() {
         bail!(
@@ -277,7 +282,14 @@ pub fn node_script(script: &str) -> Result<Command> {
             web.display()
         );
     }
-    let mut command = Command::new("node");
+    let mut command = match network {
+        Some(network) => {
+            let mut command = Command::new("ip");
+            command.args(&network.exec()[1..]).arg("node");
+            command
+        }
+        None => Command::new("node"),
+    };
     command
         .arg(web.join(script))
         .stdin(Stdio::piped())
@@ -293,11 +305,20 @@ impl OfficerBrowser {
         username: &str,
         extra: &[&str],
     ) -> Result<OfficerBrowser> {
-        let mut child = node_script("officer.mjs")?
-            .args([
-                "--broker",
-                &format!("https://localhost:{}", broker.addr().port()),
-            ])
+        let origin = format!("https://localhost:{}", broker.addr().port());
+        Self::start_from(&origin, None, username, extra).await
+    }
+
+    /// An officer whose browser opens the broker at `origin`, run inside `network`'s
+    /// namespace when one is given (an agency desktop behind its firewall).
+    pub async fn start_from(
+        origin: &str,
+        network: Option<&KioskNetwork>,
+        username: &str,
+        extra: &[&str],
+    ) -> Result<OfficerBrowser> {
+        let mut child = node_script_in("officer.mjs", network)?
+            .args(["--broker", origin])
             .args([
                 "--user",
                 username,

@@ -158,6 +158,15 @@ impl KioskNetwork {
         self.tell(if blocked { "udp blocked" } else { "udp open" })
     }
 
+    /// Lets nothing out of the namespace but TCP to `port` on this side, and its answers in (an
+    /// agency's firewall, whose only way out is its HTTP proxy); `None` lets all through again.
+    pub fn only_tcp_to(&mut self, port: Option<u16>) -> Result<()> {
+        match port {
+            Some(port) => self.tell(&format!("tcp-only {port}")),
+            None => self.tell("tcp-only any"),
+        }
+    }
+
     /// Takes the kiosk's network device down (a pulled cable, as the kiosk sees it) or up,
     /// with its default route back as DHCP would bring it.
     pub fn kiosk_link(&self, up: bool) -> Result<()> {

@@ -313,14 +313,14 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
     const summary = {
       event: 'stats', at: Date.now(), framesDecoded: 0, frameWidth: 0, framesPerSecond: 0,
       audioSamples: 0, audioBytes: 0, audioEnergy: 0, concealedSamples: 0, candidateType: null,
-      remoteCandidateType: null, remoteAddress: null,
+      remoteCandidateType: null, remoteAddress: null, relayProtocol: null,
     };
     const candidates = new Map();
     const remoteCandidates = new Map();
     const pairs = new Map();
     let selectedPair = null;
     stats.forEach((s) => {
-      if (s.type === 'local-candidate') candidates.set(s.id, s.candidateType);
+      if (s.type === 'local-candidate') candidates.set(s.id, s);
       if (s.type === 'remote-candidate') remoteCandidates.set(s.id, s);
       if (s.type === 'candidate-pair') pairs.set(s.id, s);
       if (s.type === 'transport' && s.selectedCandidatePairId) selectedPair = s.selectedCandidatePairId;
@@ -343,7 +343,10 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
     });
     const pair = pairs.get(selectedPair);
     if (pair) {
-      summary.candidateType = candidates.get(pair.localCandidateId) || null;
+      const local = candidates.get(pair.localCandidateId);
+      summary.candidateType = local?.candidateType || null;
+      // How this browser reaches its TURN server when it relays: udp, tcp or tls.
+      summary.relayProtocol = local?.relayProtocol || null;
       const remote = remoteCandidates.get(pair.remoteCandidateId);
       summary.remoteCandidateType = remote?.candidateType || null;
       summary.remoteAddress = remote?.address || null;

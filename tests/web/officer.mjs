@@ -6,6 +6,8 @@
 // network: signalling from the broker waits), `quit`.
 //
 // node officer.mjs --broker https://localhost:PORT --user anna.csn [--relay-only]
+//   [--proxy http://HOST:PORT]  (all traffic through an HTTP proxy, WebRTC's too, as an
+//   agency desktop whose only way out is its proxy; no UDP that bypasses it)
 import { chromium } from 'playwright-core';
 import { chromiumOptions } from './chromium.mjs';
 import { readFile } from 'node:fs/promises';
@@ -29,8 +31,22 @@ const [width, height] = (option('video') || '640x360').split('x').map(Number);
 const print = (event) => process.stdout.write(`${JSON.stringify(event)}\n`);
 
 const here = dirname(fileURLToPath(import.meta.url));
+const proxy = option('proxy');
+const launchOptions = proxy
+  ? {
+      ...chromiumOptions,
+      proxy: { server: proxy },
+      args: [
+        ...chromiumOptions.args,
+        '--force-webrtc-ip-handling-policy=disable_non_proxied_udp',
+        // TURN over TLS is checked against the system's trust store, which an agency's
+        // desktop has the broker's CA in and this throwaway profile does not.
+        '--ignore-certificate-errors',
+      ],
+    }
+  : chromiumOptions;
 // Playwright gives every launch a fresh, empty profile of its own.
-const browser = await chromium.launch(chromiumOptions);
+const browser = await chromium.launch(launchOptions);
 const context = await browser.newContext({ ignoreHTTPSErrors: true, permissions: ['camera', 'microphone'] });
 const page = await context.newPage();
 page.on('pageerror', (e) => print({ event: 'error', message: String(e) }));
