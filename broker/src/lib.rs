@@ -266,7 +266,7 @@ fn owner_only_database_files(url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn url_host(ip: std::net::IpAddr) -> String {
+pub(crate) fn url_host(ip: std::net::IpAddr) -> String {
     match ip {
         std::net::IpAddr::V4(v4) => v4.to_string(),
         std::net::IpAddr::V6(v6) => format!("[{v6}]"),

@@ -97,5 +97,6 @@ async fn a_kiosk_behind_a_firewall_that_passes_only_tcp_calls_through_the_embedd
     .await;
     let meeting = meeting_through(&network, data, broker).await;
     assert_relayed(&meeting.officer_saw, &network);
+    assert_eq!(meeting.in_call["visit"]["phase"], "inCall");
     end(meeting.kiosk, meeting.officer).await;
 }

@@ -223,17 +223,24 @@ async fn turn_over_tcp_allocates_and_refuses_internal_peers() -> Result<()> {
 }
 
 /// From inside an agency's network often only TCP 443 gets out: the embedded server speaks
-/// TURN over TLS with the broker's certificate, and a desk is handed its `turns:` URL. The
-/// gate holds inside TLS as outside, and a client that does not speak TLS there is cut off.
+/// TURN over TLS with the broker's certificate, on an address of its own, and a desk is handed
+/// a `turns:` URL naming that address. The gate holds inside TLS as outside; a client that
+/// does not speak TLS there, or says nothing, is cut off.
 #[tokio::test]
 async fn turn_over_tls_relays_with_the_brokers_certificate() -> Result<()> {
     let broker = TestBroker::start_with(30_000, |config| {
         with_secret(&["127.0.0.0/8"])(config);
-        config.turn.embedded.tls_listen = Some("127.0.0.1:0".parse().unwrap());
+        config.turn.embedded.tls_listen = Some("127.0.0.2:0".parse().unwrap());
+        config.tls.self_signed_names = vec!["127.0.0.2".into()];
         config.turn.embedded.tcp_first_frame_seconds = 2;
     })
     .await?;
     let (server, username, password) = handed_out(&broker, "tls").await?;
+    assert_eq!(
+        server.ip().to_string(),
+        "127.0.0.2",
+        "the TLS listener's own address"
+    );
     let mut client = TcpTurn::connect_tls(&broker, server, &username, &password).await?;
     let allocated = client.allocate().await?;
     let mut relayed = RelayedAddress::default();
@@ -242,6 +249,18 @@ async fn turn_over_tls_relays_with_the_brokers_certificate() -> Result<()> {
     let peer = UdpSocket::bind("127.0.0.1:0").await?;
     client.relay(peer.local_addr()?, b"through TLS").await?;
     assert_eq!(received(&peer).await?, b"through TLS");
+    let private = Box::new(PeerAddress {
+        ip: "10.0.0.1".parse()?,
+        port: 9,
+    });
+    let refused = client
+        .exchange(METHOD_CREATE_PERMISSION, vec![private])
+        .await?;
+    assert_eq!(
+        error_code(&refused)?.code.0,
+        403,
+        "the gate holds inside TLS"
+    );
 
     // Plain TURN on the TLS port gets no answer and is cut off.
     let mut plain = TcpStream::connect(server).await?;
@@ -256,6 +275,13 @@ async fn turn_over_tls_relays_with_the_brokers_certificate() -> Result<()> {
     assert!(
         read.is_err() || !answer.starts_with(&[0x01, 0x01]),
         "no STUN answer outside TLS: {answer:?}"
+    );
+    // A stream that never starts its handshake holds its slot no longer than a silent one.
+    let mut silent = TcpStream::connect(server).await?;
+    let closed = closed_within(&mut silent, PATIENCE).await;
+    assert!(
+        closed.is_some_and(|after| after >= std::time::Duration::from_secs(2)),
+        "cut off after its first-frame time: {closed:?}"
     );
     // Without TLS configured, no `turns:` URL is handed out.
     let plain_broker = TestBroker::start_with(30_000, with_secret(&[])).await?;
@@ -323,12 +349,11 @@ async fn an_allocation_flood_with_one_credential_is_held_to_its_quota() -> Resul
     Ok(())
 }
 
-/// A TURN client over TCP speaking raw STUN, as a kiosk behind a firewall does.
 /// A byte stream to the server: TCP, or TLS over it.
 trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Stream for S {}
 
-/// A TURN client over TCP, or over TLS.
+/// A TURN client over TCP or TLS speaking raw STUN, as a kiosk behind a firewall does.
 struct TcpTurn {
     stream: Box<dyn Stream>,
     username: String,

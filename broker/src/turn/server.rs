@@ -6,7 +6,7 @@
 use super::gate::{Gate, GatedConn};
 use super::peer_policy::PeerPolicy;
 use super::quota::AllocationQuota;
-use super::tcp::{TcpLimits, TcpPacketConn};
+use super::tcp::{TcpLimits, TcpPacketConn, TcpSlots};
 use super::TurnCredentials;
 use crate::clock::{Clock, SystemClock};
 use crate::config::EmbeddedTurnConfig;
@@ -103,7 +103,9 @@ impl EmbeddedTurn {
             first_frame: Duration::from_secs(config.tcp_first_frame_seconds),
             idle: Duration::from_secs(config.tcp_idle_seconds),
         };
-        let mut tcp_conns = vec![Arc::new(TcpPacketConn::new(tcp, limits, None)?)];
+        let slots = TcpSlots::new(&limits);
+        let plain = TcpPacketConn::new(tcp, limits, slots.clone(), None)?;
+        let mut tcp_conns = vec![Arc::new(plain)];
         let mut tls_addr = None;
         if let Some(listen) = config.tls_listen {
             let listener = TcpListener::bind(listen).await.with_context(|| {
@@ -117,6 +119,7 @@ impl EmbeddedTurn {
             tcp_conns.push(Arc::new(TcpPacketConn::new(
                 listener,
                 limits,
+                slots.clone(),
                 Some(acceptor),
             )?));
         }
@@ -152,15 +155,22 @@ impl EmbeddedTurn {
         })
     }
 
-    /// The URLs kiosks and desks are handed for this server. `turns:` names `host` too: the
-    /// broker's certificate must be made for it.
+    /// The URLs kiosks and desks are handed for this server: UDP and TCP at `host`, and TLS at
+    /// the address `tls_listen` names (at `host` when that is every interface). A `turns:`
+    /// URL is checked against the broker's certificate, which must carry that address; with
+    /// a name instead (and SNI, for haproxy to split 443 by), set `turn.urls`.
     pub fn urls(&self, host: &str) -> Vec<String> {
         let mut urls = vec![
             format!("turn:{host}:{}?transport=udp", self.udp.port()),
             format!("turn:{host}:{}?transport=tcp", self.tcp.port()),
         ];
         if let Some(tls) = self.tls {
-            urls.push(format!("turns:{host}:{}?transport=tcp", tls.port()));
+            let tls_host = if tls.ip().is_unspecified() {
+                host.to_string()
+            } else {
+                crate::url_host(tls.ip())
+            };
+            urls.push(format!("turns:{tls_host}:{}?transport=tcp", tls.port()));
         }
         urls
     }

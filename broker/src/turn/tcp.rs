@@ -57,6 +57,23 @@ pub struct TcpLimits {
     pub idle: Duration,
 }
 
+/// The streams held, counted across every listener of one server (TCP and TLS), so that the
+/// limits hold for the server, not for each listener.
+#[derive(Debug, Clone)]
+pub struct TcpSlots {
+    total: Arc<Semaphore>,
+    per_address: Arc<crate::per_address::PerAddress>,
+}
+
+impl TcpSlots {
+    pub fn new(limits: &TcpLimits) -> Self {
+        TcpSlots {
+            total: Arc::new(Semaphore::new(limits.max_clients)),
+            per_address: Arc::default(),
+        }
+    }
+}
+
 pub struct TcpPacketConn {
     local: SocketAddr,
     incoming: tokio::sync::Mutex<mpsc::Receiver<(Vec<u8>, SocketAddr)>>,
@@ -73,10 +90,12 @@ impl std::fmt::Debug for TcpPacketConn {
 }
 
 impl TcpPacketConn {
-    /// Serves `listener` within `limits`, inside TLS when `tls` is given.
+    /// Serves `listener` within `limits`, counting its streams in `slots`, inside TLS when
+    /// `tls` is given.
     pub fn new(
         listener: TcpListener,
         limits: TcpLimits,
+        slots: TcpSlots,
         tls: Option<TlsAcceptor>,
     ) -> std::io::Result<Self> {
         let local = listener.local_addr()?;
@@ -85,6 +104,7 @@ impl TcpPacketConn {
         let accept_task = tokio::spawn(accept_loop(
             listener,
             limits,
+            slots,
             tls,
             to_server,
             Arc::clone(&writers),
@@ -115,14 +135,14 @@ impl Drop for TcpPacketConn {
 async fn accept_loop(
     listener: TcpListener,
     limits: TcpLimits,
+    slots: TcpSlots,
     tls: Option<TlsAcceptor>,
     to_server: mpsc::Sender<(Vec<u8>, SocketAddr)>,
     writers: Writers,
 ) {
-    let slots = Arc::new(Semaphore::new(limits.max_clients));
-    let per_address = Arc::new(crate::per_address::PerAddress::default());
+    let TcpSlots { total, per_address } = slots;
     loop {
-        let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
+        let Ok(permit) = Arc::clone(&total).acquire_owned().await else {
             return;
         };
         let (stream, peer) = match listener.accept().await {
