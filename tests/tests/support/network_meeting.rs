@@ -7,6 +7,7 @@ use nara_tests::e2e::{enrol_kiosk_process_via, KioskProcess, OfficerBrowser, MED
 use nara_tests::harness::{admin, BrokerEndpoint, BrokerProcess, PATIENCE};
 use nara_tests::netns::KioskNetwork;
 use serde_json::{json, Value};
+use std::time::Duration;
 
 pub const BROKER: &str = env!("CARGO_BIN_EXE_broker-process");
 pub const KIOSK: &str = env!("CARGO_BIN_EXE_kiosk-process");
@@ -99,6 +100,25 @@ pub async fn meeting_through(
     let mut officer = OfficerBrowser::start_available(&broker, "anna.csn", &[])
         .await
         .unwrap();
+    let (officer_saw, in_call) = visit_answered(&kiosk, &mut officer, MEDIA_PATIENCE).await;
+    Meeting {
+        _data: data,
+        _broker: broker,
+        kiosk,
+        officer,
+        in_call,
+        officer_saw,
+    }
+}
+
+/// The citizen at `kiosk` asks for CSN in Swedish and the available `officer` is put through:
+/// the officer's statistics once the kiosk's video plays, and the kiosk's status once the
+/// officer's does, each within `patience`.
+pub async fn visit_answered(
+    kiosk: &KioskProcess,
+    officer: &mut OfficerBrowser,
+    patience: Duration,
+) -> (Value, Value) {
     let (status, body) = kiosk
         .post("/visit", json!({ "language": "sv", "agency": "csn" }))
         .await
@@ -109,25 +129,16 @@ pub async fn meeting_through(
         .await
         .unwrap();
     let officer_saw = officer
-        .expect("the kiosk's video", MEDIA_PATIENCE, |e| {
+        .expect("the kiosk's video", patience, |e| {
             e["event"] == "stats" && e["framesDecoded"].as_u64().unwrap_or(0) > 30
         })
         .await
         .unwrap_or_else(|e| panic!("{e:#}\nkiosk log:\n{}", kiosk.log()));
     let in_call = kiosk
-        .wait_for("the officer's video", MEDIA_PATIENCE, |s| {
-            kiosk_decoded(s).0 > 30
-        })
+        .wait_for("the officer's video", patience, |s| kiosk_decoded(s).0 > 30)
         .await
         .unwrap();
-    Meeting {
-        _data: data,
-        _broker: broker,
-        kiosk,
-        officer,
-        in_call,
-        officer_saw,
-    }
+    (officer_saw, in_call)
 }
 
 /// The officer ends the meeting; both sides see it end and the kiosk stops cleanly.
