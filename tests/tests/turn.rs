@@ -534,9 +534,11 @@ async fn m5_silent_turn_tcp_clients_are_cut_off_and_one_address_is_capped() -> R
         with_secret(&["127.0.0.0/8"])(config);
         config.turn.embedded.max_tcp_clients_per_address = 3;
         config.turn.embedded.tcp_first_frame_seconds = 2;
+        config.turn.embedded.tls_listen = Some("127.0.0.1:0".parse().unwrap());
     })
     .await?;
     let (server, username, password) = handed_out(&broker, "tcp").await?;
+    let (tls_server, _, _) = handed_out(&broker, "tls").await?;
     let started = std::time::Instant::now();
     let mut silent = Vec::new();
     for _ in 0..3 {
@@ -548,6 +550,14 @@ async fn m5_silent_turn_tcp_clients_are_cut_off_and_one_address_is_capped() -> R
             .await
             .is_some(),
         "a fourth stream from one address is refused at once"
+    );
+    // The cap is the server's, not each listener's: TLS counts the plain streams too.
+    let mut over_tls = connect_from(ip("127.0.0.3"), tls_server).await?;
+    assert!(
+        closed_within(&mut over_tls, std::time::Duration::from_millis(1500))
+            .await
+            .is_some(),
+        "a fourth stream from one address is refused over TLS as well"
     );
     // Others still get a relay meanwhile.
     let mut client = TcpTurn::connect(server, &username, &password).await?;
