@@ -85,7 +85,10 @@ async fn a_killed_broker_keeps_the_visit_when_the_officer_does_not_come_back() -
     // The broker comes back without the officer, whose browser is gone: once the officer's
     // grace time is over, the visit waits at the front of the queue for the next officer.
     officer.close().await?;
-    let grace = [("NARA_ROUTING__RECONNECT_GRACE_MS", "3000")];
+    // The grace is the kiosk's too, and the kiosk's reconnect backoff is at 2-4 s by now: with
+    // 3 s, a broker slow to start on a loaded machine saw the kiosk come back too late, and
+    // ended the visit as a kiosk gone past its grace (one full run in five).
+    let grace = [("NARA_ROUTING__RECONNECT_GRACE_MS", "10000")];
     let _broker =
         BrokerProcess::start_at(BROKER.as_ref(), &broker_dir, &grace, None, listen).await?;
     let back = kiosk
