@@ -115,7 +115,7 @@ export type BrokerToKiosk = { "type": "welcome", protocolVersion: number, kiosk:
 /**
  * Set when the broker is holding the kiosk out of service.
  */
-outOfService: LongText | null, } | { "type": "queued", visit: VisitId, agency: AgencyId, language: LanguageCode, estimate: WaitEstimate, booked: boolean, } | { "type": "callStarted", visit: VisitId, call: CallId, officer: StaffCard, } | { "type": "participantJoined", call: CallId, participant: StaffCard, } | { "type": "participantLeft", call: CallId, staff: StaffId, } | { "type": "signal", call: CallId, from: StaffId, payload: SignalPayload, } | { "type": "documentRequested", call: CallId, by: StaffId, } | { "type": "transferred", visit: VisitId, toAgency: AgencyId, } | { "type": "visitEnded", visit: VisitId, reason: VisitEndReason, } | { "type": "surveyReceived", visit: VisitId, } | { "type": "runSelfTest", request: RequestId, } | { "type": "outOfService", message: LongText, } | { "type": "backInService" } | { "type": "agencies", agencies: Array<AgencyChoice>, } | { "type": "iceServers", iceServers: Array<IceServer>, } | { "type": "error" } & ErrorReply;
+outOfService: LongText | null, } | { "type": "queued", visit: VisitId, agency: AgencyId, language: LanguageCode, estimate: WaitEstimate, booked: boolean, } | { "type": "ringing", visit: VisitId, call: CallId, staff: StaffId, } | { "type": "ringEnded", call: CallId, staff: StaffId, } | { "type": "callStarted", visit: VisitId, call: CallId, officer: StaffCard, } | { "type": "participantJoined", call: CallId, participant: StaffCard, } | { "type": "participantLeft", call: CallId, staff: StaffId, } | { "type": "signal", call: CallId, from: StaffId, payload: SignalPayload, } | { "type": "documentRequested", call: CallId, by: StaffId, } | { "type": "transferred", visit: VisitId, toAgency: AgencyId, } | { "type": "visitEnded", visit: VisitId, reason: VisitEndReason, } | { "type": "surveyReceived", visit: VisitId, } | { "type": "runSelfTest", request: RequestId, } | { "type": "outOfService", message: LongText, } | { "type": "backInService" } | { "type": "agencies", agencies: Array<AgencyChoice>, } | { "type": "iceServers", iceServers: Array<IceServer>, } | { "type": "error" } & ErrorReply;
 
 export type AvailabilityChoice = "available" | "away" | "wrapUp";
 
@@ -137,7 +137,11 @@ export type QueueView = { agency: AgencyId, language: LanguageCode, waiting: Arr
 
 export type Me = { card: StaffCard, languages: Array<LanguageCode>, region: RegionId | null, };
 
-export type BrokerToDesk = { "type": "welcome", protocolVersion: number, me: Me, status: StaffStatus, iceServers: Array<IceServer>, } | { "type": "statusChanged", status: StaffStatus, } | { "type": "queues", queues: Array<QueueView>, } | { "type": "offer", offer: OfferId, visit: VisitId, purpose: OfferPurpose, language: LanguageCode, siteName: ShortText, booked: boolean, ringSeconds: number, } | { "type": "offerWithdrawn", offer: OfferId, reason: OfferWithdrawnReason, } | { "type": "callStarted", call: CallId, visit: VisitId, kiosk: KioskId, siteName: ShortText, language: LanguageCode, participants: Array<StaffCard>, 
+export type BrokerToDesk = { "type": "welcome", protocolVersion: number, me: Me, status: StaffStatus, iceServers: Array<IceServer>, } | { "type": "statusChanged", status: StaffStatus, } | { "type": "queues", queues: Array<QueueView>, } | { "type": "offer", offer: OfferId, visit: VisitId, 
+/**
+ * The call answering starts or joins.
+ */
+call: CallId, purpose: OfferPurpose, language: LanguageCode, siteName: ShortText, booked: boolean, ringSeconds: number, } | { "type": "offerWithdrawn", offer: OfferId, reason: OfferWithdrawnReason, } | { "type": "callStarted", call: CallId, visit: VisitId, kiosk: KioskId, siteName: ShortText, language: LanguageCode, participants: Array<StaffCard>, 
 /**
  * The officer responsible for the call: who may invite, transfer and end it.
  */

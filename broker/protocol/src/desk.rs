@@ -161,10 +161,14 @@ pub enum BrokerToDesk {
     Queues {
         queues: Vec<QueueView>,
     },
+    /// Rings. The kiosk connects to this desk on `call` while it does (its offer arrives as
+    /// `signal`s naming `call`); nothing is sent either way until the answer.
     #[serde(rename_all = "camelCase")]
     Offer {
         offer: OfferId,
         visit: VisitId,
+        /// The call answering starts or joins.
+        call: CallId,
         purpose: OfferPurpose,
         language: LanguageCode,
         site_name: ShortText,

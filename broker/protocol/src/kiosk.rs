@@ -117,14 +117,34 @@ pub enum BrokerToKiosk {
         estimate: WaitEstimate,
         booked: bool,
     },
-    /// An officer answered: the kiosk makes an offer to `officer.staff`.
+    /// A desk rings for this visit (an officer's offer), or for the call (an invitation): the
+    /// kiosk makes an offer to `staff` on `call` now, so that the connection is up before the
+    /// answer. Its tracks send nothing until `callStarted` or `participantJoined` names
+    /// `staff`; nothing of the citizen reaches a desk that has not answered. A kiosk that
+    /// ignores this connects on the answer instead.
+    #[serde(rename_all = "camelCase")]
+    Ringing {
+        visit: VisitId,
+        call: CallId,
+        staff: StaffId,
+    },
+    /// The ring for `staff` stopped unanswered (timed out, declined): the connection made
+    /// for it is closed.
+    #[serde(rename_all = "camelCase")]
+    RingEnded {
+        call: CallId,
+        staff: StaffId,
+    },
+    /// An officer answered: the kiosk starts sending to `officer.staff`, making an offer
+    /// first unless it already connected while the offer rang.
     #[serde(rename_all = "camelCase")]
     CallStarted {
         visit: VisitId,
         call: CallId,
         officer: StaffCard,
     },
-    /// Someone joined the call (interpreter, colleague): the kiosk makes an offer to them.
+    /// Someone joined the call (interpreter, colleague): the kiosk starts sending to them,
+    /// making an offer first unless it already connected while their invitation rang.
     #[serde(rename_all = "camelCase")]
     ParticipantJoined {
         call: CallId,

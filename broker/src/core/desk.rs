@@ -158,7 +158,8 @@ impl Core {
         }
     }
 
-    /// Relays signalling between two peers of the same call, or says why not.
+    /// Relays signalling between two peers of the same call, or says why not. Someone whose
+    /// desk rings for the call counts as a peer: the kiosk connects to them while it rings.
     pub(super) fn relay(
         &mut self,
         call: &CallId,
@@ -166,13 +167,13 @@ impl Core {
         to: Peer,
         payload: SignalPayload,
     ) -> Result<(), Refusal> {
-        let info = self
+        let peers = self
             .router
-            .call(call)
+            .call_peers(call)
             .ok_or_else(|| RoutingError::call_gone(call))?;
         let member = |p: &Peer| match p {
-            Peer::Kiosk { kiosk } => *kiosk == info.kiosk,
-            Peer::Staff { staff } => info.participants.contains(staff),
+            Peer::Kiosk { kiosk } => *kiosk == peers.kiosk,
+            Peer::Staff { staff } => peers.staff.contains(staff),
         };
         if !member(&from) {
             return Err(Refusal::new(

@@ -555,4 +555,6 @@ mod properties;
 #[cfg(test)]
 mod scenarios;
 #[cfg(test)]
+mod ringing_scenarios;
+#[cfg(test)]
 mod scene;

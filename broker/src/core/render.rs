@@ -19,6 +19,7 @@ impl Core {
                 offer,
                 staff,
                 visit,
+                call,
                 purpose,
                 ring_ms,
             } => {
@@ -29,23 +30,32 @@ impl Core {
                     OfferPurpose::Interpret { language } => language.clone(),
                     _ => v.segment.queue.language.clone(),
                 };
+                let kiosk = v.kiosk.clone();
                 let message = BrokerToDesk::Offer {
                     offer,
-                    visit,
+                    visit: visit.clone(),
+                    call: call.clone(),
                     purpose,
                     language,
                     site_name: v.site_name.clone(),
                     booked: v.booking.is_some(),
                     ring_seconds: (ring_ms / 1000) as u32,
                 };
+                // The desk first: the kiosk's offer, which this sets off, finds it ringing.
                 self.send_desk(&staff, message);
+                self.send_kiosk(&kiosk, BrokerToKiosk::Ringing { visit, call, staff });
             }
             Command::OfferWithdrawn {
                 offer,
                 staff,
+                visit,
+                call,
                 reason,
             } => {
                 self.send_desk(&staff, BrokerToDesk::OfferWithdrawn { offer, reason });
+                if let Some(kiosk) = self.router.visit(&visit).map(|v| v.kiosk.clone()) {
+                    self.send_kiosk(&kiosk, BrokerToKiosk::RingEnded { call, staff });
+                }
             }
             Command::Queued {
                 visit,

@@ -18,7 +18,10 @@ impl Router {
             .expect("offers are made to known staff")
             .offer = None;
         match offer.kind {
-            OfferKind::Answer => self.start_call(staff, &offer.visit, now, out),
+            OfferKind::Answer { call } => {
+                self.ringing_calls.remove(&call);
+                self.start_call(staff, &offer.visit, call, now, out)
+            }
             OfferKind::Invite {
                 call, transfer_to, ..
             } => self.join_call(staff, &call, offer_id, transfer_to, now, out),
@@ -30,10 +33,10 @@ impl Router {
         &mut self,
         staff: &StaffId,
         visit_id: &VisitId,
+        call: CallId,
         now: Millis,
         out: &mut Vec<Command>,
     ) {
-        let call = CallId::new(self.fresh_id("c")).expect("generated ids are valid");
         let visit = self
             .visits
             .get_mut(visit_id)

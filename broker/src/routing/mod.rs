@@ -54,6 +54,9 @@ pub struct Router {
     pub(crate) visits_timed: BTreeSet<VisitId>,
     pub(crate) calls_inviting: BTreeSet<CallId>,
     pub(crate) offers: BTreeMap<OfferId, Offer>,
+    /// The calls that answering a ringing offer would start, and that offer: signalling on
+    /// them is relayed before the call exists.
+    pub(crate) ringing_calls: BTreeMap<CallId, OfferId>,
     pub(crate) calls: BTreeMap<CallId, Call>,
     pub(crate) handling: estimate::HandlingTimes,
     id_prefix: String,
@@ -81,6 +84,7 @@ impl Router {
             visits_timed: BTreeSet::new(),
             calls_inviting: BTreeSet::new(),
             offers: BTreeMap::new(),
+            ringing_calls: BTreeMap::new(),
             calls: BTreeMap::new(),
             handling: estimate::HandlingTimes::default(),
             id_prefix: id_prefix.to_string(),
@@ -509,6 +513,29 @@ impl Router {
 
     pub fn call(&self, id: &CallId) -> Option<&Call> {
         self.calls.get(id)
+    }
+
+    /// Who may signal to whom on `call`: its kiosk, everyone in it, and everyone an offer
+    /// about it rings for (so that they connect while it rings). `None`: no such call rings
+    /// or goes on.
+    pub fn call_peers(&self, call: &CallId) -> Option<CallPeers> {
+        if let Some(info) = self.calls.get(call) {
+            let ringing = info
+                .invites
+                .iter()
+                .filter_map(|i| i.offer.as_ref())
+                .filter_map(|o| self.offers.get(o))
+                .map(|o| o.staff.clone());
+            return Some(CallPeers {
+                kiosk: info.kiosk.clone(),
+                staff: info.participants.iter().cloned().chain(ringing).collect(),
+            });
+        }
+        let offer = self.offers.get(self.ringing_calls.get(call)?)?;
+        Some(CallPeers {
+            kiosk: self.visits.get(&offer.visit)?.kiosk.clone(),
+            staff: vec![offer.staff.clone()],
+        })
     }
 
     pub fn visit(&self, id: &VisitId) -> Option<&Visit> {

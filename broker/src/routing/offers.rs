@@ -52,7 +52,8 @@ impl Router {
             let fits = |s: &Staff| s.profile.can_answer(queue);
             match self.first_free(Some(&queue.agency), fits, &skip) {
                 Some(staff) => {
-                    self.make_offer(staff, visit_id, OfferKind::Answer, now, out);
+                    let call = CallId::new(self.fresh_id("c")).expect("generated ids are valid");
+                    self.make_offer(staff, visit_id, OfferKind::Answer { call }, now, out);
                 }
                 None if skip.is_empty() => {
                     unanswerable.insert(queue.clone());
@@ -122,7 +123,7 @@ impl Router {
         let offer = OfferId::new(self.fresh_id("o")).expect("generated ids are valid");
         let ring_ms = self.config.ring_timeout_ms;
         let purpose = match &kind {
-            OfferKind::Answer => OfferPurpose::Answer,
+            OfferKind::Answer { .. } => OfferPurpose::Answer,
             OfferKind::Invite {
                 transfer_to: Some(_),
                 invited_by,
@@ -145,7 +146,8 @@ impl Router {
                 invited_by: invited_by.clone(),
             },
         };
-        if kind == OfferKind::Answer {
+        if let OfferKind::Answer { call } = &kind {
+            self.ringing_calls.insert(call.clone(), offer.clone());
             let v = self
                 .visits
                 .get_mut(&visit)
@@ -155,21 +157,21 @@ impl Router {
                 w.offer = Some(offer.clone());
             }
         }
-        self.offers.insert(
-            offer.clone(),
-            Offer {
-                staff: staff.clone(),
-                visit: visit.clone(),
-                kind,
-                deadline: now + ring_ms,
-            },
-        );
+        let offered = Offer {
+            staff: staff.clone(),
+            visit: visit.clone(),
+            kind,
+            deadline: now + ring_ms,
+        };
+        let call = offered.call().clone();
+        self.offers.insert(offer.clone(), offered);
         self.staff.get_mut(&staff).expect("picked from staff").offer = Some(offer.clone());
         self.set_staff_status(&staff, StaffStatus::Offered, now, out);
         out.push(Command::Offer {
             offer: offer.clone(),
             staff,
             visit,
+            call,
             purpose,
             ring_ms,
         });
@@ -188,7 +190,8 @@ impl Router {
             return;
         };
         match &offer.kind {
-            OfferKind::Answer => {
+            OfferKind::Answer { call } => {
+                self.ringing_calls.remove(call);
                 if let Some(Visit {
                     state: VisitState::Waiting(w),
                     ..
@@ -215,7 +218,9 @@ impl Router {
         self.set_staff_status(&offer.staff, StaffStatus::Available, now, out);
         out.push(Command::OfferWithdrawn {
             offer: offer_id.clone(),
+            call: offer.call().clone(),
             staff: offer.staff,
+            visit: offer.visit,
             reason,
         });
     }
@@ -224,7 +229,7 @@ impl Router {
     fn skip_for_a_while(&mut self, offer: &Offer, now: Millis) {
         let until = now + self.config.ring_timeout_ms;
         match &offer.kind {
-            OfferKind::Answer => {
+            OfferKind::Answer { .. } => {
                 if let Some(Visit {
                     state: VisitState::Waiting(w),
                     ..

@@ -253,8 +253,30 @@ fn check_invariants_except_deadlines(
         let staff = &r.staff[&offer.staff];
         assert_eq!(staff.offer.as_ref(), Some(id));
         assert_eq!(staff.status, StaffStatus::Offered);
+        // The kiosk may signal to exactly the people whose desks ring for its visit's call.
+        let peers = r.call_peers(offer.call()).expect("a ringing call has peers");
+        assert!(peers.staff.contains(&offer.staff), "{id} rings for nobody");
+        assert_eq!(peers.kiosk, r.visits[&offer.visit].kiosk);
+    }
+    let answering: BTreeMap<&CallId, &OfferId> = r
+        .offers
+        .iter()
+        .filter_map(|(id, o)| match &o.kind {
+            OfferKind::Answer { call } => Some((call, id)),
+            OfferKind::Invite { .. } => None,
+        })
+        .collect();
+    assert_eq!(
+        answering,
+        r.ringing_calls.iter().collect::<BTreeMap<_, _>>(),
+        "ringing calls and answer offers disagree"
+    );
+    for call in r.ringing_calls.keys() {
+        assert!(!r.calls.contains_key(call), "{call} rings and goes on");
+    }
+    for offer in r.offers.values() {
         assert!(
-            staff.call.is_none(),
+            r.staff[&offer.staff].call.is_none(),
             "{} offered while in a call",
             offer.staff
         );
@@ -309,7 +331,7 @@ fn check_invariants_except_deadlines(
     // Order within a priority: an earlier visit in the same queue and class is passed over
     // only for an officer who declined it or let it ring out.
     for (offer_id, offer) in &r.offers {
-        if offer.kind != OfferKind::Answer || old_offers.contains(offer_id) {
+        if !matches!(offer.kind, OfferKind::Answer { .. }) || old_offers.contains(offer_id) {
             continue;
         }
         let later = &r.visits[&offer.visit];

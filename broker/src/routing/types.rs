@@ -229,7 +229,9 @@ pub struct WaitingRecord {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OfferKind {
-    Answer,
+    /// Answer a waiting visit, which starts `call`. The call's id is chosen when the offer
+    /// rings, so that the kiosk and the desk connect on it before anyone answers.
+    Answer { call: CallId },
     /// Join a call in progress for an invitation.
     Invite {
         call: CallId,
@@ -245,6 +247,15 @@ pub struct Offer {
     pub visit: VisitId,
     pub kind: OfferKind,
     pub deadline: Millis,
+}
+
+impl Offer {
+    /// The call the offer is about: the one answering starts, or the one an invitation joins.
+    pub fn call(&self) -> &CallId {
+        match &self.kind {
+            OfferKind::Answer { call } | OfferKind::Invite { call, .. } => call,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -269,6 +280,13 @@ pub struct Call {
     /// Everyone at a desk in the call, in order of joining.
     pub participants: Vec<StaffId>,
     pub invites: Vec<Invite>,
+}
+
+/// The peers of a call as far as signalling goes: see [`super::Router::call_peers`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallPeers {
+    pub kiosk: KioskId,
+    pub staff: Vec<StaffId>,
 }
 
 /// What the shell persists so that a call in progress survives a restart: the visit, who is
@@ -381,16 +399,21 @@ pub enum Command {
         staff: StaffId,
         status: StaffStatus,
     },
+    /// `staff`'s desk rings; the kiosk and the desk connect on `call` while it does.
     Offer {
         offer: OfferId,
         staff: StaffId,
         visit: VisitId,
+        call: CallId,
         purpose: OfferPurpose,
         ring_ms: u64,
     },
+    /// The ring stopped unanswered: the connection made for it on `call` goes.
     OfferWithdrawn {
         offer: OfferId,
         staff: StaffId,
+        visit: VisitId,
+        call: CallId,
         reason: OfferWithdrawnReason,
     },
     /// Tell the kiosk where it stands. Sent on enqueue and whenever the estimate changes.

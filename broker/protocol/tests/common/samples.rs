@@ -143,6 +143,15 @@ pub fn broker_to_kiosk() -> Vec<BrokerToKiosk> {
             },
             booked: false,
         },
+        BrokerToKiosk::Ringing {
+            visit: id("v-1"),
+            call: id("c-1"),
+            staff: id("anna-fk"),
+        },
+        BrokerToKiosk::RingEnded {
+            call: id("c-1"),
+            staff: id("anna-fk"),
+        },
         BrokerToKiosk::CallStarted {
             visit: id("v-1"),
             call: id("c-1"),
@@ -274,6 +283,7 @@ pub fn broker_to_desk() -> Vec<BrokerToDesk> {
         BrokerToDesk::Offer {
             offer: id("o-1"),
             visit: id("v-1"),
+            call: id("c-1"),
             purpose: OfferPurpose::TransferIn {
                 from_agency: id("skatteverket"),
                 warm: true,
