@@ -5,7 +5,7 @@ use crate::documents::DocumentStatus;
 use crate::media::{CaptureHealth, ReceiverStats};
 use crate::visit::Phase;
 use nara_protocol::kiosk::AgencyChoice;
-use nara_protocol::{NetworkQuality, StaffId, StaffRoleKind};
+use nara_protocol::{CallId, NetworkQuality, StaffId, StaffRoleKind};
 use serde::Serialize;
 
 #[derive(Clone, Debug, Serialize)]
@@ -18,6 +18,9 @@ pub struct Status {
     pub agencies: Vec<AgencyChoice>,
     pub visit: Phase,
     pub peers: Vec<PeerStatus>,
+    /// Desks ringing for the visit or the call, which the kiosk connects to while they ring
+    /// and sends nothing to until they answer.
+    pub ringing: Vec<RingingStatus>,
     pub chat: Vec<ChatLine>,
     pub document_requested_by: Option<StaffId>,
     /// The citizen's document: pages scanned, sending, delivered.
@@ -56,6 +59,15 @@ impl PeerStatus {
             None => self.display_name.clone(),
         }
     }
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RingingStatus {
+    pub staff: StaffId,
+    pub call: CallId,
+    /// ICE and DTLS are up: the answer needs only a picture.
+    pub connected: bool,
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -4,6 +4,7 @@
 //! and is dropped when the visit ends.
 
 mod documents;
+mod peers;
 
 pub use documents::DocumentRequest;
 
@@ -12,15 +13,16 @@ use crate::health;
 use crate::link::{self, LinkEvent};
 use crate::media::rate::RateController;
 use crate::media::{CaptureHealth, Media};
-use crate::peer::{FromPeer, PeerEvent, PeerLink, PeerSettings, TurnBridges};
+use crate::peer::{FromPeer, PeerSettings, TurnBridges};
+use peers::{Peer, RingingPeer};
 use crate::scanner::Scanner;
-use crate::status::{ChatLine, PeerStatus, Status};
+use crate::status::{ChatLine, PeerStatus, RingingStatus, Status};
 use crate::visit::{CitizenAction, Command, Visit};
 use crate::Identity;
 use nara_protocol::kiosk::{AgencyChoice, BrokerToKiosk, KioskToBroker};
 use nara_protocol::peer::PeerMessage;
 use nara_protocol::{
-    decode, encode, CallId, KioskActivity, LongText, NetworkQuality, SelfTestReport, StaffCard,
+    encode, ErrorCode, KioskActivity, LongText, SelfTestReport,
     StaffId, VisitId,
 };
 use std::collections::BTreeMap;
@@ -73,23 +75,6 @@ impl Handle {
     }
 }
 
-struct Peer {
-    card: StaffCard,
-    link: PeerLink,
-    connected: bool,
-    channel_open: bool,
-    estimate_kbps: Option<u32>,
-    /// The share of our packets the desk reports lost, in thousandths.
-    loss_permille: u16,
-    last_restart: Option<Instant>,
-    /// Since when the path has carried nothing: from the offer until ICE connects, and from a
-    /// break until it mends. A connection that never comes up (a TURN allocation that timed
-    /// out, an offer lost on the way) is restarted like a broken one.
-    broken_since: Option<Instant>,
-    /// The path's quality when last measured.
-    network: Option<NetworkQuality>,
-}
-
 /// How often the paths to the desks are measured and the media fitted to them.
 const MEASURE_PATHS_EVERY: Duration = Duration::from_secs(2);
 /// A broken path often comes back by itself (a cable reseated, a Wi-Fi roam, a router
@@ -110,6 +95,8 @@ struct Kiosk {
     outbox: mpsc::UnboundedSender<nara_protocol::Request<KioskToBroker>>,
     peer_events: mpsc::UnboundedSender<FromPeer>,
     peers: BTreeMap<StaffId, Peer>,
+    /// Desks ringing for the visit or the call, connected to while they ring.
+    ringing: BTreeMap<StaffId, RingingPeer>,
     chat: Vec<ChatLine>,
     chat_sent: u32,
     document_requested_by: Option<StaffId>,
@@ -173,6 +160,7 @@ pub fn start(
         outbox,
         peer_events,
         peers: BTreeMap::new(),
+        ringing: BTreeMap::new(),
         chat: Vec::new(),
         chat_sent: 0,
         document_requested_by: None,
@@ -285,6 +273,10 @@ impl Kiosk {
                 self.settings.ice_servers = self.turn_bridges.route(ice_servers)
             }
             BrokerToKiosk::RunSelfTest { request } => self.start_self_test(Some(request.clone())),
+            // Signalling still in flight as a ring or a call ends meets a call that is gone.
+            BrokerToKiosk::Error(error) if error.code == ErrorCode::CallGone => {
+                tracing::debug!(request = ?error.request, "the broker refused: {}", error.message);
+            }
             BrokerToKiosk::Error(error) => {
                 tracing::warn!(code = ?error.code, request = ?error.request, "the broker refused: {}", error.message);
                 self.last_error = Some(error.message.clone());
@@ -305,17 +297,17 @@ impl Kiosk {
                         message,
                     });
                 }
+                Command::PreparePeer { call, staff } => self.prepare_peer(call, staff).await,
                 Command::OpenPeer { call, staff } => self.open_peer(call, staff).await,
-                Command::ClosePeer { staff } => {
-                    self.documents.peer_gone(&staff);
-                    if let Some(peer) = self.peers.remove(&staff) {
-                        peer.link.close().await;
-                    }
-                }
+                Command::ClosePeer { staff } => self.close_peer(&staff).await,
                 Command::DropVisit => self.drop_visit().await,
                 Command::DeliverSignal { from, payload } => {
-                    if let Some(peer) = self.peers.get(&from) {
-                        if let Err(error) = peer.link.apply(payload).await {
+                    let link = match self.peers.get(&from) {
+                        Some(peer) => Some(&peer.link),
+                        None => self.ringing.get(&from).map(|rung| &rung.link),
+                    };
+                    if let Some(link) = link {
+                        if let Err(error) = link.apply(payload).await {
                             tracing::warn!(staff = %from, %error, "signalling from a desk was not taken");
                         }
                     }
@@ -326,67 +318,13 @@ impl Kiosk {
         self.visit_watch.send_replace(self.visit.resumable());
     }
 
-    async fn open_peer(&mut self, call: CallId, card: StaffCard) {
-        // After a broker restart the call is announced again; a connection that still carries
-        // media is kept rather than renegotiated.
-        if let Some(peer) = self.peers.get(&card.staff) {
-            if peer.connected {
-                return;
-            }
-        }
-        if let Some(old) = self.peers.remove(&card.staff) {
-            old.link.close().await;
-        }
-        let events = self.peer_events.clone();
-        let opened = match PeerLink::open(
-            card.staff.clone(),
-            &self.settings,
-            self.media.clone(),
-            events.clone(),
-        )
-        .await
-        {
-            // mDNS needs a multicast route; a kiosk on a network without one (no default
-            // route, say) still calls, only without resolving browsers' `.local` names.
-            Err(error) if self.settings.mdns => {
-                tracing::warn!(%error, "no peer connection with mDNS; trying without it");
-                let settings = PeerSettings {
-                    mdns: false,
-                    ..self.settings.clone()
-                };
-                PeerLink::open(card.staff.clone(), &settings, self.media.clone(), events).await
-            }
-            other => other,
-        };
-        match opened {
-            Ok(link) => {
-                tracing::info!(call = %call, staff = %card.staff, "offering to a desk");
-                self.peers.insert(
-                    card.staff.clone(),
-                    Peer {
-                        card,
-                        link,
-                        connected: false,
-                        channel_open: false,
-                        estimate_kbps: None,
-                        loss_permille: 0,
-                        last_restart: None,
-                        broken_since: Some(Instant::now()),
-                        network: None,
-                    },
-                );
-            }
-            Err(error) => {
-                tracing::error!(%error, "cannot make a peer connection");
-                self.last_error = Some(format!("cannot connect to the officer: {error:#}"));
-            }
-        }
-    }
-
     /// Everything held for the visit goes: connections, chat, the document prompt.
     async fn drop_visit(&mut self) {
         for (_, peer) in std::mem::take(&mut self.peers) {
             peer.link.close().await;
+        }
+        for (_, rung) in std::mem::take(&mut self.ringing) {
+            rung.link.close().await;
         }
         self.chat = Vec::new();
         self.chat_sent = 0;
@@ -394,88 +332,6 @@ impl Kiosk {
         self.documents.clear();
         self.rate = self.media.starting_rate();
         self.media.apply_rate(self.rate.current());
-    }
-
-    async fn on_peer(&mut self, from: FromPeer) {
-        let FromPeer { staff, event } = from;
-        let Some(call) = self.visit.call().cloned() else {
-            return;
-        };
-        let Some(peer) = self.peers.get_mut(&staff) else {
-            return;
-        };
-        match event {
-            PeerEvent::Signal(payload) => self.send(KioskToBroker::Signal {
-                call,
-                to: staff,
-                payload,
-            }),
-            PeerEvent::Connected => {
-                peer.connected = true;
-                peer.broken_since = None;
-                self.media.request_keyframe();
-            }
-            PeerEvent::Disconnected => {
-                tracing::info!(%staff, "the path to a desk broke; waiting for it to come back");
-                peer.connected = false;
-                peer.broken_since.get_or_insert_with(Instant::now);
-            }
-            PeerEvent::Failed => {
-                peer.connected = false;
-                peer.broken_since.get_or_insert_with(Instant::now);
-                self.restart_broken_paths(Duration::ZERO).await;
-            }
-            PeerEvent::ChannelOpen => {
-                peer.channel_open = true;
-                // A desk that joins while the citizen scans learns of it at once.
-                let document = self.documents.status();
-                if document.scanning || !document.pages.is_empty() || document.problem.is_some() {
-                    self.tell_desks_about_scanner().await;
-                }
-            }
-            PeerEvent::Text(text) => match decode::<PeerMessage>(&text) {
-                Ok(
-                    message @ (PeerMessage::PageReceived { .. }
-                    | PeerMessage::DocumentFailed { .. }),
-                ) => self.on_desk_document(&staff, &message),
-                Ok(PeerMessage::Chat { id, text }) => {
-                    self.chat.push(ChatLine {
-                        from: Some(staff.clone()),
-                        text: text.to_string(),
-                    });
-                    let seen = encode(&PeerMessage::ChatSeen { id });
-                    let _ = peer.link.send_text(&seen).await;
-                }
-                Ok(_) => {}
-                Err(error) => {
-                    tracing::warn!(%staff, %error, "a desk sent a message the kiosk does not understand")
-                }
-            },
-            PeerEvent::KeyframeWanted => self.media.request_keyframe(),
-            PeerEvent::Loss(permille) => peer.loss_permille = permille,
-            PeerEvent::Estimate(kbps) => {
-                peer.estimate_kbps = Some(kbps);
-                let lowest = self.peers.values().filter_map(|p| p.estimate_kbps).min();
-                let loss = self
-                    .peers
-                    .values()
-                    .map(|p| p.loss_permille)
-                    .max()
-                    .unwrap_or(0);
-                tracing::debug!(
-                    kbps,
-                    sending = self.sending_kbps,
-                    loss,
-                    "bandwidth estimate"
-                );
-                let now = Instant::now();
-                if let Some(decision) =
-                    lowest.and_then(|kbps| self.rate.update(kbps, self.sending_kbps, loss, now))
-                {
-                    self.media.apply_rate(decision);
-                }
-            }
-        }
     }
 
     async fn on_request(&mut self, request: Request) {
@@ -670,6 +526,15 @@ impl Kiosk {
                     channel_open: p.channel_open,
                     network: p.network.clone(),
                     received: p.link.received(),
+                })
+                .collect(),
+            ringing: self
+                .ringing
+                .iter()
+                .map(|(staff, rung)| RingingStatus {
+                    staff: staff.clone(),
+                    call: rung.call.clone(),
+                    connected: rung.connected,
                 })
                 .collect(),
             chat: self.chat.clone(),

@@ -50,6 +50,8 @@ pub struct PeerLink {
     channel: Arc<dyn DataChannel>,
     receivers: Arc<Mutex<Vec<Receiver>>>,
     channel_open: Arc<AtomicBool>,
+    /// Whether the kiosk's media goes out: not while the desk only rings.
+    live: Arc<AtomicBool>,
     events: Events,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -220,13 +222,17 @@ async fn ask_for_pictures(
 }
 
 impl PeerLink {
-    /// Makes the connection, starts sending the kiosk's media, and signals the offer.
+    /// Makes the connection and signals the offer. Its tracks are negotiated either way; the
+    /// kiosk's media goes out once `live` (at once, or from [`PeerLink::go_live`]) and DTLS is
+    /// up.
     pub async fn open(
         staff: StaffId,
         settings: &PeerSettings,
         media: Arc<Media>,
         events: mpsc::UnboundedSender<FromPeer>,
+        live: bool,
     ) -> Result<PeerLink> {
+        let live = Arc::new(AtomicBool::new(live));
         let events = Events {
             staff: staff.clone(),
             to: events,
@@ -339,14 +345,20 @@ impl PeerLink {
             video.clone(),
             video_ssrc,
             outgoing.video_payload,
-            connected.clone(),
+            Gate {
+                connected: connected.clone(),
+                live: live.clone(),
+            },
         )));
         tasks.push(tokio::spawn(send_rtp(
             outgoing.audio.subscribe(),
             audio,
             audio_ssrc,
             OPUS_PAYLOAD,
-            connected,
+            Gate {
+                connected,
+                live: live.clone(),
+            },
         )));
         tasks.push(tokio::spawn(read_feedback(video, events.clone())));
 
@@ -367,6 +379,7 @@ impl PeerLink {
             channel,
             receivers,
             channel_open,
+            live,
             events,
             tasks,
         };
@@ -382,6 +395,12 @@ impl PeerLink {
         self.events
             .send(PeerEvent::Signal(SignalPayload::Offer { sdp }));
         Ok(())
+    }
+
+    /// The desk answered: the kiosk's media goes out from the next packet (the caller asks the
+    /// encoder for a key frame, which the desk needs before it can show anything).
+    pub fn go_live(&self) {
+        self.live.store(true, Ordering::Relaxed);
     }
 
     /// Signalling from the desk: its answer or one of its candidates.
@@ -571,6 +590,19 @@ fn local_track(
     )))
 }
 
+/// When a connection's media may go out: once DTLS is up (before, SRTP has no keys to send
+/// it with) and the desk has answered (before, nothing of the citizen leaves the kiosk).
+struct Gate {
+    connected: Arc<AtomicBool>,
+    live: Arc<AtomicBool>,
+}
+
+impl Gate {
+    fn open(&self) -> bool {
+        self.live.load(Ordering::Relaxed) && self.connected.load(Ordering::Relaxed)
+    }
+}
+
 /// Sends the shared encoder's packets on this connection under its own SSRC. A peer that
 /// falls behind skips packets (the receiver asks for a key frame) rather than holding the
 /// encoder back for everyone.
@@ -579,7 +611,7 @@ async fn send_rtp(
     track: Arc<TrackLocalStaticRTP>,
     ssrc: u32,
     payload_type: u8,
-    connected: Arc<AtomicBool>,
+    gate: Gate,
 ) {
     loop {
         let bytes = match packets.recv().await {
@@ -590,7 +622,7 @@ async fn send_rtp(
             }
             Err(broadcast::error::RecvError::Closed) => return,
         };
-        if !connected.load(Ordering::Relaxed) {
+        if !gate.open() {
             continue;
         }
         let Ok(mut packet) = rtc::rtp::Packet::unmarshal(&mut bytes.clone()) else {

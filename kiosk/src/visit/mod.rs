@@ -8,6 +8,7 @@ use nara_protocol::{
     SignalPayload, StaffCard, StaffId, VisitId, WaitEstimate,
 };
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// Where the visit stands, as the screen (or the headless API) shows it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -79,7 +80,14 @@ pub enum Command {
         id: RequestId,
         message: KioskToBroker,
     },
-    /// Make a peer connection to this person and offer to them.
+    /// This person's desk rings for the visit or the call: make a peer connection to them and
+    /// offer to them now, sending nothing until they answer ([`Command::OpenPeer`]).
+    PreparePeer {
+        call: CallId,
+        staff: StaffId,
+    },
+    /// This person is in the call: send to them, over the connection made while they were
+    /// rung if there is one, else over a new one offered to them now.
     OpenPeer {
         call: CallId,
         staff: StaffCard,
@@ -89,7 +97,8 @@ pub enum Command {
     },
     /// The visit is over: close every peer and drop everything held for it.
     DropVisit,
-    /// Hand signalling from the broker to the peer connection with `from`.
+    /// Hand signalling from the broker to the peer connection with `from` (in the call, or
+    /// connecting while their desk rings).
     DeliverSignal {
         from: StaffId,
         payload: SignalPayload,
@@ -122,6 +131,9 @@ pub struct Visit {
     /// An administrator's out-of-service notice that arrived mid-visit: it waits for the
     /// visit to end rather than cutting the citizen off.
     pending_out_of_service: Option<LongText>,
+    /// Desks ringing for this visit or its call, and the call each would answer or join:
+    /// the kiosk is connecting to them.
+    rings: BTreeMap<StaffId, CallId>,
 }
 
 impl Default for Visit {
@@ -137,6 +149,7 @@ impl Visit {
             asking: None,
             requests_made: 0,
             pending_out_of_service: None,
+            rings: BTreeMap::new(),
         }
     }
 
@@ -160,6 +173,14 @@ impl Visit {
     }
 
     pub fn citizen(&mut self, action: CitizenAction) -> Result<Vec<Command>, Refusal> {
+        let out = self.citizen_did(action)?;
+        if out.contains(&Command::DropVisit) {
+            self.rings.clear();
+        }
+        Ok(out)
+    }
+
+    fn citizen_did(&mut self, action: CitizenAction) -> Result<Vec<Command>, Refusal> {
         if let Phase::OutOfService { message } = &self.phase {
             return Err(Refusal::OutOfService(message.to_string()));
         }
@@ -266,11 +287,52 @@ impl Visit {
     }
 
     pub fn broker(&mut self, message: BrokerToKiosk) -> Vec<Command> {
+        let out = self.broker_said(message);
+        if out.contains(&Command::DropVisit) {
+            self.rings.clear();
+        }
+        out
+    }
+
+    fn broker_said(&mut self, message: BrokerToKiosk) -> Vec<Command> {
         match message {
-            BrokerToKiosk::Welcome { out_of_service, .. } => match out_of_service {
-                Some(message) => self.out_of_service(message),
-                None => self.back_in_service(),
-            },
+            BrokerToKiosk::Welcome { out_of_service, .. } => {
+                // Back on the link: rings from before may have ended unheard (a broker that
+                // restarted forgot them). One still ringing is answered over a new connection.
+                let mut out = self.end_rings(|_| true);
+                out.extend(match out_of_service {
+                    Some(message) => self.out_of_service(message),
+                    None => self.back_in_service(),
+                });
+                out
+            }
+            BrokerToKiosk::Ringing { visit, call, staff } => {
+                let rings_here = match &self.phase {
+                    Phase::Waiting { visit: current, .. } => *current == visit,
+                    Phase::InCall {
+                        visit: current,
+                        call: current_call,
+                        participants,
+                    } => {
+                        *current == visit
+                            && *current_call == call
+                            && !participants.iter().any(|p| p.staff == staff)
+                    }
+                    _ => false,
+                };
+                if !rings_here || self.rings.get(&staff) == Some(&call) {
+                    return vec![];
+                }
+                self.rings.insert(staff.clone(), call.clone());
+                vec![Command::PreparePeer { call, staff }]
+            }
+            BrokerToKiosk::RingEnded { call, staff } => {
+                if self.rings.get(&staff) != Some(&call) {
+                    return vec![];
+                }
+                self.rings.remove(&staff);
+                vec![Command::ClosePeer { staff }]
+            }
             BrokerToKiosk::Queued {
                 visit,
                 agency,
@@ -303,7 +365,12 @@ impl Visit {
                 if !self.expects_a_visit() {
                     return abandoned(visit);
                 }
-                let mut out = Vec::new();
+                // The connection made while this officer's desk rang carries the call; any
+                // other ring is over.
+                let mut out = self.end_rings(|(staff, rung)| {
+                    *rung != call || *staff != officer.staff
+                });
+                self.rings.remove(&officer.staff);
                 match &mut self.phase {
                     // A resume after a reconnect: the peers that still run stay.
                     Phase::InCall {
@@ -343,6 +410,7 @@ impl Visit {
                     if !participants.iter().any(|p| p.staff == participant.staff) {
                         participants.push(participant.clone());
                     }
+                    self.rings.remove(&participant.staff);
                     vec![Command::OpenPeer {
                         call,
                         staff: participant,
@@ -367,6 +435,9 @@ impl Visit {
                 payload,
             } => match &self.phase {
                 Phase::InCall { call: current, .. } if *current == call => {
+                    vec![Command::DeliverSignal { from, payload }]
+                }
+                _ if self.rings.get(&from) == Some(&call) => {
                     vec![Command::DeliverSignal { from, payload }]
                 }
                 _ => vec![],
@@ -419,6 +490,28 @@ impl Visit {
                 vec![]
             }
         }
+    }
+
+    /// Stops connecting to the rung desks `which` picks, and says to close their connections.
+    fn end_rings(&mut self, which: impl Fn((&StaffId, &CallId)) -> bool) -> Vec<Command> {
+        let ended: Vec<StaffId> = self
+            .rings
+            .iter()
+            .filter(|(staff, call)| which((staff, call)))
+            .map(|(staff, _)| staff.clone())
+            .collect();
+        ended
+            .into_iter()
+            .map(|staff| {
+                self.rings.remove(&staff);
+                Command::ClosePeer { staff }
+            })
+            .collect()
+    }
+
+    /// The desks the kiosk is connecting to while they ring, and the call each is for.
+    pub fn rings(&self) -> &BTreeMap<StaffId, CallId> {
+        &self.rings
     }
 
     /// The broker refused a request. The one the citizen waits on (an unknown booking code,

@@ -376,3 +376,131 @@ fn an_ask_slowed_down_by_the_broker_is_refused_not_left_waiting() {
         }
     ));
 }
+
+fn ringing(visit: &str, call: &str, staff: &str) -> BrokerToKiosk {
+    BrokerToKiosk::Ringing {
+        visit: VisitId::new(visit).unwrap(),
+        call: CallId::new(call).unwrap(),
+        staff: StaffId::new(staff).unwrap(),
+    }
+}
+
+fn ring_ended(call: &str, staff: &str) -> BrokerToKiosk {
+    BrokerToKiosk::RingEnded {
+        call: CallId::new(call).unwrap(),
+        staff: StaffId::new(staff).unwrap(),
+    }
+}
+
+fn prepare(call: &str, staff: &str) -> Command {
+    Command::PreparePeer {
+        call: CallId::new(call).unwrap(),
+        staff: StaffId::new(staff).unwrap(),
+    }
+}
+
+fn close(staff: &str) -> Command {
+    Command::ClosePeer {
+        staff: StaffId::new(staff).unwrap(),
+    }
+}
+
+fn answer_signal(call: &str, from: &str) -> BrokerToKiosk {
+    BrokerToKiosk::Signal {
+        call: CallId::new(call).unwrap(),
+        from: StaffId::new(from).unwrap(),
+        payload: SignalPayload::Answer {
+            sdp: nara_protocol::Sdp::new("v=0\r\n").unwrap(),
+        },
+    }
+}
+
+#[test]
+fn a_ringing_desk_is_connected_to_and_its_answer_sends_over_that_connection() {
+    let mut visit = Visit::new();
+    start(&mut visit);
+    visit.broker(queued("v-1"));
+    assert_eq!(
+        visit.broker(ringing("v-1", "c-1", "anna-csn")),
+        [prepare("c-1", "anna-csn")]
+    );
+    // Told twice (a resent message), it is still one connection.
+    assert_eq!(visit.broker(ringing("v-1", "c-1", "anna-csn")), []);
+    // The desk's answer to the kiosk's offer reaches that connection while it rings.
+    assert!(matches!(
+        visit.broker(answer_signal("c-1", "anna-csn")).as_slice(),
+        [Command::DeliverSignal { .. }]
+    ));
+    assert_eq!(visit.broker(answer_signal("c-1", "omar-csn")), []);
+
+    let answered = visit.broker(call_started("v-1", "c-1", "anna-csn"));
+    assert_eq!(
+        answered,
+        [Command::OpenPeer {
+            call: CallId::new("c-1").unwrap(),
+            staff: card("anna-csn"),
+        }]
+    );
+    assert!(visit.rings().is_empty());
+}
+
+#[test]
+fn a_ring_that_ends_unanswered_closes_its_connection_and_the_next_ring_opens_its_own() {
+    let mut visit = Visit::new();
+    start(&mut visit);
+    visit.broker(queued("v-1"));
+    visit.broker(ringing("v-1", "c-1", "anna-csn"));
+    // A ring ended for another call or person changes nothing.
+    assert_eq!(visit.broker(ring_ended("c-9", "anna-csn")), []);
+    assert_eq!(visit.broker(ring_ended("c-1", "anna-csn")), [close("anna-csn")]);
+    assert_eq!(visit.broker(answer_signal("c-1", "anna-csn")), []);
+    assert_eq!(
+        visit.broker(ringing("v-1", "c-2", "omar-csn")),
+        [prepare("c-2", "omar-csn")]
+    );
+    assert_eq!(visit.rings().len(), 1);
+    // A ring for another visit is not this kiosk's to connect.
+    assert_eq!(visit.broker(ringing("v-other", "c-3", "lina-csn")), []);
+}
+
+#[test]
+fn rings_from_before_a_lost_link_are_closed_and_leaving_drops_them() {
+    let mut visit = Visit::new();
+    start(&mut visit);
+    visit.broker(queued("v-1"));
+    visit.broker(ringing("v-1", "c-1", "anna-csn"));
+    let welcome = visit.broker(BrokerToKiosk::Welcome {
+        protocol_version: nara_protocol::PROTOCOL_VERSION,
+        kiosk: nara_protocol::KioskId::new("k-1").unwrap(),
+        site: nara_protocol::SiteId::new("rinkeby").unwrap(),
+        site_name: nara_protocol::ShortText::new("Rinkeby").unwrap(),
+        agencies: Vec::new(),
+        ice_servers: Vec::new(),
+        heartbeat_seconds: 30,
+        out_of_service: None,
+    });
+    assert_eq!(welcome, [close("anna-csn")]);
+
+    visit.broker(ringing("v-1", "c-2", "omar-csn"));
+    let left = visit.citizen(CitizenAction::Leave).unwrap();
+    assert!(left.contains(&Command::DropVisit));
+    assert!(visit.rings().is_empty());
+}
+
+#[test]
+fn an_invited_colleague_is_connected_to_while_their_invitation_rings() {
+    let mut visit = in_call();
+    // Not for a call the kiosk is not in, nor for someone already in it.
+    assert_eq!(visit.broker(ringing("v-1", "c-9", "tolk-amir")), []);
+    assert_eq!(visit.broker(ringing("v-1", "c-1", "anna-csn")), []);
+    assert_eq!(
+        visit.broker(ringing("v-1", "c-1", "tolk-amir")),
+        [prepare("c-1", "tolk-amir")]
+    );
+    let joined = visit.broker(BrokerToKiosk::ParticipantJoined {
+        call: CallId::new("c-1").unwrap(),
+        participant: card("tolk-amir"),
+    });
+    assert!(matches!(joined.as_slice(), [Command::OpenPeer { .. }]));
+    assert!(visit.rings().is_empty());
+}

@@ -14,6 +14,7 @@ fn status(visit: Phase) -> Status {
         agencies: Vec::new(),
         visit,
         peers: Vec::new(),
+        ringing: Vec::new(),
         chat: Vec::new(),
         document_requested_by: None,
         document: DocumentStatus::default(),
