@@ -35,6 +35,7 @@ pub(super) struct RingingPeer {
     pub(super) call: CallId,
     pub(super) link: PeerLink,
     pub(super) connected: bool,
+    pub(super) channel_open: bool,
     /// ICE gave the path up while it rang: the answer makes a fresh connection.
     pub(super) failed: bool,
 }
@@ -55,6 +56,7 @@ impl Kiosk {
                 call,
                 link,
                 connected: false,
+                channel_open: false,
                 failed: false,
             },
         );
@@ -73,7 +75,7 @@ impl Kiosk {
         if let Some(old) = self.peers.remove(&card.staff) {
             old.link.close().await;
         }
-        let (link, connected) = match self.ringing.remove(&card.staff) {
+        let (link, connected, channel_open) = match self.ringing.remove(&card.staff) {
             Some(rung) if rung.call == call && !rung.failed => {
                 rung.link.go_live();
                 if rung.connected {
@@ -81,7 +83,7 @@ impl Kiosk {
                     self.media.request_keyframe();
                 }
                 tracing::info!(%call, staff = %card.staff, connected = rung.connected, "answered over the connection made while it rang");
-                (rung.link, rung.connected)
+                (rung.link, rung.connected, rung.channel_open)
             }
             rung => {
                 if let Some(rung) = rung {
@@ -90,7 +92,7 @@ impl Kiosk {
                 let Some(link) = self.connect(&call, &card.staff, true).await else {
                     return;
                 };
-                (link, false)
+                (link, false, false)
             }
         };
         self.peers.insert(
@@ -100,7 +102,7 @@ impl Kiosk {
                 call,
                 link,
                 connected,
-                channel_open: false,
+                channel_open,
                 estimate_kbps: None,
                 loss_permille: 0,
                 last_restart: None,
@@ -174,6 +176,7 @@ impl Kiosk {
                 })
             }
             PeerEvent::Connected => rung.connected = true,
+            PeerEvent::ChannelOpen => rung.channel_open = true,
             PeerEvent::Disconnected => rung.connected = false,
             PeerEvent::Failed => {
                 rung.connected = false;
