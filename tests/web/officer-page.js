@@ -7,7 +7,11 @@
 // (frame counts, marks for latency, candidate types) and takes commands, for the kiosk's
 // end-to-end tests and the benchmarks (through `officer.mjs`). The real pages in agent-desk/
 // are tested by `desk-e2e.mjs`. Everything it learns goes to `report()`.
-window.startOfficer = async function startOfficer({ username, password, relayOnly, video, marker }) {
+//
+// As the desk does, it lets the kiosk connect while an offer rings, and puts its camera and
+// microphone on the connection only once it has answered: at once (the default), or on
+// `answer()` when `answerByCommand` is set.
+window.startOfficer = async function startOfficer({ username, password, relayOnly, video, marker, answerByCommand }) {
   const report = (event) => window.report(JSON.stringify(event));
   const login = await fetch('/api/login', {
     method: 'POST',
@@ -25,7 +29,9 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
   let iceServers = [];
   let me = null;
   let call = null;
-  let kiosk = null;
+  // The offer ringing now: its id, the call it would start or join, when it was answered.
+  let ringing = null;
+  let answeredAt = null;
   // One entry per other person in the call, keyed 'kiosk' or by staff id.
   const peers = new Map();
   let media = null;
@@ -34,7 +40,20 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
 
   const keyOf = (peer) => (peer.kind === 'kiosk' ? 'kiosk' : peer.staff);
 
+  function accept() {
+    if (!ringing) {
+      report({ event: 'error', message: 'nothing rings to answer' });
+      return;
+    }
+    answeredAt = Date.now();
+    report({ event: 'answered', at: answeredAt, call: ringing.call });
+    send({ type: 'acceptOffer', offer: ringing.offer });
+  }
+
   window.officer = {
+    answer() {
+      accept();
+    },
     chat(text) {
       chatId += 1;
       peers.get('kiosk').channel.send(JSON.stringify({ type: 'chat', id: chatId, text }));
@@ -204,15 +223,15 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
 
   // A connection to `target`; the first decoded frame from it is reported with how long it
   // took from the offer (made here, or arrived here).
-  async function connect(target) {
+  async function connect(target, on) {
     const key = keyOf(target);
     const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy: relayOnly ? 'relay' : 'all' });
-    const peer = { pc, target, channel: null, offerAt: null };
+    const peer = { pc, target, channel: null, offerAt: null, call: on };
     peers.set(key, peer);
     pc.onicecandidate = ({ candidate }) => {
-      if (candidate && candidate.candidate && call) {
+      if (candidate && candidate.candidate) {
         send({
-          type: 'signal', call, to: target,
+          type: 'signal', call: on, to: target,
           payload: { kind: 'candidate', candidate: candidate.candidate, sdpMid: candidate.sdpMid, sdpMLineIndex: candidate.sdpMLineIndex },
         });
       }
@@ -229,7 +248,11 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
       if (track.kind === 'video') {
         element.requestVideoFrameCallback(() => {
           const at = Date.now();
-          report({ event: 'firstFrame', from: key, at, ms: peer.offerAt ? at - peer.offerAt : null });
+          report({
+            event: 'firstFrame', from: key, at,
+            ms: peer.offerAt ? at - peer.offerAt : null,
+            sinceAnswer: answeredAt ? at - answeredAt : null,
+          });
         });
       }
     };
@@ -265,39 +288,51 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
     return { peer, onChannel, local };
   }
 
-  async function answer(target, offerSdp) {
+  const fingerprintOf = (sdp) => /a=fingerprint:(.*)/.exec(sdp || '')?.[1]?.trim() || null;
+
+  // Our camera and microphone on a connection: only once we are in its call.
+  async function sendLocal(pc, local) {
+    for (const transceiver of pc.getTransceivers()) {
+      const track = local.getTracks().find((t) => t.kind === transceiver.receiver.track.kind);
+      if (track && transceiver.sender.track !== track) await transceiver.sender.replaceTrack(track);
+    }
+  }
+
+  async function answer(target, on, offerSdp) {
     const key = keyOf(target);
     const existing = peers.get(key);
-    // A second offer from the same peer renegotiates (an ICE restart after the path broke).
-    if (existing) {
+    // A second offer from the same peer renegotiates (an ICE restart after the path broke);
+    // one with another fingerprint is a new connection, and the old one goes.
+    if (existing && fingerprintOf(existing.pc.remoteDescription?.sdp) === fingerprintOf(offerSdp)) {
       await existing.pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
       const description = await existing.pc.createAnswer();
       await existing.pc.setLocalDescription(description);
-      send({ type: 'signal', call, to: target, payload: { kind: 'answer', sdp: description.sdp } });
+      send({ type: 'signal', call: on, to: target, payload: { kind: 'answer', sdp: description.sdp } });
       report({ event: 'renegotiated', from: key });
       return;
     }
+    if (existing) {
+      existing.pc.close();
+      peers.delete(key);
+      report({ event: 'replaced', from: key });
+    }
     const arrived = Date.now();
-    const { peer, local } = await connect(target);
+    const { peer, local } = await connect(target, on);
     peer.offerAt = arrived;
     const { pc } = peer;
     await pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
-    for (const transceiver of pc.getTransceivers()) {
-      const track = local.getTracks().find((t) => t.kind === transceiver.receiver.track.kind);
-      if (track) {
-        await transceiver.sender.replaceTrack(track);
-        transceiver.direction = 'sendrecv';
-      }
-    }
+    for (const transceiver of pc.getTransceivers()) transceiver.direction = 'sendrecv';
+    if (on === call) await sendLocal(pc, local);
     const description = await pc.createAnswer();
     await pc.setLocalDescription(description);
-    send({ type: 'signal', call, to: target, payload: { kind: 'answer', sdp: description.sdp } });
+    send({ type: 'signal', call: on, to: target, payload: { kind: 'answer', sdp: description.sdp } });
+    report({ event: 'answeredOffer', from: key, ringing: on !== call });
     if (target.kind === 'kiosk' && !statsTimer) statsTimer = setInterval(reportStats, 500);
   }
 
   // Towards a desk already in the call, we (who joined later) offer.
   async function offerTo(target) {
-    const { peer, onChannel, local } = await connect(target);
+    const { peer, onChannel, local } = await connect(target, call);
     onChannel(peer.pc.createDataChannel('nara'));
     for (const track of local.getTracks()) peer.pc.addTrack(track, local);
     peer.offerAt = Date.now();
@@ -311,7 +346,7 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
     if (!peer) return;
     const stats = await peer.pc.getStats();
     const summary = {
-      event: 'stats', at: Date.now(), framesDecoded: 0, frameWidth: 0, framesPerSecond: 0,
+      event: 'stats', at: Date.now(), inCall: call !== null, connectionState: peer.pc.connectionState, framesDecoded: 0, frameWidth: 0, framesPerSecond: 0,
       audioSamples: 0, audioBytes: 0, audioEnergy: 0, concealedSamples: 0, candidateType: null,
       remoteCandidateType: null, remoteAddress: null, relayProtocol: null,
     };
@@ -354,14 +389,23 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
     report(summary);
   }
 
-  function leaveCall(outcome) {
+  function closeAll() {
     clearInterval(statsTimer);
     statsTimer = null;
-    for (const { pc } of peers.values()) pc.close();
+    const states = [...peers.values()].map(({ pc }) => {
+      pc.close();
+      return pc.connectionState;
+    });
     peers.clear();
     for (const element of document.querySelectorAll('video, audio')) element.remove();
+    return states;
+  }
+
+  function leaveCall(outcome) {
+    closeAll();
     report({ event: 'callEnded', outcome });
     call = null;
+    answeredAt = null;
   }
 
   // One message at a time: a candidate must wait until the offer it belongs to is applied.
@@ -400,14 +444,24 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
         report({ event: 'queues', waiting: message.queues.reduce((n, q) => n + (q.waiting || []).length, 0) });
         break;
       case 'offer':
-        report({ event: 'offer', visit: message.visit, purpose: message.purpose.kind });
-        send({ type: 'acceptOffer', offer: message.offer });
+        ringing = { offer: message.offer, call: message.call };
+        report({ event: 'offer', visit: message.visit, purpose: message.purpose.kind, call: message.call });
+        if (!answerByCommand) accept();
         break;
+      case 'offerWithdrawn': {
+        // What was made for the ring goes; its connections report how they ended.
+        const states = ringing?.offer === message.offer && call === null ? closeAll() : [];
+        ringing = null;
+        report({ event: 'offerWithdrawn', reason: message.reason, closed: states });
+        break;
+      }
       case 'callStarted': {
         const resumed = call === message.call;
         call = message.call;
-        kiosk = { kind: 'kiosk', kiosk: message.kiosk };
+        ringing = null;
         report({ event: 'callStarted', call, participants: message.participants.length, resumed });
+        const local = await localMedia();
+        for (const peer of peers.values()) if (peer.call === call) await sendLocal(peer.pc, local);
         for (const participant of message.participants) {
           // After a reconnect, a peer whose media still runs is kept.
           if (participant.staff !== me && !peers.has(participant.staff)) await offerTo({ kind: 'staff', staff: participant.staff });
@@ -428,8 +482,9 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
         if (held) await held;
         const from = message.from;
         const peer = peers.get(keyOf(from));
+        if (message.call !== call && message.call !== ringing?.call) break;
         if (message.payload.kind === 'offer') {
-          await answer(from.kind === 'kiosk' ? kiosk : from, message.payload.sdp);
+          await answer(from, message.call, message.payload.sdp);
         } else if (message.payload.kind === 'answer' && peer) {
           await peer.pc.setRemoteDescription({ type: 'answer', sdp: message.payload.sdp });
         } else if (message.payload.kind === 'candidate' && peer) {

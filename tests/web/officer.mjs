@@ -1,6 +1,7 @@
 // Drives one officer's browser for the end-to-end tests: headless Debian Chromium with its fake
 // camera and microphone, on the broker's origin, running officer-page.js. It prints what the
 // officer would see as JSON lines on stdout and takes commands on stdin: `chat <text>`,
+// `answer` (with `--answer-by-command`; otherwise an offer is answered as it rings),
 // `end`, `invite <language>` (an interpreter), `inviteOfficer <agency>` (a colleague of
 // another agency), `askDocument`, `available`, `holdSignals` and `releaseSignals` (a slow
 // network: signalling from the broker waits), `quit`.
@@ -24,6 +25,7 @@ const broker = option('broker');
 const username = option('user');
 const password = option('password') || 'demo';
 const relayOnly = args.includes('--relay-only');
+const answerByCommand = args.includes('--answer-by-command');
 // Send wall-clock marks instead of the fake camera's picture, and watch for them.
 const marker = args.includes('--marker');
 // The camera size asked for, e.g. `--video 1280x720`.
@@ -53,11 +55,12 @@ page.on('pageerror', (e) => print({ event: 'error', message: String(e) }));
 await page.exposeFunction('report', (json) => print(JSON.parse(json)));
 await page.goto(`${broker}/healthz`);
 await page.addScriptTag({ content: await readFile(join(here, 'officer-page.js'), 'utf8') });
-await page.evaluate((settings) => window.startOfficer(settings), { username, password, relayOnly, marker, video: { width, height } });
+await page.evaluate((settings) => window.startOfficer(settings), { username, password, relayOnly, marker, answerByCommand, video: { width, height } });
 
 const commands = createInterface({ input: process.stdin });
 for await (const line of commands) {
   const [command, ...rest] = line.trim().split(' ');
+  if (command === 'answer') await page.evaluate(() => window.officer.answer());
   if (command === 'chat') await page.evaluate((text) => window.officer.chat(text), rest.join(' '));
   if (command === 'end') await page.evaluate(() => window.officer.end());
   if (command === 'inviteOfficer') await page.evaluate((agency) => window.officer.inviteOfficer(agency), rest[0]);

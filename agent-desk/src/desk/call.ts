@@ -2,6 +2,11 @@
 // the call (a mesh: a document sent to one of them reaches no one else). The kiosk offers to
 // us; towards a desk already in the call, the one who joined later offers. Chat and
 // documents come over the data channel the kiosk opens. Signalling goes out through `send`.
+//
+// It starts when the offer rings, not when it is answered: the kiosk connects to us while
+// we ring, so that the answer needs only a picture. Until `goLive` (the answer) our camera
+// and microphone are not on the connection, the kiosk sends nothing either, and what the
+// call reports waits for the screen that `attach` brings.
 import type { CallId, DeskToBroker, DocumentFailure, IceServer, Peer, PeerMessage, SignalPayload, StaffId } from '../protocol/protocol';
 import { DocumentReceiver, type ReceivedPage } from './documents';
 
@@ -44,20 +49,44 @@ interface PeerLink {
 
 const keyOf = (peer: Peer): PeerKey => (peer.kind === 'kiosk' ? 'kiosk' : peer.staff);
 
+/** The DTLS fingerprint an SDP names: a new one is a new connection, not a renegotiation. */
+const fingerprintOf = (sdp: string): string | null => /a=fingerprint:(.*)/.exec(sdp)?.[1]?.trim() ?? null;
+
 export class CallMedia {
   private readonly peers = new Map<PeerKey, PeerLink>();
   private local: MediaStream | null = null;
   private chatId = 0;
   private statsTimer = 0;
   private lastBytes: { at: number; packetsLost: number; packetsReceived: number } | null = null;
+  /** Streams that arrived before the call's screen was there to show them. */
+  private readonly early = new Map<PeerKey, MediaStream>();
+  private events: CallEvents | null = null;
+  private live = false;
 
+  /** `ringing`: made for an offer that rings, sending nothing until `goLive`. */
   constructor(
     readonly call: CallId,
     private readonly iceServers: IceServer[],
     private readonly send: (message: DeskToBroker) => void,
-    private readonly events: CallEvents,
+    ringing: boolean,
   ) {
+    this.live = !ringing;
     this.statsTimer = window.setInterval(() => void this.measure(), 2000);
+  }
+
+  /** The call's screen is up: what it should show goes to `events` from now on. */
+  attach(events: CallEvents): void {
+    this.events = events;
+    for (const [key, stream] of this.early) events.stream(key, stream);
+    this.early.clear();
+  }
+
+  /** The call was answered: our camera and microphone go on every connection. */
+  async goLive(): Promise<void> {
+    if (this.live) return;
+    this.live = true;
+    const local = await this.localStream();
+    for (const link of this.peers.values()) await this.sendLocal(link.pc, local);
   }
 
   /** The camera and microphone, asked for once per call. */
@@ -69,7 +98,7 @@ export class CallMedia {
           audio: { echoCancellation: true, noiseSuppression: true },
         });
       } catch (error) {
-        this.events.problem(String(error));
+        this.events?.problem(String(error));
         // Still take part: receive the citizen, send nothing until a device works.
         this.local = new MediaStream();
       }
@@ -162,8 +191,12 @@ export class CallMedia {
         });
       }
     };
-    pc.ontrack = ({ track, streams }) => this.events.stream(key, streams[0] ?? new MediaStream([track]));
-    pc.onconnectionstatechange = () => this.events.peerState(key, pc.connectionState);
+    pc.ontrack = ({ track, streams }) => {
+      const stream = streams[0] ?? new MediaStream([track]);
+      if (this.events) this.events.stream(key, stream);
+      else this.early.set(key, stream);
+    };
+    pc.onconnectionstatechange = () => this.events?.peerState(key, pc.connectionState);
     pc.ondatachannel = ({ channel }) => this.attachChannel(link, channel);
     return link;
   }
@@ -177,10 +210,10 @@ export class CallMedia {
     const fromKiosk = link.target.kind === 'kiosk';
     if (fromKiosk) {
       link.documents = new DocumentReceiver(reply, {
-        offered: (document, pages) => this.events.documentOffered(document, pages),
-        page: (page) => this.events.page(page),
-        complete: (document) => this.events.documentComplete(document),
-        failed: (document, reason, detail) => this.events.documentFailed(document, reason, detail),
+        offered: (document, pages) => this.events?.documentOffered(document, pages),
+        page: (page) => this.events?.page(page),
+        complete: (document) => this.events?.documentComplete(document),
+        failed: (document, reason, detail) => this.events?.documentFailed(document, reason, detail),
       });
     }
     channel.onclose = () => link.documents?.closed();
@@ -193,20 +226,20 @@ export class CallMedia {
       try {
         message = JSON.parse(data) as PeerMessage;
       } catch {
-        this.events.problem('a message on the data channel was not JSON');
+        this.events?.problem('a message on the data channel was not JSON');
         return;
       }
       if (!fromKiosk) return;
       switch (message.type) {
         case 'chat':
-          this.events.chat(message.text, message.id);
+          this.events?.chat(message.text, message.id);
           reply({ type: 'chatSeen', id: message.id });
           break;
         case 'chatSeen':
-          this.events.chatSeen(message.id);
+          this.events?.chatSeen(message.id);
           break;
         case 'scannerState':
-          this.events.scanner(message.scanning, message.pages, message.problem);
+          this.events?.scanner(message.scanning, message.pages, message.problem);
           break;
         case 'documentOffered':
           link.documents?.offered(message.document, message.pages);
@@ -222,7 +255,13 @@ export class CallMedia {
 
   private async answer(from: Peer, sdp: string): Promise<void> {
     const key = keyOf(from);
-    const existing = this.peers.get(key);
+    let existing = this.peers.get(key);
+    if (existing && fingerprintOf(existing.pc.remoteDescription?.sdp ?? '') !== fingerprintOf(sdp)) {
+      // A connection of its own (the kiosk gave up the one made while we rang, or restarted):
+      // the old one goes.
+      this.drop(key);
+      existing = undefined;
+    }
     if (existing) {
       // A second offer renegotiates (an ICE restart after the network path changed).
       await existing.pc.setRemoteDescription({ type: 'offer', sdp });
@@ -235,17 +274,21 @@ export class CallMedia {
     const link = this.connect(from);
     const local = await this.localStream();
     await link.pc.setRemoteDescription({ type: 'offer', sdp });
-    for (const transceiver of link.pc.getTransceivers()) {
-      const track = local.getTracks().find((t) => t.kind === transceiver.receiver.track.kind);
-      if (track) {
-        await transceiver.sender.replaceTrack(track);
-        transceiver.direction = 'sendrecv';
-      }
-    }
+    // Both ways from the start, so that the answer needs no renegotiation: while we ring,
+    // with no track on our side.
+    for (const transceiver of link.pc.getTransceivers()) transceiver.direction = 'sendrecv';
+    if (this.live) await this.sendLocal(link.pc, local);
     const description = await link.pc.createAnswer();
     await link.pc.setLocalDescription(description);
     this.sendSignal(from, { kind: 'answer', sdp: description.sdp ?? '' });
     await this.flushEarly(link);
+  }
+
+  private async sendLocal(pc: RTCPeerConnection, local: MediaStream): Promise<void> {
+    for (const transceiver of pc.getTransceivers()) {
+      const track = local.getTracks().find((t) => t.kind === transceiver.receiver.track.kind);
+      if (track && transceiver.sender.track !== track) await transceiver.sender.replaceTrack(track);
+    }
   }
 
   private async flushEarly(link: PeerLink): Promise<void> {
@@ -257,7 +300,7 @@ export class CallMedia {
   private async measure(): Promise<void> {
     const link = this.peers.get('kiosk');
     if (!link || link.pc.connectionState !== 'connected') {
-      this.events.quality({ quality: 'unknown', roundTripMs: null, lossPercent: null, framesPerSecond: null, width: null, relayed: false });
+      this.events?.quality({ quality: 'unknown', roundTripMs: null, lossPercent: null, framesPerSecond: null, width: null, relayed: false });
       return;
     }
     const stats = await link.pc.getStats();
@@ -299,6 +342,6 @@ export class CallMedia {
     const loss = lossPercent ?? 0;
     const fps = framesPerSecond ?? 0;
     const quality: Quality = rtt > 400 || loss > 5 || fps < 10 ? 'poor' : rtt > 200 || loss > 1 || fps < 20 ? 'fair' : 'good';
-    this.events.quality({ quality, roundTripMs, lossPercent, framesPerSecond, width, relayed });
+    this.events?.quality({ quality, roundTripMs, lossPercent, framesPerSecond, width, relayed });
   }
 }

@@ -6,7 +6,7 @@ import { t, languageName, lockLanguage } from '../i18n';
 import { api } from '../api/client';
 import type { AgencyRow, MeResponse } from '../api/rest';
 import type { BrokerToDesk, CallId, IceServer, Me, OfferPurpose, StaffCard, StaffStatus, VisitId } from '../protocol/protocol';
-import { CallMedia } from './call';
+import { CallMedia, type CallEvents } from './call';
 import { CallView } from './call-view';
 import { DocumentsView } from './documents-view';
 import { QueuesView } from './queues';
@@ -45,6 +45,8 @@ export async function deskPage(root: HTMLElement, account: MeResponse): Promise<
   let iceServers: IceServer[] = [];
   let offer: Offer | null = null;
   let call: CurrentCall | null = null;
+  // The connection the kiosk makes to us while an offer rings; the answer makes it the call's.
+  let ringing: CallMedia | null = null;
   // Until the broker has welcomed this desk, a status change would go nowhere.
   let linkOpen = false;
 
@@ -102,6 +104,11 @@ export async function deskPage(root: HTMLElement, account: MeResponse): Promise<
     }
   }
 
+  function stopRinging(): void {
+    ringing?.close();
+    ringing = null;
+  }
+
   function showOffer(next: Offer | null): void {
     offer = next;
     if (!next) {
@@ -109,6 +116,10 @@ export async function deskPage(root: HTMLElement, account: MeResponse): Promise<
       replace(offerSlot);
       return;
     }
+    stopRinging();
+    ringing = new CallMedia(next.call, iceServers, (m) => void socket.send(m), true);
+    // The camera is started while it rings, so that the citizen sees us on the answer.
+    void ringing.localStream();
     const accept = () => {
       if (!offer) return;
       socket.send({ type: 'acceptOffer', offer: offer.offer });
@@ -168,7 +179,11 @@ export async function deskPage(root: HTMLElement, account: MeResponse): Promise<
       media: null as unknown as CallMedia,
       view: null as unknown as CallView,
     };
-    current.media = new CallMedia(message.call, iceServers, (m) => void socket.send(m), {
+    const rung = ringing?.call === message.call ? ringing : null;
+    if (!rung) stopRinging();
+    ringing = null;
+    current.media = rung ?? new CallMedia(message.call, iceServers, (m) => void socket.send(m), false);
+    const events: CallEvents = {
       stream: (key, stream) => current.view.stream(key, stream, label(key)),
       peerState: (key, state) => {
         if (key === 'kiosk' && state === 'failed') say(t('call.mediaFailed'), 'error');
@@ -189,7 +204,7 @@ export async function deskPage(root: HTMLElement, account: MeResponse): Promise<
       documentFailed: (document, reason) => documents.failed(current.visit, document, t(`documentFailure.${reason}`)),
       quality: (report) => current.view.showQuality(report),
       problem: (text) => say(t('call.deviceProblem', { problem: text }), 'error'),
-    });
+    };
     current.view = new CallView(
       {
         siteName: message.siteName,
@@ -228,6 +243,9 @@ export async function deskPage(root: HTMLElement, account: MeResponse): Promise<
     lockLanguage(true);
     replace(callSlot, current.view.element);
     current.view.setParticipants(message.participants);
+    // Whatever the kiosk sent while we rang (nothing but its tracks) shows now.
+    current.media.attach(events);
+    await current.media.goLive();
     current.view.setLocal(await current.media.localStream());
     announce(t('call.started', { site: message.siteName }));
     for (const p of message.participants) {
@@ -271,6 +289,7 @@ export async function deskPage(root: HTMLElement, account: MeResponse): Promise<
       case 'offerWithdrawn':
         if (offer?.offer === message.offer) {
           showOffer(null);
+          stopRinging();
           say(t(`offerWithdrawn.${message.reason}`));
         }
         break;
@@ -303,6 +322,7 @@ export async function deskPage(root: HTMLElement, account: MeResponse): Promise<
         break;
       case 'signal':
         if (call?.id === message.call) await call.media.signal(message.from, message.payload);
+        else if (ringing?.call === message.call) await ringing.signal(message.from, message.payload);
         break;
       case 'documentNoted':
         break;
@@ -333,6 +353,7 @@ export async function deskPage(root: HTMLElement, account: MeResponse): Promise<
 
   const logout = async () => {
     socket.stop();
+    stopRinging();
     endCallView();
     documents.clear();
     await api.post('/api/logout');

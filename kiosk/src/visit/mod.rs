@@ -308,6 +308,9 @@ impl Visit {
             }
             BrokerToKiosk::Ringing { visit, call, staff } => {
                 let rings_here = match &self.phase {
+                    // The broker offers a new visit at once, before it tells the kiosk its
+                    // place: the ring can come before the visit's id.
+                    Phase::Asking { .. } => true,
                     Phase::Waiting { visit: current, .. } => *current == visit,
                     Phase::InCall {
                         visit: current,

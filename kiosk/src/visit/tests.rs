@@ -419,6 +419,12 @@ fn answer_signal(call: &str, from: &str) -> BrokerToKiosk {
 fn a_ringing_desk_is_connected_to_and_its_answer_sends_over_that_connection() {
     let mut visit = Visit::new();
     start(&mut visit);
+    // An officer free at once rings before the kiosk hears its place in the queue.
+    assert_eq!(
+        visit.broker(ringing("v-1", "c-0", "omar-csn")),
+        [prepare("c-0", "omar-csn")]
+    );
+    visit.broker(ring_ended("c-0", "omar-csn"));
     visit.broker(queued("v-1"));
     assert_eq!(
         visit.broker(ringing("v-1", "c-1", "anna-csn")),
