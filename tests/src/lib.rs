@@ -6,8 +6,10 @@
 //! (session cookie, Origin) would. Test clients are the only stand-ins: they speak the wire
 //! protocol exactly as the kiosk and the desk page do. [`e2e`] runs the kiosk binary and an
 //! officer in headless Chromium; [`netns`] puts the kiosk behind a link that
-//! loses, delays and drops packets. [`bench`] holds what `tests/bench` runs.
+//! loses, delays and drops packets; [`agency`] puts an officer behind an agency's proxy.
+//! [`bench`] holds what `tests/bench` runs.
 
+pub mod agency;
 pub mod bench;
 pub mod coturn;
 pub mod e2e;

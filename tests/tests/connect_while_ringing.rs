@@ -30,9 +30,13 @@ struct Office {
 
 async fn office(broker_env: &[(&str, &str)], kiosk_flags: &[&str]) -> Result<Office> {
     let data = tempfile::tempdir()?;
-    let broker =
-        BrokerProcess::start_with(BROKER.as_ref(), &data.path().join("broker"), broker_env, None)
-            .await?;
+    let broker = BrokerProcess::start_with(
+        BROKER.as_ref(),
+        &data.path().join("broker"),
+        broker_env,
+        None,
+    )
+    .await?;
     let admin = admin(&broker).await?;
     let kiosk_dir = data.path().join("kiosk");
     enrol_kiosk_process(KIOSK.as_ref(), &broker, &admin, "rinkeby", &kiosk_dir).await?;
@@ -49,7 +53,10 @@ async fn start_visit(kiosk: &KioskProcess) -> Result<()> {
     let (status, body) = kiosk
         .post("/visit", json!({ "language": "sv", "agency": "csn" }))
         .await?;
-    ensure!(status == 204, "the kiosk did not start a visit ({status}): {body}");
+    ensure!(
+        status == 204,
+        "the kiosk did not start a visit ({status}): {body}"
+    );
     Ok(())
 }
 
@@ -90,7 +97,10 @@ async fn ring_without_media(office: &Office, officer: &mut OfficerBrowser) -> Re
     officer.seen.retain(|e| e["event"] != "stats");
     while tokio::time::Instant::now() < watched_until {
         let stats = officer.fresh_stats().await?;
-        ensure!(stats["inCall"] == false, "the call started unanswered: {stats}");
+        ensure!(
+            stats["inCall"] == false,
+            "the call started unanswered: {stats}"
+        );
         ensure!(
             stats["framesDecoded"] == 0 && stats["audioBytes"] == 0,
             "the citizen reached a desk that had not answered: {stats}"

@@ -54,6 +54,11 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
     answer() {
       accept();
     },
+    // 'command': offers ring until `answer`; 'offer': answered as they ring.
+    answerBy(mode) {
+      answerByCommand = mode === 'command';
+      report({ event: 'answerBy', mode });
+    },
     chat(text) {
       chatId += 1;
       peers.get('kiosk').channel.send(JSON.stringify({ type: 'chat', id: chatId, text }));
@@ -247,6 +252,8 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
       if (track.kind === 'video' && marker) watchMarks(element, key);
       if (track.kind === 'video') {
         element.requestVideoFrameCallback(() => {
+          // A frame still on its way when the connection closed belongs to no call.
+          if (peers.get(key) !== peer) return;
           const at = Date.now();
           report({
             event: 'firstFrame', from: key, at,

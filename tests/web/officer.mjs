@@ -1,7 +1,8 @@
 // Drives one officer's browser for the end-to-end tests: headless Debian Chromium with its fake
 // camera and microphone, on the broker's origin, running officer-page.js. It prints what the
 // officer would see as JSON lines on stdout and takes commands on stdin: `chat <text>`,
-// `answer` (with `--answer-by-command`; otherwise an offer is answered as it rings),
+// `answer` (with `--answer-by-command` or after `answerBy command`; otherwise, or after
+// `answerBy offer`, an offer is answered as it rings),
 // `end`, `invite <language>` (an interpreter), `inviteOfficer <agency>` (a colleague of
 // another agency), `askDocument`, `available`, `holdSignals` and `releaseSignals` (a slow
 // network: signalling from the broker waits), `quit`.
@@ -61,6 +62,7 @@ const commands = createInterface({ input: process.stdin });
 for await (const line of commands) {
   const [command, ...rest] = line.trim().split(' ');
   if (command === 'answer') await page.evaluate(() => window.officer.answer());
+  if (command === 'answerBy') await page.evaluate((mode) => window.officer.answerBy(mode), rest[0]);
   if (command === 'chat') await page.evaluate((text) => window.officer.chat(text), rest.join(' '));
   if (command === 'end') await page.evaluate(() => window.officer.end());
   if (command === 'inviteOfficer') await page.evaluate((agency) => window.officer.inviteOfficer(agency), rest[0]);

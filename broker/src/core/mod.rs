@@ -553,8 +553,8 @@ impl From<crate::routing::RoutingError> for Refusal {
 #[cfg(test)]
 mod properties;
 #[cfg(test)]
-mod scenarios;
-#[cfg(test)]
 mod ringing_scenarios;
+#[cfg(test)]
+mod scenarios;
 #[cfg(test)]
 mod scene;

@@ -83,7 +83,10 @@ fn the_kiosk_connects_to_a_ringing_desk_and_a_ring_that_times_out_closes_it() {
         m,
         BrokerToKiosk::Ringing { visit: v, .. } if *v == visit
     )));
-    assert!(relayed_to_desk(&kiosk_signals(&mut s, &first, "anna"), "anna"));
+    assert!(relayed_to_desk(
+        &kiosk_signals(&mut s, &first, "anna"),
+        "anna"
+    ));
     assert!(relayed_to_kiosk(&desk_signals(&mut s, "anna", &first)));
 
     // Nobody else may use the ringing call, in either direction.
@@ -96,7 +99,10 @@ fn the_kiosk_connects_to_a_ringing_desk_and_a_ring_that_times_out_closes_it() {
     // The ring times out: the kiosk closes that connection, and Omar rings on a call of his own.
     let ring = s.core.router().config().ring_timeout_ms;
     let out = s.advance(ring);
-    assert_eq!(ring_ended_at_kiosk(&out, "k1"), [(first.clone(), id("anna"))]);
+    assert_eq!(
+        ring_ended_at_kiosk(&out, "k1"),
+        [(first.clone(), id("anna"))]
+    );
     let second = offered_call(&out, "omar");
     let offer = offer_to(&out, "omar");
     assert_ne!(second, first);
@@ -132,7 +138,8 @@ fn a_declined_ring_ends_at_the_kiosk_and_an_invitation_rings_there_too() {
 
     let out = s.officer("omar", "skatteverket", &["sv"]);
     let offer = offer_to(&out, "omar");
-    let (call, _) = call_started_at_kiosk(&s.desk("omar", DeskToBroker::AcceptOffer { offer }), "k1");
+    let (call, _) =
+        call_started_at_kiosk(&s.desk("omar", DeskToBroker::AcceptOffer { offer }), "k1");
 
     // Omar invites a colleague: her desk rings for his call, and the kiosk connects to her.
     let out = s.officer("lina", "kronofogden", &["sv"]);
@@ -148,13 +155,19 @@ fn a_declined_ring_ends_at_the_kiosk_and_an_invitation_rings_there_too() {
     );
     assert_eq!(offered_call(&out, "lina"), call);
     assert_eq!(ringing_at_kiosk(&out, "k1"), [(call.clone(), id("lina"))]);
-    assert!(relayed_to_desk(&kiosk_signals(&mut s, &call, "lina"), "lina"));
+    assert!(relayed_to_desk(
+        &kiosk_signals(&mut s, &call, "lina"),
+        "lina"
+    ));
     assert!(relayed_to_kiosk(&desk_signals(&mut s, "lina", &call)));
 
     // She lets it ring out: the kiosk closes her connection; Omar's call goes on.
     let ring = s.core.router().config().ring_timeout_ms;
     let out = s.advance(ring);
-    assert_eq!(ring_ended_at_kiosk(&out, "k1"), [(call.clone(), id("lina"))]);
+    assert_eq!(
+        ring_ended_at_kiosk(&out, "k1"),
+        [(call.clone(), id("lina"))]
+    );
     assert!(s.core.router().call(&call).is_some());
     let out = desk_signals(&mut s, "lina", &call);
     assert_eq!(refusal_to_desk(&out, "lina").code, ErrorCode::CallGone);

@@ -254,7 +254,9 @@ fn check_invariants_except_deadlines(
         assert_eq!(staff.offer.as_ref(), Some(id));
         assert_eq!(staff.status, StaffStatus::Offered);
         // The kiosk may signal to exactly the people whose desks ring for its visit's call.
-        let peers = r.call_peers(offer.call()).expect("a ringing call has peers");
+        let peers = r
+            .call_peers(offer.call())
+            .expect("a ringing call has peers");
         assert!(peers.staff.contains(&offer.staff), "{id} rings for nobody");
         assert_eq!(peers.kiosk, r.visits[&offer.visit].kiosk);
     }

@@ -14,17 +14,14 @@ use crate::link::{self, LinkEvent};
 use crate::media::rate::RateController;
 use crate::media::{CaptureHealth, Media};
 use crate::peer::{FromPeer, PeerSettings, TurnBridges};
-use peers::{Peer, RingingPeer};
 use crate::scanner::Scanner;
 use crate::status::{ChatLine, PeerStatus, RingingStatus, Status};
 use crate::visit::{CitizenAction, Command, Visit};
 use crate::Identity;
 use nara_protocol::kiosk::{AgencyChoice, BrokerToKiosk, KioskToBroker};
 use nara_protocol::peer::PeerMessage;
-use nara_protocol::{
-    encode, ErrorCode, KioskActivity, LongText, SelfTestReport,
-    StaffId, VisitId,
-};
+use nara_protocol::{encode, ErrorCode, KioskActivity, LongText, SelfTestReport, StaffId, VisitId};
+use peers::{Peer, RingingPeer};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

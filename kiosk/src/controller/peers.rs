@@ -80,7 +80,7 @@ impl Kiosk {
                 rung.link.go_live();
                 if rung.connected {
                     // The desk sees the citizen from the next picture on.
-                    self.media.request_keyframe();
+                    self.media.start_picture();
                 }
                 tracing::info!(%call, staff = %card.staff, connected = rung.connected, "answered over the connection made while it rang");
                 (rung.link, rung.connected, rung.channel_open)
@@ -207,7 +207,7 @@ impl Kiosk {
             PeerEvent::Connected => {
                 peer.connected = true;
                 peer.broken_since = None;
-                self.media.request_keyframe();
+                self.media.start_picture();
             }
             PeerEvent::Disconnected => {
                 tracing::info!(%staff, "the path to a desk broke; waiting for it to come back");

@@ -168,6 +168,11 @@ pub fn video_latency_ms(rtt_ms: u32) -> u32 {
     (rtt_ms + rtt_ms / 4 + 50).clamp(VIDEO_LATENCY_MS, 600)
 }
 
+/// The jitter buffer lets the first picture through once this many packets in a row have
+/// come, rather than holding it for the whole latency: the officer is seen as soon as the
+/// answer's first key frame is here (`tests/bench call-setup`, answer → picture at the kiosk).
+pub const VIDEO_FASTSTART_PACKETS: u32 = 2;
+
 /// With `pictures`, the decoded frames also go, scaled and as RGBA, to an app sink named
 /// `picture` for the screen to draw.
 pub fn video_receiver(codec: Codec, payload_type: u8, pictures: bool) -> String {
@@ -190,7 +195,8 @@ pub fn video_receiver(codec: Codec, payload_type: u8, pictures: bool) -> String 
     format!(
         "appsrc name=rtp_in format=time is-live=true do-timestamp=true \
            caps=application/x-rtp,media=video,encoding-name={name},clock-rate=90000,payload={payload_type} ! \
-         rtpjitterbuffer name=jitter latency={VIDEO_LATENCY_MS} do-lost=true ! {depay} ! {decode} ! \
+         rtpjitterbuffer name=jitter latency={VIDEO_LATENCY_MS} \
+           faststart-min-packets={VIDEO_FASTSTART_PACKETS} do-lost=true ! {depay} ! {decode} ! \
          videoconvert ! video/x-raw,format=I420 ! {split}\
          appsink name=frames sync=false max-buffers=2 drop=true{picture}"
     )

@@ -263,6 +263,17 @@ impl Media {
             return;
         }
         *last = Some(Instant::now());
+        self.force_keyframe();
+    }
+
+    /// A desk starts receiving (connected, or answered): a key frame now, even if one went
+    /// out for someone else a moment ago, because this desk has no picture to build on.
+    pub fn start_picture(&self) {
+        *self.last_keyframe_request.lock().expect("not poisoned") = Some(Instant::now());
+        self.force_keyframe();
+    }
+
+    fn force_keyframe(&self) {
         let event = gst::event::CustomUpstream::new(
             gst::Structure::builder("GstForceKeyUnit")
                 .field("all-headers", true)

@@ -35,6 +35,8 @@ struct Counters {
     started: Instant,
     /// Milliseconds from `started` to the latest decoded frame or buffer, plus one (0: none yet).
     latest_ms: AtomicU64,
+    /// The wall-clock time of the first decoded frame or buffer, Unix ms (0: none yet).
+    first_unix_ms: AtomicU64,
     /// The last break's length in milliseconds (0: none).
     last_break_ms: AtomicU32,
     /// Capture-to-display latencies seen in wall-clock marks (marker source only), ms.
@@ -57,6 +59,7 @@ impl Counters {
             peak_x10: AtomicI32::new(0),
             started: Instant::now(),
             latest_ms: AtomicU64::new(0),
+            first_unix_ms: AtomicU64::new(0),
             last_break_ms: AtomicU32::new(0),
             last_break_span: AtomicU64Pair::default(),
             marks: Mutex::new(Vec::new()),
@@ -68,6 +71,12 @@ impl Counters {
         self.decoded.fetch_add(1, Ordering::Relaxed);
         let now = self.started.elapsed().as_millis() as u64 + 1;
         let before = self.latest_ms.swap(now, Ordering::Relaxed);
+        if before == 0 {
+            let unix_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64);
+            self.first_unix_ms.store(unix_ms, Ordering::Relaxed);
+        }
         if before > 0 && now - before > BREAK.as_millis() as u64 {
             let AtomicU64Pair(began, ended) = &self.last_break_span;
             let previous_end = ended.load(Ordering::Relaxed);
@@ -109,6 +118,9 @@ pub struct ReceiverStats {
     /// Latencies from capture to decoding of wall-clock marks, ms (marker source only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub marks_ms: Vec<u32>,
+    /// When the first frame or buffer was decoded, Unix ms: how long after the officer
+    /// answered the citizen saw them (`tests/bench call-setup`).
+    pub first_decoded_unix_ms: Option<u64>,
 }
 
 /// A receiver bin; dropping it takes the bin out of the pipeline.
@@ -278,6 +290,10 @@ impl Receiver {
                 ms => Some(ms),
             },
             marks_ms: c.marks.lock().expect("not poisoned").clone(),
+            first_decoded_unix_ms: match c.first_unix_ms.load(Ordering::Relaxed) {
+                0 => None,
+                ms => Some(ms),
+            },
         }
     }
 }

@@ -370,9 +370,8 @@ impl Visit {
                 }
                 // The connection made while this officer's desk rang carries the call; any
                 // other ring is over.
-                let mut out = self.end_rings(|(staff, rung)| {
-                    *rung != call || *staff != officer.staff
-                });
+                let mut out =
+                    self.end_rings(|(staff, rung)| *rung != call || *staff != officer.staff);
                 self.rings.remove(&officer.staff);
                 match &mut self.phase {
                     // A resume after a reconnect: the peers that still run stay.

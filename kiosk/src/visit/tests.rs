@@ -458,7 +458,10 @@ fn a_ring_that_ends_unanswered_closes_its_connection_and_the_next_ring_opens_its
     visit.broker(ringing("v-1", "c-1", "anna-csn"));
     // A ring ended for another call or person changes nothing.
     assert_eq!(visit.broker(ring_ended("c-9", "anna-csn")), []);
-    assert_eq!(visit.broker(ring_ended("c-1", "anna-csn")), [close("anna-csn")]);
+    assert_eq!(
+        visit.broker(ring_ended("c-1", "anna-csn")),
+        [close("anna-csn")]
+    );
     assert_eq!(visit.broker(answer_signal("c-1", "anna-csn")), []);
     assert_eq!(
         visit.broker(ringing("v-1", "c-2", "omar-csn")),

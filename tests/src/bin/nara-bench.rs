@@ -9,7 +9,7 @@ use std::process::ExitCode;
 const BENCHMARKS: &[(&str, &str)] = &[
     (
         "call-setup",
-        "the kiosk's offer to the officer's first frame, next to a browser-to-browser call",
+        "answer to picture (connected while it rang; on loopback and behind an agency proxy) and offer to first frame, next to browser-to-browser calls",
     ),
     (
         "capture-to-display",

@@ -1,10 +1,11 @@
 //! The call benchmarks, over real calls between the kiosk binary (headless, test sources) and
 //! officers in headless Chromium, through one broker on loopback:
 //!
-//! - `call-setup`: from the offer's arrival in the answering browser to its first decoded
-//!   frame. Ours: the kiosk's offer to the officer. Peer: in the same call, an interpreter's
-//!   browser joins and offers to the officer's: a Chromium-to-Chromium call through the same
-//!   broker, timed the same way in the same browser.
+//! - `call-setup` ([`setup`]): how soon people see each other. From the answer to the first
+//!   decoded picture, at the officer and at the kiosk, with the connection made while it rang;
+//!   and from the offer's arrival in the answering browser to its first decoded frame, with
+//!   the connection made on the answer. The peer is a Chromium-to-Chromium call through the
+//!   same broker.
 //! - `capture-to-display`: pictures that turn white on each whole second of the wall clock
 //!   (the kiosk's marker source, a canvas in the browsers); the receiver notes how far past
 //!   the second it first shows (browsers) or decodes (the kiosk, headless) the turn. Ours:
@@ -13,13 +14,15 @@
 //!   officer, next to the officer's browser (all its processes) doing the same; with VP8,
 //!   the kiosk's default, then with H.264.
 
+mod setup;
+
 use super::process::{cpu_seconds, sibling_binary, tree_cpu_seconds};
 use super::{median, Figures};
 use crate::e2e::{
     begin_call, end_call, enrol_kiosk_process, KioskProcess, OfficerBrowser, BROWSER_PATIENCE,
     MEDIA_PATIENCE,
 };
-use crate::harness::{admin, BrokerProcess, PATIENCE};
+use crate::harness::{admin, BrokerProcess};
 use anyhow::{anyhow, bail, Result};
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -37,7 +40,7 @@ pub struct CallBench {
 impl Default for CallBench {
     fn default() -> Self {
         CallBench {
-            calls: 10,
+            calls: 20,
             cpu_window: Duration::from_secs(10),
         }
     }
@@ -57,8 +60,9 @@ const MARKS_SKIPPED: usize = 2;
 
 /// Everything a round of calls needs, started once.
 struct Stage {
-    _data: tempfile::TempDir,
-    _broker: BrokerProcess,
+    /// What keeps the stage's broker running, dropped with it: a broker of its own on
+    /// loopback, or one serving an agency's network ([`crate::agency`]).
+    _holds: Box<dyn std::any::Any + Send>,
     kiosk: KioskProcess,
     officer: OfficerBrowser,
     officer_browser_pid: Option<u32>,
@@ -69,28 +73,7 @@ pub fn run(bench: &CallBench, figure: CallFigure) -> Result<Figures> {
     super::runtime()?.block_on(async {
         let mut figures = Figures::default();
         match figure {
-            CallFigure::Setup => {
-                let mut stage = start(figure, "vp8").await?;
-                let mut ours = Vec::new();
-                let mut peer = Vec::new();
-                for call in 1..=bench.calls {
-                    let (kiosk_ms, browser_ms) = setup_round(&mut stage).await?;
-                    println!(
-                        "call {call}: kiosk → officer {kiosk_ms:.0} ms, interpreter → officer {browser_ms:.0} ms"
-                    );
-                    ours.push(kiosk_ms);
-                    peer.push(browser_ms);
-                }
-                print_spread("kiosk's offer", &ours);
-                print_spread("browser's offer", &peer);
-                figures.against_peer(
-                    "call-setup.first-frame-p50",
-                    median(ours),
-                    median(peer),
-                    "ms",
-                );
-                stage.finish().await;
-            }
+            CallFigure::Setup => setup::run(bench, &mut figures).await?,
             CallFigure::Cpu => {
                 // VP8, the kiosk's default, then H.264 (x264 here; a hardware encoder where
                 // the kiosk has one).
@@ -167,18 +150,6 @@ impl Stage {
     }
 }
 
-fn print_spread(what: &str, values: &[f64]) {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    println!(
-        "{what}: min {:.0} ms, median {:.0} ms, max {:.0} ms over {} calls",
-        sorted.first().copied().unwrap_or(f64::NAN),
-        median(sorted.clone()),
-        sorted.last().copied().unwrap_or(f64::NAN),
-        sorted.len()
-    );
-}
-
 async fn start(figure: CallFigure, codec: &str) -> Result<Stage> {
     let broker_binary = sibling_binary("broker-process")?;
     let kiosk_binary = sibling_binary("kiosk-process")?;
@@ -230,69 +201,12 @@ async fn start(figure: CallFigure, codec: &str) -> Result<Stage> {
         CallFigure::Cpu => None,
     };
     Ok(Stage {
-        _data: data,
-        _broker: broker,
+        _holds: Box::new((data, broker)),
         kiosk,
         officer,
         officer_browser_pid,
         interpreter,
     })
-}
-
-fn first_frame_ms(event: &Value) -> Result<f64> {
-    event["ms"]
-        .as_f64()
-        .ok_or_else(|| anyhow!("a first frame without its offer time: {event}"))
-}
-
-/// When, after the offer arrived, the connection from `from` passed ICE and DTLS.
-fn milestones(seen: &[Value], from: &str) -> String {
-    let at = |key: &str, state: &str| {
-        seen.iter()
-            .find(|e| e["event"] == "connection" && e["from"] == from && e[key] == state)
-            .and_then(|e| e["ms"].as_u64())
-            .map_or("?".to_string(), |ms| format!("{ms} ms"))
-    };
-    format!(
-        "ICE connected {}, DTLS connected {}",
-        at("ice", "connected"),
-        at("state", "connected")
-    )
-}
-
-/// One call: the kiosk's offer to the officer's first frame, then an interpreter's browser
-/// joining and its offer to the officer's first frame from it.
-async fn setup_round(stage: &mut Stage) -> Result<(f64, f64)> {
-    begin_call(&stage.kiosk, &mut stage.officer).await?;
-    let kiosk = stage
-        .officer
-        .expect("the kiosk's first frame", MEDIA_PATIENCE, |e| {
-            e["event"] == "firstFrame" && e["from"] == "kiosk"
-        })
-        .await?;
-    let interpreter = invite_interpreter(stage).await?;
-    interpreter
-        .expect("the interpreter's call", PATIENCE, |e| {
-            e["event"] == "callStarted"
-        })
-        .await?;
-    let browser = stage
-        .officer
-        .expect("the interpreter's first frame", MEDIA_PATIENCE, |e| {
-            e["event"] == "firstFrame" && e["from"] == "tolk-amir"
-        })
-        .await?;
-    let times = (first_frame_ms(&kiosk)?, first_frame_ms(&browser)?);
-    for from in ["kiosk", "tolk-amir"] {
-        println!("  {from}: {}", milestones(&stage.officer.seen, from));
-    }
-    end_call(
-        &stage.kiosk,
-        &mut stage.officer,
-        stage.interpreter.iter_mut(),
-    )
-    .await?;
-    Ok(times)
 }
 
 /// One call at 720p both ways: CPU seconds per second of the kiosk and of the officer's
