@@ -4,7 +4,8 @@
 // officer of CSN answers with the Enter key, sees the citizen, chats, keeps the call through a
 // cut network, asks for a document, downloads it as PDF, zooms in and turns it (and the page's
 // Content-Security-Policy refuses nothing, here or anywhere), invites an interpreter (asking
-// twice is refused, and the desk says why in Swedish) who joins and leaves, and hands the visit
+// twice is refused, and the desk says why in Swedish) whose desk connects to the kiosk and the
+// officer while it rings, receiving nothing until it answers, who joins and leaves, and hands the visit
 // over to Skatteverket, whose officer answers, ends it and books a later meeting. An
 // administrator watches the fleet, runs a self-test, puts the kiosk out of service and back,
 // finds the visit in the statistics, downloads the CSV, and sees the kiosk go offline when it
@@ -118,6 +119,15 @@ async function person(name) {
   // What the pages' Content-Security-Policy refuses, the browser only logs, and the page goes on
   // without it: kept here for refusedByPolicy.
   await context.addInitScript(() => {
+    // The page's peer connections, kept where the story can ask them for statistics.
+    const Original = window.RTCPeerConnection;
+    window.peerConnections = [];
+    window.RTCPeerConnection = class extends Original {
+      constructor(...settings) {
+        super(...settings);
+        window.peerConnections.push(this);
+      }
+    };
     window.refusedByPolicy = [];
     document.addEventListener('securitypolicyviolation', (event) => {
       window.refusedByPolicy.push(`${event.effectiveDirective} refused ${event.blockedURI || 'inline'} ${event.sample}`.trim());
@@ -376,6 +386,20 @@ try {
   const offerText = await interpreter.getByRole('alertdialog').textContent();
   if (!offerText.includes('arabiska')) throw new Error(`the interpreter's offer does not name the language: ${offerText}`);
   await check(interpreter, '21-interpreter-offer');
+  // While it rings, the interpreter's desk connects to the kiosk and to the officer, and
+  // receives nothing over either.
+  await until(interpreter, 'two connections up while it rings', () =>
+    window.peerConnections.filter((pc) => pc.connectionState === 'connected').length >= 2);
+  const received = await interpreter.evaluate(async () => {
+    let bytes = 0;
+    for (const pc of window.peerConnections) {
+      (await pc.getStats()).forEach((s) => {
+        if (s.type === 'inbound-rtp') bytes += s.bytesReceived ?? 0;
+      });
+    }
+    return bytes;
+  });
+  if (received !== 0) throw new Error(`a ringing interpreter's desk received ${received} bytes of media`);
   await interpreter.getByRole('button', { name: 'Svara' }).click();
   await seesVideo(interpreter, '.remote-main', 'the citizen, for the interpreter');
   await seesVideo(interpreter, '.others video', 'the officer, for the interpreter');

@@ -62,6 +62,11 @@ export class CallMedia {
   private readonly early = new Map<PeerKey, MediaStream>();
   private events: CallEvents | null = null;
   private live = false;
+  /**
+   * Whether our camera and microphone go to this peer once we are live: the kiosk and those in
+   * the call do; a colleague whose desk still rings for it does not until it joins (`admit`).
+   */
+  admits: (key: PeerKey) => boolean = () => true;
 
   /** `ringing`: made for an offer that rings, sending nothing until `goLive`. */
   constructor(
@@ -77,8 +82,11 @@ export class CallMedia {
   /** The call's screen is up: what it should show goes to `events` from now on. */
   attach(events: CallEvents): void {
     this.events = events;
-    for (const [key, stream] of this.early) events.stream(key, stream);
-    this.early.clear();
+    for (const [key, stream] of this.early) {
+      if (!this.admits(key)) continue;
+      events.stream(key, stream);
+      this.early.delete(key);
+    }
   }
 
   /** The call was answered: our camera and microphone go on every connection. */
@@ -86,7 +94,20 @@ export class CallMedia {
     if (this.live) return;
     this.live = true;
     const local = await this.localStream();
-    for (const link of this.peers.values()) await this.sendLocal(link.pc, local);
+    for (const [key, link] of this.peers) {
+      if (this.admits(key)) await this.sendLocal(link.pc, local);
+    }
+  }
+
+  /** Someone whose desk rang for the call joined it: they get our camera and microphone. */
+  async admit(key: PeerKey): Promise<void> {
+    const stream = this.early.get(key);
+    if (stream && this.events) {
+      this.events.stream(key, stream);
+      this.early.delete(key);
+    }
+    const link = this.peers.get(key);
+    if (this.live && link) await this.sendLocal(link.pc, await this.localStream());
   }
 
   /** The camera and microphone, asked for once per call. */
@@ -127,6 +148,10 @@ export class CallMedia {
     return this.peers.has(key);
   }
 
+  peerKeys(): PeerKey[] {
+    return [...this.peers.keys()];
+  }
+
   async signal(from: Peer, payload: SignalPayload): Promise<void> {
     const key = keyOf(from);
     const link = this.peers.get(key);
@@ -142,22 +167,25 @@ export class CallMedia {
     }
   }
 
-  /** We joined after `staff`: we make the offer to them. */
+  /**
+   * We joined after `staff` (or are ringing to join them): we make the offer to them. Both
+   * ways from the start, with our tracks on once we are live, so that the answer needs no
+   * renegotiation.
+   */
   async offerTo(staff: StaffId): Promise<void> {
     const target: Peer = { kind: 'staff', staff };
     const link = this.connect(target);
     const local = await this.localStream();
-    for (const track of local.getTracks()) link.pc.addTrack(track, local);
-    if (local.getTracks().length === 0) {
-      link.pc.addTransceiver('audio', { direction: 'recvonly' });
-      link.pc.addTransceiver('video', { direction: 'recvonly' });
-    }
+    link.pc.addTransceiver('audio', { direction: 'sendrecv' });
+    link.pc.addTransceiver('video', { direction: 'sendrecv' });
+    if (this.live) await this.sendLocal(link.pc, local);
     const description = await link.pc.createOffer();
     await link.pc.setLocalDescription(description);
     this.sendSignal(target, { kind: 'offer', sdp: description.sdp ?? '' });
   }
 
   drop(key: PeerKey): void {
+    this.early.delete(key);
     const link = this.peers.get(key);
     if (!link) return;
     link.documents?.closed();
@@ -193,7 +221,8 @@ export class CallMedia {
     };
     pc.ontrack = ({ track, streams }) => {
       const stream = streams[0] ?? new MediaStream([track]);
-      if (this.events) this.events.stream(key, stream);
+      // Shown once the call's screen is up and they are in the call.
+      if (this.events && this.admits(key)) this.events.stream(key, stream);
       else this.early.set(key, stream);
     };
     pc.onconnectionstatechange = () => this.events?.peerState(key, pc.connectionState);
@@ -277,7 +306,7 @@ export class CallMedia {
     // Both ways from the start, so that the answer needs no renegotiation: while we ring,
     // with no track on our side.
     for (const transceiver of link.pc.getTransceivers()) transceiver.direction = 'sendrecv';
-    if (this.live) await this.sendLocal(link.pc, local);
+    if (this.live && this.admits(key)) await this.sendLocal(link.pc, local);
     const description = await link.pc.createAnswer();
     await link.pc.setLocalDescription(description);
     this.sendSignal(from, { kind: 'answer', sdp: description.sdp ?? '' });

@@ -117,9 +117,13 @@ export async function deskPage(root: HTMLElement, account: MeResponse): Promise<
       return;
     }
     stopRinging();
-    ringing = new CallMedia(next.call, iceServers, (m) => void socket.send(m), true);
-    // The camera is started while it rings, so that the citizen sees us on the answer.
-    void ringing.localStream();
+    const media = new CallMedia(next.call, iceServers, (m) => void socket.send(m), true);
+    ringing = media;
+    // The camera is started while it rings, so that the citizen sees us on the answer; and
+    // those already in the call (an invitation) are connected to, as the kiosk connects to us.
+    void media.localStream().then(async () => {
+      for (const staff of next.inCall) if (ringing === media) await media.offerTo(staff);
+    });
     const accept = () => {
       if (!offer) return;
       socket.send({ type: 'acceptOffer', offer: offer.offer });
@@ -183,6 +187,9 @@ export async function deskPage(root: HTMLElement, account: MeResponse): Promise<
     if (!rung) stopRinging();
     ringing = null;
     current.media = rung ?? new CallMedia(message.call, iceServers, (m) => void socket.send(m), false);
+    // A colleague whose desk rings for the call connects to us now; they see and hear us
+    // once they join.
+    current.media.admits = (key) => key === 'kiosk' || current.participants.some((p) => p.staff === key);
     const events: CallEvents = {
       stream: (key, stream) => current.view.stream(key, stream, label(key)),
       peerState: (key, state) => {
@@ -249,7 +256,11 @@ export async function deskPage(root: HTMLElement, account: MeResponse): Promise<
     current.view.setLocal(await current.media.localStream());
     announce(t('call.started', { site: message.siteName }));
     for (const p of message.participants) {
-      if (p.staff !== myId) await current.media.offerTo(p.staff);
+      if (p.staff !== myId && !current.media.hasPeer(p.staff)) await current.media.offerTo(p.staff);
+    }
+    // Someone connected to while we rang who left the call meanwhile.
+    for (const key of current.media.peerKeys()) {
+      if (key !== 'kiosk' && !message.participants.some((p) => p.staff === key)) current.media.drop(key);
     }
   }
 
@@ -301,6 +312,7 @@ export async function deskPage(root: HTMLElement, account: MeResponse): Promise<
         if (call?.id === message.call) {
           call.participants = [...call.participants.filter((p) => p.staff !== message.participant.staff), message.participant];
           call.view.setParticipants(call.participants);
+          await call.media.admit(message.participant.staff);
           say(t('call.joined', { name: message.participant.displayName }));
           if (call.owner && message.owner !== me?.card.staff) {
             // The colleague took the visit over: it is theirs to end now, ours to leave.

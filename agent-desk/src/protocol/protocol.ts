@@ -141,7 +141,12 @@ export type BrokerToDesk = { "type": "welcome", protocolVersion: number, me: Me,
 /**
  * The call answering starts or joins.
  */
-call: CallId, purpose: OfferPurpose, language: LanguageCode, siteName: ShortText, booked: boolean, ringSeconds: number, } | { "type": "offerWithdrawn", offer: OfferId, reason: OfferWithdrawnReason, } | { "type": "callStarted", call: CallId, visit: VisitId, kiosk: KioskId, siteName: ShortText, language: LanguageCode, participants: Array<StaffCard>, 
+call: CallId, 
+/**
+ * Who is at a desk in that call already (an invitation, a transfer): the desk
+ * connects to them too while it rings, sending nothing until the answer.
+ */
+inCall: Array<StaffId>, purpose: OfferPurpose, language: LanguageCode, siteName: ShortText, booked: boolean, ringSeconds: number, } | { "type": "offerWithdrawn", offer: OfferId, reason: OfferWithdrawnReason, } | { "type": "callStarted", call: CallId, visit: VisitId, kiosk: KioskId, siteName: ShortText, language: LanguageCode, participants: Array<StaffCard>, 
 /**
  * The officer responsible for the call: who may invite, transfer and end it.
  */

@@ -169,6 +169,9 @@ pub enum BrokerToDesk {
         visit: VisitId,
         /// The call answering starts or joins.
         call: CallId,
+        /// Who is at a desk in that call already (an invitation, a transfer): the desk
+        /// connects to them too while it rings, sending nothing until the answer.
+        in_call: Vec<StaffId>,
         purpose: OfferPurpose,
         language: LanguageCode,
         site_name: ShortText,

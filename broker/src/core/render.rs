@@ -31,10 +31,16 @@ impl Core {
                     _ => v.segment.queue.language.clone(),
                 };
                 let kiosk = v.kiosk.clone();
+                let in_call = self
+                    .router
+                    .call(&call)
+                    .map(|c| c.participants.clone())
+                    .unwrap_or_default();
                 let message = BrokerToDesk::Offer {
                     offer,
                     visit: visit.clone(),
                     call: call.clone(),
+                    in_call,
                     purpose,
                     language,
                     site_name: v.site_name.clone(),

@@ -155,6 +155,30 @@ fn a_declined_ring_ends_at_the_kiosk_and_an_invitation_rings_there_too() {
     );
     assert_eq!(offered_call(&out, "lina"), call);
     assert_eq!(ringing_at_kiosk(&out, "k1"), [(call.clone(), id("lina"))]);
+    // Her desk hears who is in the call, and connects to them as well while it rings.
+    let in_call = to_desk(&out, "lina").into_iter().find_map(|m| match m {
+        BrokerToDesk::Offer { in_call, .. } => Some(in_call.clone()),
+        _ => None,
+    });
+    assert_eq!(in_call, Some(vec![id("omar")]));
+    let out = s.desk(
+        "lina",
+        DeskToBroker::Signal {
+            call: call.clone(),
+            to: Peer::Staff { staff: id("omar") },
+            payload: candidate(),
+        },
+    );
+    assert!(relayed_to_desk(&out, "omar"));
+    let out = s.desk(
+        "omar",
+        DeskToBroker::Signal {
+            call: call.clone(),
+            to: Peer::Staff { staff: id("lina") },
+            payload: candidate(),
+        },
+    );
+    assert!(relayed_to_desk(&out, "lina"));
     assert!(relayed_to_desk(
         &kiosk_signals(&mut s, &call, "lina"),
         "lina"

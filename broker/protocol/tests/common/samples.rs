@@ -284,6 +284,7 @@ pub fn broker_to_desk() -> Vec<BrokerToDesk> {
             offer: id("o-1"),
             visit: id("v-1"),
             call: id("c-1"),
+            in_call: vec![id("omar-sk")],
             purpose: OfferPurpose::TransferIn {
                 from_agency: id("skatteverket"),
                 warm: true,
