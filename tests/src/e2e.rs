@@ -254,6 +254,28 @@ impl KioskProcess {
     }
 }
 
+/// The desk pages as `npm run build` in agent-desk/ writes them (scripts/test does), for the
+/// broker to serve (`NARA_DESK_ASSETS`).
+pub fn desk_assets() -> Result<PathBuf> {
+    let dist = Path::new(env!("CARGO_MANIFEST_DIR")).join("../agent-desk/dist");
+    if !dist.join("index.html").is_file() {
+        bail!(
+            "the desk pages are not built: run `npm ci && npm run build` in agent-desk/ (scripts/test does)"
+        );
+    }
+    Ok(dist.canonicalize()?)
+}
+
+/// Where a test keeps what people look at afterwards (screenshots): `target/artefacts/NAME`,
+/// beside the test's `target_tmp` (its `CARGO_TARGET_TMPDIR`).
+pub fn artefacts_dir(target_tmp: &str, name: &str) -> PathBuf {
+    Path::new(target_tmp)
+        .parent()
+        .expect("target/tmp has a parent")
+        .join("artefacts")
+        .join(name)
+}
+
 /// An officer in headless Chromium.
 pub struct OfficerBrowser {
     child: Child,

@@ -7,11 +7,11 @@
 use anyhow::{bail, Context, Result};
 use nara_tests::bench::process::free_port;
 use nara_tests::e2e::{
-    enrol_kiosk_process, node_script, sane_test_backend, KioskProcess, SANE_A4_COLOUR,
+    artefacts_dir, desk_assets, enrol_kiosk_process, node_script, sane_test_backend, KioskProcess,
+    SANE_A4_COLOUR,
 };
 use nara_tests::harness::{admin, BrokerEndpoint, BrokerProcess};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
@@ -19,23 +19,6 @@ const BROKER: &str = env!("CARGO_BIN_EXE_broker-process");
 const KIOSK: &str = env!("CARGO_BIN_EXE_kiosk-process");
 /// The whole story: three calls set up, a scan, a self-test; well within this on a loaded CI.
 const STORY_PATIENCE: Duration = Duration::from_secs(600);
-
-fn desk_assets() -> Result<PathBuf> {
-    let dist = Path::new(env!("CARGO_MANIFEST_DIR")).join("../agent-desk/dist");
-    if !dist.join("index.html").is_file() {
-        bail!(
-            "the desk pages are not built: run `npm ci && npm run build` in agent-desk/ (scripts/test does)"
-        );
-    }
-    Ok(dist.canonicalize()?)
-}
-
-fn artefacts() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .expect("target/tmp has a parent")
-        .join("artefacts/agent-desk")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn officers_an_interpreter_and_an_administrator_use_the_pages() -> Result<()> {
@@ -67,7 +50,7 @@ async fn officers_an_interpreter_and_an_administrator_use_the_pages() -> Result<
     let kiosk = KioskProcess::start(KIOSK.as_ref(), &kiosk_dir, &[]).await?;
     kiosk.connected().await?;
 
-    let artefacts = artefacts();
+    let artefacts = artefacts_dir(env!("CARGO_TARGET_TMPDIR"), "agent-desk");
     let _ = std::fs::remove_dir_all(&artefacts);
     let mut story = node_script("desk-e2e.mjs")?
         .args([

@@ -6,11 +6,11 @@
 
 use anyhow::{bail, Context, Result};
 use nara_tests::e2e::{
-    enrol_kiosk_process, node_script, sane_test_backend, KioskProcess, SANE_A4_COLOUR,
+    artefacts_dir, desk_assets, enrol_kiosk_process, node_script, sane_test_backend, KioskProcess,
+    SANE_A4_COLOUR,
 };
 use nara_tests::harness::{admin, BrokerEndpoint, BrokerProcess};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -20,23 +20,6 @@ const KIOSK: &str = env!("CARGO_BIN_EXE_kiosk-process");
 const STORY_PATIENCE: Duration = Duration::from_secs(300);
 /// What Chromium decodes of the kiosk's video on these machines, and so what Firefox must.
 const MIN_FPS: f64 = 20.0;
-
-fn desk_assets() -> Result<PathBuf> {
-    let dist = Path::new(env!("CARGO_MANIFEST_DIR")).join("../agent-desk/dist");
-    if !dist.join("index.html").is_file() {
-        bail!(
-            "the desk pages are not built: run `npm ci && npm run build` in agent-desk/ (scripts/test does)"
-        );
-    }
-    Ok(dist.canonicalize()?)
-}
-
-fn artefacts() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .expect("target/tmp has a parent")
-        .join("artefacts/agent-desk-firefox")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_officer_in_firefox_answers_sees_chats_receives_a_document_and_ends() -> Result<()> {
@@ -58,7 +41,7 @@ async fn an_officer_in_firefox_answers_sees_chats_receives_a_document_and_ends()
     let kiosk = KioskProcess::start(KIOSK.as_ref(), &kiosk_dir, &[]).await?;
     kiosk.connected().await?;
 
-    let artefacts = artefacts();
+    let artefacts = artefacts_dir(env!("CARGO_TARGET_TMPDIR"), "agent-desk-firefox");
     let _ = std::fs::remove_dir_all(&artefacts);
     let mut story = node_script("desk-firefox.mjs")?
         .args([

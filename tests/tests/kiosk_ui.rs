@@ -7,8 +7,8 @@
 
 use anyhow::{bail, Context, Result};
 use nara_tests::e2e::{
-    enrol_kiosk_process, sane_test_backend, OfficerBrowser, MEDIA_PATIENCE, SANE_A4_COLOUR,
-    SCAN_PATIENCE,
+    artefacts_dir, enrol_kiosk_process, sane_test_backend, OfficerBrowser, MEDIA_PATIENCE,
+    SANE_A4_COLOUR, SCAN_PATIENCE,
 };
 use nara_tests::harness::{admin, BrokerEndpoint, BrokerProcess, PATIENCE};
 use serde_json::{json, Value};
@@ -24,13 +24,6 @@ const KIOSK: &str = env!("CARGO_BIN_EXE_kiosk-process");
 /// (12 minutes on a loaded two-core machine), so this only catches a story that hangs.
 const STORY_PATIENCE: Duration = Duration::from_secs(1800);
 const LANGUAGES: [&str; 6] = ["sv", "en", "ar", "prs", "so", "ti"];
-
-fn artefacts() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .expect("target/tmp has a parent")
-        .join("artefacts/kiosk-ui")
-}
 
 /// The desk that has the call now: the one that saw it start.
 async fn answering(officers: &mut BTreeMap<String, OfficerBrowser>) -> Result<String> {
@@ -98,7 +91,7 @@ async fn a_citizen_uses_the_screen_in_six_languages() -> Result<()> {
         );
     }
 
-    let shots = artefacts();
+    let shots = artefacts_dir(env!("CARGO_TARGET_TMPDIR"), "kiosk-ui");
     let _ = std::fs::remove_dir_all(&shots);
     std::fs::create_dir_all(&shots)?;
     let mut story = tokio::process::Command::new("xvfb-run")

@@ -22,6 +22,7 @@
 //   --officer-proxy PORT --artefacts DIR --password PASSWORD
 import { chromium } from 'playwright-core';
 import { chromiumOptions } from './chromium.mjs';
+import { kioskApi, keepPeerConnections } from './stories.mjs';
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
@@ -35,7 +36,7 @@ const option = (name) => {
   return args[i + 1];
 };
 const broker = option('broker');
-const kioskApi = option('kiosk');
+const kioskBase = option('kiosk');
 const artefacts = option('artefacts');
 const password = option('password');
 const proxyPort = Number(option('officer-proxy'));
@@ -118,16 +119,9 @@ async function person(name) {
   });
   // What the pages' Content-Security-Policy refuses, the browser only logs, and the page goes on
   // without it: kept here for refusedByPolicy.
+  // The page's peer connections, kept where the story can ask them for statistics.
+  await context.addInitScript(keepPeerConnections);
   await context.addInitScript(() => {
-    // The page's peer connections, kept where the story can ask them for statistics.
-    const Original = window.RTCPeerConnection;
-    window.peerConnections = [];
-    window.RTCPeerConnection = class extends Original {
-      constructor(...settings) {
-        super(...settings);
-        window.peerConnections.push(this);
-      }
-    };
     window.refusedByPolicy = [];
     document.addEventListener('securitypolicyviolation', (event) => {
       window.refusedByPolicy.push(`${event.effectiveDirective} refused ${event.blockedURI || 'inline'} ${event.sample}`.trim());
@@ -166,27 +160,7 @@ async function until(page, what, predicate, arg, timeout = PATIENCE) {
   }
 }
 
-async function kiosk(path, body) {
-  const response = await fetch(`${kioskApi}${path}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`kiosk ${path}: ${response.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
-
-async function kioskUntil(what, predicate, timeout = PATIENCE) {
-  const deadline = Date.now() + timeout;
-  let last = null;
-  while (Date.now() < deadline) {
-    last = await kiosk('/status');
-    if (predicate(last)) return last;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`the kiosk never showed ${what}; last status ${JSON.stringify(last)}`);
-}
+const { kiosk, kioskUntil } = kioskApi(kioskBase, PATIENCE);
 
 async function login(page, username, through = broker) {
   await page.goto(through);
@@ -390,16 +364,22 @@ try {
   // receives nothing over either.
   await until(interpreter, 'two connections up while it rings', () =>
     window.peerConnections.filter((pc) => pc.connectionState === 'connected').length >= 2);
-  const received = await interpreter.evaluate(async () => {
-    let bytes = 0;
+  // Long enough for media that should not flow to have started flowing.
+  await interpreter.waitForTimeout(1500);
+  const media = await interpreter.evaluate(async () => {
+    let received = 0;
+    let sent = 0;
     for (const pc of window.peerConnections) {
       (await pc.getStats()).forEach((s) => {
-        if (s.type === 'inbound-rtp') bytes += s.bytesReceived ?? 0;
+        if (s.type === 'inbound-rtp') received += s.bytesReceived ?? 0;
+        if (s.type === 'outbound-rtp') sent += s.bytesSent ?? 0;
       });
     }
-    return bytes;
+    return { received, sent };
   });
-  if (received !== 0) throw new Error(`a ringing interpreter's desk received ${received} bytes of media`);
+  if (media.received !== 0 || media.sent !== 0) {
+    throw new Error(`a ringing interpreter's desk received ${media.received} and sent ${media.sent} bytes of media`);
+  }
   await interpreter.getByRole('button', { name: 'Svara' }).click();
   await seesVideo(interpreter, '.remote-main', 'the citizen, for the interpreter');
   await seesVideo(interpreter, '.others video', 'the officer, for the interpreter');

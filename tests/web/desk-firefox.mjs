@@ -13,6 +13,7 @@
 //   --password PASSWORD --artefacts DIR
 import puppeteer from 'puppeteer-core';
 import { firefoxOptions } from './firefox.mjs';
+import { kioskApi, keepPeerConnections } from './stories.mjs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -23,7 +24,6 @@ const option = (name) => {
   return args[i + 1];
 };
 const broker = option('broker');
-const kioskApi = option('kiosk');
 const password = option('password');
 const artefacts = option('artefacts');
 // Waits for what a person would see: media and scans may take a while on a loaded machine.
@@ -37,27 +37,7 @@ const step = (name) => print({ event: 'step', name });
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 await mkdir(artefacts, { recursive: true });
 
-async function kiosk(path, body) {
-  const response = await fetch(`${kioskApi}${path}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`kiosk ${path}: ${response.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
-
-async function kioskUntil(what, predicate, timeout = PATIENCE) {
-  const deadline = Date.now() + timeout;
-  let last = null;
-  while (Date.now() < deadline) {
-    last = await kiosk('/status');
-    if (predicate(last)) return last;
-    await sleep(200);
-  }
-  throw new Error(`the kiosk never showed ${what}; last status ${JSON.stringify(last)}`);
-}
+const { kiosk, kioskUntil } = kioskApi(option('kiosk'), PATIENCE);
 
 const browser = await puppeteer.launch(firefoxOptions);
 const page = await browser.newPage();
@@ -65,16 +45,7 @@ const pageErrors = [];
 page.on('pageerror', (error) => pageErrors.push(String(error)));
 await page.setViewport({ width: 1366, height: 900 });
 // The desk's peer connections, kept where the test can ask them for statistics.
-await page.evaluateOnNewDocument(() => {
-  const Original = window.RTCPeerConnection;
-  window.peerConnections = [];
-  window.RTCPeerConnection = class extends Original {
-    constructor(...settings) {
-      super(...settings);
-      window.peerConnections.push(this);
-    }
-  };
-});
+await page.evaluateOnNewDocument(keepPeerConnections);
 
 async function until(what, predicate, arg, timeout = PATIENCE) {
   try {

@@ -396,6 +396,21 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
     report(summary);
   }
 
+  // How the other side left a connection, once it has (or what it still was after 5 s):
+  // the DTLS transport's state in getStats and the connection's.
+  async function remoteEnd(pc) {
+    const deadline = Date.now() + 5000;
+    let dtlsState = null;
+    while (Date.now() < deadline) {
+      (await pc.getStats()).forEach((s) => {
+        if (s.type === 'transport') dtlsState = s.dtlsState;
+      });
+      if (dtlsState === 'closed' || dtlsState === 'failed' || ['closed', 'failed'].includes(pc.connectionState)) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return { dtlsState, connectionState: pc.connectionState };
+  }
+
   function closeAll() {
     clearInterval(statsTimer);
     statsTimer = null;
@@ -456,10 +471,16 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
         if (!answerByCommand) accept();
         break;
       case 'offerWithdrawn': {
-        // What was made for the ring goes; its connections report how they ended.
-        const states = ringing?.offer === message.offer && call === null ? closeAll() : [];
+        // The kiosk closes its side of the ring's connection: seen here in getStats (its DTLS
+        // close_notify) before this page closes its own.
+        let kioskSide = null;
+        if (ringing?.offer === message.offer && call === null) {
+          const kioskPeer = peers.get('kiosk');
+          if (kioskPeer) kioskSide = await remoteEnd(kioskPeer.pc);
+          closeAll();
+        }
         ringing = null;
-        report({ event: 'offerWithdrawn', reason: message.reason, closed: states });
+        report({ event: 'offerWithdrawn', reason: message.reason, kioskSide });
         break;
       }
       case 'callStarted': {

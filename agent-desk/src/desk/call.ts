@@ -62,6 +62,10 @@ export class CallMedia {
   private readonly early = new Map<PeerKey, MediaStream>();
   private events: CallEvents | null = null;
   private live = false;
+  private closed = false;
+  private localRequest: Promise<MediaStream> | null = null;
+  /** A camera or microphone that failed before the call's screen was there to say so. */
+  private deviceProblem: string | null = null;
   /**
    * Whether our camera and microphone go to this peer once we are live: the kiosk and those in
    * the call do; a colleague whose desk still rings for it does not until it joins (`admit`).
@@ -82,6 +86,8 @@ export class CallMedia {
   /** The call's screen is up: what it should show goes to `events` from now on. */
   attach(events: CallEvents): void {
     this.events = events;
+    if (this.deviceProblem) events.problem(this.deviceProblem);
+    this.deviceProblem = null;
     for (const [key, stream] of this.early) {
       if (!this.admits(key)) continue;
       events.stream(key, stream);
@@ -112,19 +118,32 @@ export class CallMedia {
 
   /** The camera and microphone, asked for once per call. */
   async localStream(): Promise<MediaStream> {
-    if (!this.local) {
-      try {
-        this.local = await navigator.mediaDevices.getUserMedia({
-          video: { width: 1280, height: 720, frameRate: 30 },
-          audio: { echoCancellation: true, noiseSuppression: true },
-        });
-      } catch (error) {
-        this.events?.problem(String(error));
-        // Still take part: receive the citizen, send nothing until a device works.
-        this.local = new MediaStream();
-      }
+    // One request however many ask while it is pending (the ring, the kiosk's offer), so that
+    // one capture is kept and the one stopped at the end.
+    this.localRequest ??= this.capture();
+    return this.localRequest;
+  }
+
+  private async capture(): Promise<MediaStream> {
+    let stream: MediaStream;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({
+        video: { width: 1280, height: 720, frameRate: 30 },
+        audio: { echoCancellation: true, noiseSuppression: true },
+      });
+    } catch (error) {
+      // Said once the call's screen is up if it is not yet (the offer still rings).
+      if (this.events) this.events.problem(String(error));
+      else this.deviceProblem = String(error);
+      // Still take part: receive the citizen, send nothing until a device works.
+      stream = new MediaStream();
     }
-    return this.local;
+    if (this.closed) {
+      // The ring ended while the camera was starting: nothing may keep it on.
+      for (const track of stream.getTracks()) track.stop();
+    }
+    this.local = stream;
+    return stream;
   }
 
   setMuted(muted: boolean): void {
@@ -194,10 +213,15 @@ export class CallMedia {
   }
 
   close(): void {
+    this.closed = true;
     window.clearInterval(this.statsTimer);
     for (const key of [...this.peers.keys()]) this.drop(key);
     for (const track of this.local?.getTracks() ?? []) track.stop();
-    this.local = null;
+  }
+
+  /** Whether this call's media was closed (a ring that ended, a call that ended). */
+  isClosed(): boolean {
+    return this.closed;
   }
 
   private sendSignal(to: Peer, payload: SignalPayload): void {

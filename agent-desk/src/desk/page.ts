@@ -122,7 +122,10 @@ export async function deskPage(root: HTMLElement, account: MeResponse): Promise<
     // The camera is started while it rings, so that the citizen sees us on the answer; and
     // those already in the call (an invitation) are connected to, as the kiosk connects to us.
     void media.localStream().then(async () => {
-      for (const staff of next.inCall) if (ringing === media) await media.offerTo(staff);
+      for (const staff of next.inCall) if (!media.isClosed()) await media.offerTo(staff);
+    }).catch((error: unknown) => {
+      // A ring that ended meanwhile closed the connection under the offer.
+      if (!media.isClosed()) say(t('call.deviceProblem', { problem: String(error) }), 'error');
     });
     const accept = () => {
       if (!offer) return;
@@ -280,6 +283,12 @@ export async function deskPage(root: HTMLElement, account: MeResponse): Promise<
         status = message.status;
         iceServers = message.iceServers;
         renderStatus();
+        // An offer that rang when the link went has been withdrawn unheard: the broker takes
+        // back what rings for someone who is gone.
+        if (offer) {
+          showOffer(null);
+          stopRinging();
+        }
         // Back after a broker restart that could not keep the call (the broker keeps waiting
         // visits, not calls): the kiosk puts the citizen first in the queue again.
         if (call && status !== 'inCall') {
@@ -320,6 +329,12 @@ export async function deskPage(root: HTMLElement, account: MeResponse): Promise<
             call.view.setOwner(false);
             say(t('transfer.takenOver', { name: message.participant.displayName }));
           }
+        }
+        break;
+      case 'ringEnded':
+        // A colleague's desk rang for our call and was not answered: its connection goes.
+        if (call?.id === message.call && !call.participants.some((p) => p.staff === message.staff)) {
+          call.media.drop(message.staff);
         }
         break;
       case 'participantLeft':

@@ -150,7 +150,7 @@ inCall: Array<StaffId>, purpose: OfferPurpose, language: LanguageCode, siteName:
 /**
  * The officer responsible for the call: who may invite, transfer and end it.
  */
-owner: StaffId, } | { "type": "participantJoined", call: CallId, participant: StaffCard, owner: StaffId, } | { "type": "participantLeft", call: CallId, staff: StaffId, } | { "type": "signal", call: CallId, from: Peer, payload: SignalPayload, } | { "type": "documentNoted", call: CallId, pages: number, bytes: number, } | { "type": "callEnded", call: CallId, outcome: Outcome, } | { "type": "inviteUnanswered", call: CallId, target: InviteTarget, } | { "type": "iceServers", iceServers: Array<IceServer>, } | { "type": "error" } & ErrorReply;
+owner: StaffId, } | { "type": "ringEnded", call: CallId, staff: StaffId, } | { "type": "participantJoined", call: CallId, participant: StaffCard, owner: StaffId, } | { "type": "participantLeft", call: CallId, staff: StaffId, } | { "type": "signal", call: CallId, from: Peer, payload: SignalPayload, } | { "type": "documentNoted", call: CallId, pages: number, bytes: number, } | { "type": "callEnded", call: CallId, outcome: Outcome, } | { "type": "inviteUnanswered", call: CallId, target: InviteTarget, } | { "type": "iceServers", iceServers: Array<IceServer>, } | { "type": "error" } & ErrorReply;
 
 export type Sha256Hex = string;
 

@@ -196,6 +196,13 @@ pub enum BrokerToDesk {
         /// The officer responsible for the call: who may invite, transfer and end it.
         owner: StaffId,
     },
+    /// An invitation to your call stopped ringing unanswered: the connection its desk made to
+    /// yours while it rang goes.
+    #[serde(rename_all = "camelCase")]
+    RingEnded {
+        call: CallId,
+        staff: StaffId,
+    },
     /// Someone joined; `owner` is the officer responsible now (a warm transfer hands over).
     #[serde(rename_all = "camelCase")]
     ParticipantJoined {

@@ -54,12 +54,26 @@ impl Core {
             Command::OfferWithdrawn {
                 offer,
                 staff,
-                visit,
+                visit: _,
+                kiosk,
                 call,
                 reason,
             } => {
                 self.send_desk(&staff, BrokerToDesk::OfferWithdrawn { offer, reason });
-                if let Some(kiosk) = self.router.visit(&visit).map(|v| v.kiosk.clone()) {
+                // Those in the call (an invitation) close the connection its desk made to theirs.
+                let in_call = self
+                    .router
+                    .call(&call)
+                    .map(|c| c.participants.clone())
+                    .unwrap_or_default();
+                for other in in_call.iter().filter(|p| **p != staff) {
+                    let ended = BrokerToDesk::RingEnded {
+                        call: call.clone(),
+                        staff: staff.clone(),
+                    };
+                    self.send_desk(other, ended);
+                }
+                if let Some(kiosk) = kiosk {
                     self.send_kiosk(&kiosk, BrokerToKiosk::RingEnded { call, staff });
                 }
             }

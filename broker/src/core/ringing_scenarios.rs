@@ -192,6 +192,11 @@ fn a_declined_ring_ends_at_the_kiosk_and_an_invitation_rings_there_too() {
         ring_ended_at_kiosk(&out, "k1"),
         [(call.clone(), id("lina"))]
     );
+    // Omar's desk closes the connection hers made to it.
+    assert!(to_desk(&out, "omar").iter().any(|m| matches!(
+        m,
+        BrokerToDesk::RingEnded { call: c, staff } if *c == call && staff.as_str() == "lina"
+    )));
     assert!(s.core.router().call(&call).is_some());
     let out = desk_signals(&mut s, "lina", &call);
     assert_eq!(refusal_to_desk(&out, "lina").code, ErrorCode::CallGone);

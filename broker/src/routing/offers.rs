@@ -219,6 +219,7 @@ impl Router {
         out.push(Command::OfferWithdrawn {
             offer: offer_id.clone(),
             call: offer.call().clone(),
+            kiosk: self.visits.get(&offer.visit).map(|v| v.kiosk.clone()),
             staff: offer.staff,
             visit: offer.visit,
             reason,

@@ -408,11 +408,14 @@ pub enum Command {
         purpose: OfferPurpose,
         ring_ms: u64,
     },
-    /// The ring stopped unanswered: the connection made for it on `call` goes.
+    /// The ring stopped unanswered: the connections made for it on `call` go. `kiosk` is the
+    /// visit's, taken when the offer was withdrawn (the visit may be gone by the time this is
+    /// told).
     OfferWithdrawn {
         offer: OfferId,
         staff: StaffId,
         visit: VisitId,
+        kiosk: Option<KioskId>,
         call: CallId,
         reason: OfferWithdrawnReason,
     },

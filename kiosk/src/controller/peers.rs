@@ -95,6 +95,7 @@ impl Kiosk {
                 (link, false, false)
             }
         };
+        let promoted_with_channel = channel_open;
         self.peers.insert(
             card.staff.clone(),
             Peer {
@@ -110,6 +111,17 @@ impl Kiosk {
                 network: None,
             },
         );
+        if promoted_with_channel {
+            self.tell_joined_desk_about_scanner().await;
+        }
+    }
+
+    /// A desk that joins while the citizen scans learns of it at once.
+    async fn tell_joined_desk_about_scanner(&mut self) {
+        let document = self.documents.status();
+        if document.scanning || !document.pages.is_empty() || document.problem.is_some() {
+            self.tell_desks_about_scanner().await;
+        }
     }
 
     /// Closes the connection with `staff`, in the meeting or ringing.
@@ -187,12 +199,16 @@ impl Kiosk {
     }
 
     pub(super) async fn on_peer(&mut self, from: FromPeer) {
-        let FromPeer { staff, event } = from;
-        if self.ringing.contains_key(&staff) {
+        let FromPeer { staff, link, event } = from;
+        if self
+            .ringing
+            .get(&staff)
+            .is_some_and(|r| r.link.id() == link)
+        {
             self.on_ringing_peer(staff, event);
             return;
         }
-        let Some(peer) = self.peers.get_mut(&staff) else {
+        let Some(peer) = self.peers.get_mut(&staff).filter(|p| p.link.id() == link) else {
             return;
         };
         match event {
@@ -221,11 +237,7 @@ impl Kiosk {
             }
             PeerEvent::ChannelOpen => {
                 peer.channel_open = true;
-                // A desk that joins while the citizen scans learns of it at once.
-                let document = self.documents.status();
-                if document.scanning || !document.pages.is_empty() || document.problem.is_some() {
-                    self.tell_desks_about_scanner().await;
-                }
+                self.tell_joined_desk_about_scanner().await;
             }
             PeerEvent::Text(text) => match decode::<PeerMessage>(&text) {
                 Ok(

@@ -67,13 +67,18 @@ impl std::fmt::Debug for PeerLink {
 #[derive(Clone)]
 struct Events {
     staff: StaffId,
+    link: u64,
     to: mpsc::UnboundedSender<FromPeer>,
 }
+
+/// Numbers the kiosk's peer connections, for [`FromPeer::link`].
+static NEXT_LINK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl Events {
     fn send(&self, event: PeerEvent) {
         let _ = self.to.send(FromPeer {
             staff: self.staff.clone(),
+            link: self.link,
             event,
         });
     }
@@ -250,6 +255,7 @@ impl PeerLink {
         let live = Arc::new(AtomicBool::new(live));
         let events = Events {
             staff: staff.clone(),
+            link: NEXT_LINK.fetch_add(1, Ordering::Relaxed),
             to: events,
         };
         let outgoing = media.outgoing().clone();
@@ -421,6 +427,11 @@ impl PeerLink {
         self.events
             .send(PeerEvent::Signal(SignalPayload::Offer { sdp }));
         Ok(())
+    }
+
+    /// This connection among all the kiosk has made: its events carry it.
+    pub fn id(&self) -> u64 {
+        self.events.link
     }
 
     /// The desk answered: the kiosk's media goes out from the next packet (the caller asks the

@@ -47,6 +47,9 @@ pub enum PeerEvent {
 #[derive(Debug, Clone, PartialEq)]
 pub struct FromPeer {
     pub staff: StaffId,
+    /// Which of the connections ever made to `staff` (see [`PeerLink::id`]): one closed a
+    /// moment ago may still have events on the way, and they are not the new one's.
+    pub link: u64,
     pub event: PeerEvent,
 }
 

@@ -494,6 +494,13 @@ fn rings_from_before_a_lost_link_are_closed_and_leaving_drops_them() {
     let left = visit.citizen(CitizenAction::Leave).unwrap();
     assert!(left.contains(&Command::DropVisit));
     assert!(visit.rings().is_empty());
+
+    // Leaving before the broker said where the visit stands closes a ring too.
+    start(&mut visit);
+    visit.broker(ringing("v-2", "c-3", "anna-csn"));
+    let left = visit.citizen(CitizenAction::Leave).unwrap();
+    assert_eq!(left, [close("anna-csn")]);
+    assert!(visit.rings().is_empty());
 }
 
 #[test]

@@ -298,6 +298,10 @@ pub fn broker_to_desk() -> Vec<BrokerToDesk> {
             offer: id("o-1"),
             reason: OfferWithdrawnReason::TimedOut,
         },
+        BrokerToDesk::RingEnded {
+            call: id("c-1"),
+            staff: id("tolk-amir"),
+        },
         BrokerToDesk::CallStarted {
             call: id("c-1"),
             visit: id("v-1"),
