@@ -36,6 +36,22 @@ pub async fn enrol_kiosk_process(
     enrol_kiosk_process_via(kiosk_binary, broker, &base, admin, site, data_dir).await
 }
 
+/// A kiosk of the Rinkeby office, as most tests need one: enrolled with `broker` through the
+/// administrator's API, started on `data_dir` with `flags` (test sources, loopback media, SANE's
+/// `test` scanner), and connected.
+pub async fn connected_kiosk(
+    kiosk_binary: &Path,
+    broker: &impl BrokerEndpoint,
+    data_dir: &Path,
+    flags: &[&str],
+) -> Result<KioskProcess> {
+    let admin = crate::harness::admin(broker).await?;
+    enrol_kiosk_process(kiosk_binary, broker, &admin, "rinkeby", data_dir).await?;
+    let kiosk = KioskProcess::start(kiosk_binary, data_dir, flags).await?;
+    kiosk.connected().await?;
+    Ok(kiosk)
+}
+
 /// As [`enrol_kiosk_process`], reaching the broker at `base` (an `https://` address its
 /// certificate names), which the kiosk keeps for its connection.
 pub async fn enrol_kiosk_process_via(

@@ -5,11 +5,8 @@
 //! Firefox must decode the kiosk's video at 20 frames a second or more, as Chromium does.
 
 use anyhow::{bail, Context, Result};
-use nara_tests::e2e::{
-    artefacts_dir, desk_assets, enrol_kiosk_process, node_script, sane_test_backend, KioskProcess,
-    SANE_A4_COLOUR,
-};
-use nara_tests::harness::{admin, BrokerEndpoint, BrokerProcess};
+use nara_tests::e2e::{artefacts_dir, connected_kiosk, desk_assets, node_script};
+use nara_tests::harness::{BrokerEndpoint, BrokerProcess};
 use serde_json::Value;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -32,14 +29,8 @@ async fn an_officer_in_firefox_answers_sees_chats_receives_a_document_and_ends()
         None,
     )
     .await?;
-    let admin_api = admin(&broker).await?;
-    let kiosk_dir = data.path().join("kiosk");
-    enrol_kiosk_process(KIOSK.as_ref(), &broker, &admin_api, "rinkeby", &kiosk_dir).await?;
-    if std::env::var_os("SANE_CONFIG_DIR").is_none() {
-        std::env::set_var("SANE_CONFIG_DIR", sane_test_backend(SANE_A4_COLOUR)?);
-    }
-    let kiosk = KioskProcess::start(KIOSK.as_ref(), &kiosk_dir, &[]).await?;
-    kiosk.connected().await?;
+    // The kiosk scans with SANE's `test` backend (KioskProcess sets it up).
+    let kiosk = connected_kiosk(KIOSK.as_ref(), &broker, &data.path().join("kiosk"), &[]).await?;
 
     let artefacts = artefacts_dir(env!("CARGO_TARGET_TMPDIR"), "agent-desk-firefox");
     let _ = std::fs::remove_dir_all(&artefacts);

@@ -4,8 +4,8 @@
 //! in headless Chromium that answer when the test says so.
 
 use anyhow::{ensure, Context, Result};
-use nara_tests::e2e::{enrol_kiosk_process, KioskProcess, OfficerBrowser, MEDIA_PATIENCE};
-use nara_tests::harness::{admin, BrokerProcess, PATIENCE};
+use nara_tests::e2e::{connected_kiosk, KioskProcess, OfficerBrowser, MEDIA_PATIENCE};
+use nara_tests::harness::{BrokerProcess, PATIENCE};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -37,11 +37,13 @@ async fn office(broker_env: &[(&str, &str)], kiosk_flags: &[&str]) -> Result<Off
         None,
     )
     .await?;
-    let admin = admin(&broker).await?;
-    let kiosk_dir = data.path().join("kiosk");
-    enrol_kiosk_process(KIOSK.as_ref(), &broker, &admin, "rinkeby", &kiosk_dir).await?;
-    let kiosk = KioskProcess::start(KIOSK.as_ref(), &kiosk_dir, kiosk_flags).await?;
-    kiosk.connected().await?;
+    let kiosk = connected_kiosk(
+        KIOSK.as_ref(),
+        &broker,
+        &data.path().join("kiosk"),
+        kiosk_flags,
+    )
+    .await?;
     Ok(Office {
         _data: data,
         broker,

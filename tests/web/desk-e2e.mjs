@@ -22,24 +22,18 @@
 //   --officer-proxy PORT --artefacts DIR --password PASSWORD
 import { chromium } from 'playwright-core';
 import { chromiumOptions } from './chromium.mjs';
-import { kioskApi, keepPeerConnections } from './stories.mjs';
+import { kioskApi, keepPeerConnections, requiredOption } from './stories.mjs';
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { createServer, connect } from 'node:net';
 
-const args = process.argv.slice(2);
-const option = (name) => {
-  const i = args.indexOf(`--${name}`);
-  if (i < 0) throw new Error(`--${name} is required`);
-  return args[i + 1];
-};
-const broker = option('broker');
-const kioskBase = option('kiosk');
-const artefacts = option('artefacts');
-const password = option('password');
-const proxyPort = Number(option('officer-proxy'));
+const broker = requiredOption('broker');
+const kioskBase = requiredOption('kiosk');
+const artefacts = requiredOption('artefacts');
+const password = requiredOption('password');
+const proxyPort = Number(requiredOption('officer-proxy'));
 // Waits for what a person would see: media and scans may take a while on a loaded machine.
 const PATIENCE = 30_000;
 const SCAN_PATIENCE = 60_000;

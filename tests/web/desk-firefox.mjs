@@ -13,19 +13,13 @@
 //   --password PASSWORD --artefacts DIR
 import puppeteer from 'puppeteer-core';
 import { firefoxOptions } from './firefox.mjs';
-import { kioskApi, keepPeerConnections } from './stories.mjs';
+import { kioskApi, keepPeerConnections, requiredOption } from './stories.mjs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
-const args = process.argv.slice(2);
-const option = (name) => {
-  const i = args.indexOf(`--${name}`);
-  if (i < 0) throw new Error(`--${name} is required`);
-  return args[i + 1];
-};
-const broker = option('broker');
-const password = option('password');
-const artefacts = option('artefacts');
+const broker = requiredOption('broker');
+const password = requiredOption('password');
+const artefacts = requiredOption('artefacts');
 // Waits for what a person would see: media and scans may take a while on a loaded machine.
 const PATIENCE = 30_000;
 const SCAN_PATIENCE = 60_000;
@@ -37,7 +31,7 @@ const step = (name) => print({ event: 'step', name });
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 await mkdir(artefacts, { recursive: true });
 
-const { kiosk, kioskUntil } = kioskApi(option('kiosk'), PATIENCE);
+const { kiosk, kioskUntil } = kioskApi(requiredOption('kiosk'), PATIENCE);
 
 const browser = await puppeteer.launch(firefoxOptions);
 const page = await browser.newPage();

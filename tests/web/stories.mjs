@@ -40,3 +40,11 @@ export function keepPeerConnections() {
     }
   };
 }
+
+// The value after `--NAME` on the command line; the story cannot run without it.
+export function requiredOption(name) {
+  const args = process.argv.slice(2);
+  const i = args.indexOf(`--${name}`);
+  if (i < 0) throw new Error(`--${name} is required`);
+  return args[i + 1];
+}
