@@ -12,11 +12,11 @@ use std::time::Duration;
 const BROKER: &str = env!("CARGO_BIN_EXE_broker-process");
 const KIOSK: &str = env!("CARGO_BIN_EXE_kiosk-process");
 
-/// How long after the answer the officer's first picture of the citizen may come, here. The
-/// benchmark (`tests/bench call-setup`) measures the figure, on a quiet machine; this bound
-/// allows for a test machine busy with other work, and is still far below what connecting
-/// on the answer takes (ICE, DTLS and a key frame).
-const PICTURE_AFTER_ANSWER: Duration = Duration::from_millis(600);
+/// How long after the answer the officer's first picture of the citizen may come: the
+/// benchmark's target (`call-setup.answer-to-picture-p95`, 100 ms; 16-63 ms measured here).
+/// On a machine busy with other tests one picture may come late; `.config/nextest.toml`
+/// gives these tests further tries.
+const PICTURE_AFTER_ANSWER: Duration = Duration::from_millis(100);
 
 /// How long the test watches a ringing desk for media that must not come.
 const RINGING_WATCH: Duration = Duration::from_secs(2);
