@@ -44,6 +44,8 @@ export async function deskPage(root: HTMLElement, account: MeResponse): Promise<
   let status: StaffStatus = 'away';
   let iceServers: IceServer[] = [];
   let offer: Offer | null = null;
+  /** Answered, waiting for the other half of an officer-and-interpreter pair. */
+  let offerHeld = false;
   let call: CurrentCall | null = null;
   // The connection the kiosk makes to us while an offer rings; the answer makes it the call's.
   let ringing: CallMedia | null = null;
@@ -98,6 +100,7 @@ export async function deskPage(root: HTMLElement, account: MeResponse): Promise<
   function purposeText(purpose: OfferPurpose, language: string): string {
     switch (purpose.kind) {
       case 'answer': return t('offer.answer', { language: languageName(language) });
+      case 'answerWithInterpreter': return t('offer.answerWithInterpreter', { language: languageName(purpose.language) });
       case 'interpret': return t('offer.interpret', { language: languageName(purpose.language) });
       case 'join': return t('offer.join');
       case 'transferIn': return t(purpose.warm ? 'offer.transferWarm' : 'offer.transferCold', { agency: agencies.find((a) => a.id === purpose.fromAgency)?.name ?? purpose.fromAgency });
@@ -135,6 +138,7 @@ export async function deskPage(root: HTMLElement, account: MeResponse): Promise<
       if (offer) socket.send({ type: 'declineOffer', offer: offer.offer });
     };
     const what = purposeText(next.purpose, next.language);
+    offerHeld = false;
     const acceptButton = h('button', { class: 'primary big', onclick: accept, 'aria-keyshortcuts': 'Enter' }, t('offer.accept'));
     replace(offerSlot, h('section', { class: 'panel offer', role: 'alertdialog', 'aria-labelledby': 'offer-title', 'aria-describedby': 'offer-details' },
       h('h2', { id: 'offer-title' }, t('offer.title')),
@@ -146,8 +150,22 @@ export async function deskPage(root: HTMLElement, account: MeResponse): Promise<
     ringer.start(t('offer.title'), `${what} · ${next.siteName}`, accept);
   }
 
+  /** We answered; the call starts when the other half of the pair (officer or interpreter)
+   *  answers too. Nothing rings any more, and we can still back out. */
+  function showHeld(current: Offer): void {
+    offerHeld = true;
+    ringer.stop();
+    const waitingFor = current.purpose.kind === 'interpret' ? t('offer.heldForOfficer') : t('offer.heldForInterpreter');
+    replace(offerSlot, h('section', { class: 'panel offer', 'aria-labelledby': 'offer-title' },
+      h('h2', { id: 'offer-title' }, t('offer.heldTitle')),
+      h('p', { role: 'status' }, waitingFor),
+      h('p', {}, purposeText(current.purpose, current.language), ' · ', current.siteName),
+      h('div', { class: 'buttons' }, h('button', { onclick: () => socket.send({ type: 'declineOffer', offer: current.offer }) }, t('offer.cancelHeld'))),
+    ));
+  }
+
   document.addEventListener('keydown', (event) => {
-    if (!offer || event.defaultPrevented) return;
+    if (!offer || offerHeld || event.defaultPrevented) return;
     const typing = event.target instanceof HTMLInputElement || event.target instanceof HTMLTextAreaElement;
     if (event.key === 'Enter' && !typing && !(event.target instanceof HTMLButtonElement)) {
       event.preventDefault();
@@ -305,6 +323,9 @@ export async function deskPage(root: HTMLElement, account: MeResponse): Promise<
         break;
       case 'offer':
         showOffer(message);
+        break;
+      case 'offerHeld':
+        if (offer?.offer === message.offer) showHeld(offer);
         break;
       case 'offerWithdrawn':
         if (offer?.offer === message.offer) {

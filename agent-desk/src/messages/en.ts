@@ -51,6 +51,11 @@ export const en: Record<keyof typeof sv, string> = {
 
   'offer.title': 'Incoming visit',
   'offer.answer': 'Visit in {language}',
+  'offer.answerWithInterpreter': 'Visit in {language} with an interpreter, who is rung at the same time',
+  'offer.heldTitle': 'You answered',
+  'offer.heldForInterpreter': 'Waiting for the interpreter to answer. The call starts when you both have.',
+  'offer.heldForOfficer': 'Waiting for the officer to answer. The call starts when you both have.',
+  'offer.cancelHeld': 'Cancel',
   'offer.interpret': 'Interpreting into {language}',
   'offer.join': 'A colleague invites you into a call',
   'offer.transferWarm': 'Transferred from {agency} (the officer stays a while)',
@@ -61,6 +66,7 @@ export const en: Record<keyof typeof sv, string> = {
   'offerWithdrawn.timedOut': 'You did not answer in time; the visit went to the next officer.',
   'offerWithdrawn.visitGone': 'The visitor left the queue.',
   'offerWithdrawn.declined': 'You declined the visit.',
+  'offerWithdrawn.partnerGone': 'The person who was to join the call could not answer, and nobody else was free. The visit stays in the queue.',
 
   'call.title': 'Call with a visitor in {site} ({language})',
   'call.citizenVideo': "The visitor's picture",

@@ -50,6 +50,11 @@ export const sv = {
 
   'offer.title': 'Inkommande besök',
   'offer.answer': 'Besök på {language}',
+  'offer.answerWithInterpreter': 'Besök på {language} med tolk: tolken rings upp samtidigt',
+  'offer.heldTitle': 'Du har svarat',
+  'offer.heldForInterpreter': 'Väntar på att tolken svarar. Samtalet börjar när ni båda har svarat.',
+  'offer.heldForOfficer': 'Väntar på att handläggaren svarar. Samtalet börjar när ni båda har svarat.',
+  'offer.cancelHeld': 'Avbryt',
   'offer.interpret': 'Tolkning till {language}',
   'offer.join': 'En kollega bjuder in dig till ett samtal',
   'offer.transferWarm': 'Överlämnas från {agency} (handläggaren stannar kvar en stund)',
@@ -60,6 +65,7 @@ export const sv = {
   'offerWithdrawn.timedOut': 'Du svarade inte i tid; besöket gick vidare till nästa handläggare.',
   'offerWithdrawn.visitGone': 'Besökaren lämnade kön.',
   'offerWithdrawn.declined': 'Du avböjde besöket.',
+  'offerWithdrawn.partnerGone': 'Den som skulle vara med i samtalet kunde inte svara, och ingen annan var ledig. Besöket väntar kvar i kön.',
 
   'call.title': 'Samtal med besökare i {site} ({language})',
   'call.citizenVideo': 'Besökarens bild',

@@ -49,7 +49,7 @@ export type WaitEstimate = {
  */
 position: number, wait: WaitRange, };
 
-export type WaitRange = { "kind": "seconds", lowSeconds: number, highSeconds: number, } | { "kind": "noOfficerOnline" };
+export type WaitRange = { "kind": "seconds", lowSeconds: number, highSeconds: number, } | { "kind": "noOfficerOnline" } | { "kind": "noInterpreterOnline" };
 
 export type StaffCard = { staff: StaffId, displayName: ShortText, role: StaffRoleKind, 
 /**
@@ -127,9 +127,9 @@ export type TransferMode = "warm" | "cold";
 
 export type DeskToBroker = { "type": "hello", protocolVersion: number, } | { "type": "setStatus", status: AvailabilityChoice, } | { "type": "acceptOffer", offer: OfferId, } | { "type": "declineOffer", offer: OfferId, } | { "type": "signal", call: CallId, to: Peer, payload: SignalPayload, } | { "type": "requestDocument", call: CallId, } | { "type": "invite", call: CallId, target: InviteTarget, } | { "type": "transfer", call: CallId, agency: AgencyId, language: LanguageCode, mode: TransferMode, } | { "type": "leaveCall", call: CallId, } | { "type": "endCall", call: CallId, outcome: Outcome, } | { "type": "refreshQueues" };
 
-export type OfferWithdrawnReason = "timedOut" | "visitGone" | "declined";
+export type OfferWithdrawnReason = "timedOut" | "visitGone" | "declined" | "partnerGone";
 
-export type OfferPurpose = { "kind": "answer" } | { "kind": "interpret", language: LanguageCode, } | { "kind": "join", invited_by: StaffId, } | { "kind": "transferIn", fromAgency: AgencyId, warm: boolean, };
+export type OfferPurpose = { "kind": "answer" } | { "kind": "answerWithInterpreter", language: LanguageCode, } | { "kind": "interpret", language: LanguageCode, } | { "kind": "join", invited_by: StaffId, } | { "kind": "transferIn", fromAgency: AgencyId, warm: boolean, };
 
 export type WaitingVisit = { visit: VisitId, language: LanguageCode, topic: Topic | null, waitedSeconds: number, booked: boolean, siteName: ShortText, };
 
@@ -146,7 +146,7 @@ call: CallId,
  * Who is at a desk in that call already (an invitation, a transfer): the desk
  * connects to them too while it rings, sending nothing until the answer.
  */
-inCall: Array<StaffId>, purpose: OfferPurpose, language: LanguageCode, siteName: ShortText, booked: boolean, ringSeconds: number, } | { "type": "offerWithdrawn", offer: OfferId, reason: OfferWithdrawnReason, } | { "type": "callStarted", call: CallId, visit: VisitId, kiosk: KioskId, siteName: ShortText, language: LanguageCode, participants: Array<StaffCard>, 
+inCall: Array<StaffId>, purpose: OfferPurpose, language: LanguageCode, siteName: ShortText, booked: boolean, ringSeconds: number, } | { "type": "offerHeld", offer: OfferId, } | { "type": "offerWithdrawn", offer: OfferId, reason: OfferWithdrawnReason, } | { "type": "callStarted", call: CallId, visit: VisitId, kiosk: KioskId, siteName: ShortText, language: LanguageCode, participants: Array<StaffCard>, 
 /**
  * The officer responsible for the call: who may invite, transfer and end it.
  */

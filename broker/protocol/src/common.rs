@@ -62,6 +62,9 @@ pub enum WaitRange {
     Seconds { low_seconds: u32, high_seconds: u32 },
     /// No officer who can take this visit is logged in; no number would be honest.
     NoOfficerOnline,
+    /// Officers are here, but none speaks the citizen's language and no interpreter for it
+    /// is logged in: the citizen is told so, and offered a booked time with one.
+    NoInterpreterOnline,
 }
 
 /// Who the citizen is talking to, as the kiosk shows it.

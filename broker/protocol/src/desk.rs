@@ -93,6 +93,9 @@ pub enum OfferWithdrawnReason {
     VisitGone,
     /// You declined.
     Declined,
+    /// The visit needs an interpreter and an officer together, and the one this offer was
+    /// to go with declined or went, with nobody free to take their place.
+    PartnerGone,
 }
 
 /// What an offer asks of the person it rings for.
@@ -101,7 +104,11 @@ pub enum OfferWithdrawnReason {
 pub enum OfferPurpose {
     /// Answer a waiting citizen.
     Answer,
-    /// Interpret in a call already going on.
+    /// Answer a waiting citizen whose language you do not speak, with an interpreter who is
+    /// rung at the same time: the call starts when both have answered.
+    AnswerWithInterpreter { language: LanguageCode },
+    /// Interpret: in a call already going on, or (an offer naming no call yet) from the start
+    /// of one, together with the officer rung at the same time.
     Interpret { language: LanguageCode },
     /// Join a colleague's call from another agency.
     Join { invited_by: StaffId },
@@ -177,6 +184,12 @@ pub enum BrokerToDesk {
         site_name: ShortText,
         booked: bool,
         ring_seconds: u32,
+    },
+    /// You answered an offer that needs someone else too (an officer and an interpreter):
+    /// the call starts when they answer as well. It may still be withdrawn.
+    #[serde(rename_all = "camelCase")]
+    OfferHeld {
+        offer: OfferId,
     },
     #[serde(rename_all = "camelCase")]
     OfferWithdrawn {

@@ -114,7 +114,7 @@ impl Core {
             DeskToBroker::Invite { call, target } => {
                 // A colleague is brought in only while their agency is open.
                 if let InviteTarget::Officer { agency } = &target {
-                    self.directory.admit(agency, None, self.now)?;
+                    self.directory.admit(agency, self.now)?;
                 }
                 self.apply(Event::Invite {
                     staff,
@@ -128,7 +128,7 @@ impl Core {
                 language,
                 mode,
             } => {
-                self.directory.admit(&agency, Some(&language), self.now)?;
+                self.directory.admit(&agency, self.now)?;
                 let to = QueueKey {
                     agency,
                     language,

@@ -129,28 +129,17 @@ impl Directory {
             .collect()
     }
 
-    /// May a visit go to `agency` in `language` at `now`? The same rule holds for a
-    /// citizen choosing, an officer transferring and an officer inviting a colleague.
-    pub fn admit(
-        &self,
-        agency: &AgencyId,
-        language: Option<&LanguageCode>,
-        now: Millis,
-    ) -> Result<(), Refusal> {
+    /// May a visit go to `agency` at `now`? The same rule holds for a citizen choosing, an
+    /// officer transferring and an officer inviting a colleague. Every agency is reached in
+    /// every language: where none of its officers speaks it, through an interpreter (the
+    /// agency's `languages` are those its officers speak).
+    pub fn admit(&self, agency: &AgencyId, now: Millis) -> Result<(), Refusal> {
         let Some(a) = self.agencies.iter().find(|a| a.id == agency.as_str()) else {
             return Err(Refusal::new(
                 ErrorCode::AgencyUnknown,
                 format!("no agency {agency}"),
             ));
         };
-        if let Some(language) = language {
-            if !a.languages.iter().any(|l| l == language.as_str()) {
-                return Err(Refusal::new(
-                    ErrorCode::LanguageNotServed,
-                    format!("{} has no queue for language {language}", a.name),
-                ));
-            }
-        }
         if !self.open_now(&a.hours, now) {
             return Err(Refusal::new(
                 ErrorCode::AgencyClosed,

@@ -88,7 +88,7 @@ impl Core {
             } => {
                 self.directory.in_service(kiosk)?;
                 self.no_visit_going(kiosk)?;
-                self.directory.admit(&agency, Some(&language), now)?;
+                self.directory.admit(&agency, now)?;
                 let queue = QueueKey {
                     agency,
                     language,

@@ -551,6 +551,8 @@ impl From<crate::routing::RoutingError> for Refusal {
 }
 
 #[cfg(test)]
+mod interpreter_scenarios;
+#[cfg(test)]
 mod properties;
 #[cfg(test)]
 mod ringing_scenarios;

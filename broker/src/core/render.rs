@@ -51,6 +51,9 @@ impl Core {
                 self.send_desk(&staff, message);
                 self.send_kiosk(&kiosk, BrokerToKiosk::Ringing { visit, call, staff });
             }
+            Command::OfferHeld { offer, staff } => {
+                self.send_desk(&staff, BrokerToDesk::OfferHeld { offer });
+            }
             Command::OfferWithdrawn {
                 offer,
                 staff,

@@ -131,12 +131,7 @@ fn a_closed_agency_is_refused_and_its_waiting_visits_end_at_closing_time() {
     // A new visit there is refused, with what was wrong.
     let out = s.start_visit("k2", "kronofogden", "sv");
     assert_eq!(refusal_to_kiosk(&out, "k2").code, ErrorCode::AgencyClosed);
-    // A language the agency does not serve, and an agency that does not exist.
-    let out = s.start_visit("k2", "skatteverket", "so");
-    assert_eq!(
-        refusal_to_kiosk(&out, "k2").code,
-        ErrorCode::LanguageNotServed
-    );
+    // An agency that does not exist.
     let out = s.start_visit("k2", "csn", "sv");
     assert_eq!(refusal_to_kiosk(&out, "k2").code, ErrorCode::AgencyUnknown);
 }

@@ -196,7 +196,7 @@ impl Scene {
         self.next_connection += 1;
         let (role, agency) = match &kind {
             StaffKind::Officer { agency } => (StaffRoleKind::Officer, Some(agency.clone())),
-            StaffKind::Interpreter => (StaffRoleKind::Interpreter, None),
+            StaffKind::Interpreter { .. } => (StaffRoleKind::Interpreter, None),
         };
         let card = StaffCard {
             staff: id(staff),
@@ -226,6 +226,20 @@ impl Scene {
     /// An officer of `agency` at their desk, available.
     pub(super) fn officer(&mut self, staff: &str, agency: &str, languages: &[&str]) -> Vec<Output> {
         let kind = StaffKind::Officer { agency: id(agency) };
+        self.connect_desk(staff, kind, languages);
+        self.desk(
+            staff,
+            DeskToBroker::SetStatus {
+                status: AvailabilityChoice::Available,
+            },
+        )
+    }
+
+    /// An interpreter of `languages` for every agency at their desk, available.
+    pub(super) fn interpreter(&mut self, staff: &str, languages: &[&str]) -> Vec<Output> {
+        let kind = StaffKind::Interpreter {
+            serves: BTreeSet::new(),
+        };
         self.connect_desk(staff, kind, languages);
         self.desk(
             staff,

@@ -12,24 +12,22 @@ impl Router {
         out: &mut Vec<Command>,
     ) -> Result<(), RoutingError> {
         let offer = self.owned_offer(staff, offer_id)?.clone();
+        let OfferKind::Invite {
+            call, transfer_to, ..
+        } = offer.kind
+        else {
+            return self.accept_waiting(staff, offer_id, now, out);
+        };
         self.offers.remove(offer_id);
         self.staff
             .get_mut(staff)
             .expect("offers are made to known staff")
             .offer = None;
-        match offer.kind {
-            OfferKind::Answer { call } => {
-                self.ringing_calls.remove(&call);
-                self.start_call(staff, &offer.visit, call, now, out)
-            }
-            OfferKind::Invite {
-                call, transfer_to, ..
-            } => self.join_call(staff, &call, offer_id, transfer_to, now, out),
-        }
+        self.join_call(staff, &call, offer_id, transfer_to, now, out);
         Ok(())
     }
 
-    fn start_call(
+    pub(crate) fn start_call(
         &mut self,
         staff: &StaffId,
         visit_id: &VisitId,
@@ -75,7 +73,7 @@ impl Router {
         push_queues_changed(out, &agency);
     }
 
-    fn join_call(
+    pub(crate) fn join_call(
         &mut self,
         staff: &StaffId,
         call_id: &CallId,
@@ -164,16 +162,29 @@ impl Router {
     ) -> Result<(), RoutingError> {
         // Only the officer responsible brings people in (M3 of the security review: an
         // interpreter could invite an officer of any agency).
-        self.owned_call(staff, call_id, "invite someone")?;
-        let deadline = now + self.config.invite_timeout_ms;
-        self.changed_calls.insert(call_id.clone());
-        let call = self.calls.get_mut(call_id).expect("checked above");
+        let call = self.owned_call(staff, call_id, "invite someone")?;
         if call.invites.iter().any(|i| i.target == target) {
             return Err(RoutingError::new(
                 ErrorCode::AlreadyInvited,
                 "that invitation is already looking for someone",
             ));
         }
+        self.open_invite(call_id, staff, target, now);
+        Ok(())
+    }
+
+    /// `staff` invites `target` into `call`: someone is looked for at every dispatch until
+    /// the invitation times out.
+    pub(crate) fn open_invite(
+        &mut self,
+        call_id: &CallId,
+        staff: &StaffId,
+        target: InviteTarget,
+        now: Millis,
+    ) {
+        let deadline = now + self.config.invite_timeout_ms;
+        self.changed_calls.insert(call_id.clone());
+        let call = self.calls.get_mut(call_id).expect("the caller checked");
         self.calls_inviting.insert(call_id.clone());
         call.invites.push(Invite {
             invited_by: staff.clone(),
@@ -183,7 +194,6 @@ impl Router {
             tried: BTreeMap::new(),
             deadline,
         });
-        Ok(())
     }
 
     pub(crate) fn transfer(
@@ -257,6 +267,7 @@ impl Router {
             seq,
             front: true,
             offer: None,
+            interpreter: None,
             tried: BTreeMap::new(),
         });
         visit.announced = None;

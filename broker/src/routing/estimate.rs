@@ -2,7 +2,7 @@
 //! who can take the visit — or no number at all when nobody can.
 
 use super::*;
-use nara_protocol::{WaitEstimate, WaitRange};
+use nara_protocol::{LanguageCode, WaitEstimate, WaitRange};
 use std::collections::{HashMap, VecDeque};
 
 /// Recent handling times kept per agency.
@@ -113,14 +113,40 @@ impl Router {
         }
         // Who can take which queue is kept up to date as people change (`people`), so this
         // costs the queues that have visits, not the agency's people.
+        let interpreters = self.staff.pool(None).expect("the interpreters' pool");
         for (agency, queues) in &mut agencies {
             let Some(pool) = self.staff.pool(Some(agency)) else {
                 continue;
             };
+            // A queue nobody here speaks is served through interpreters by those who speak
+            // the working language, and competes with the queues they serve.
+            let mut served_as: Vec<QueueKey> = Vec::with_capacity(queues.keys.len());
             for (a, queue) in queues.keys.iter().enumerate() {
-                queues.loads[a] = pool.load(queue);
-                for (b, other) in queues.keys.iter().enumerate() {
-                    queues.shared[a][b] = a == b || pool.shared(queue, other);
+                let load = pool.load(queue);
+                if load.able > 0 || queue.language.as_str() == WORKING_LANGUAGE {
+                    queues.loads[a] = load;
+                    served_as.push((*queue).clone());
+                    continue;
+                }
+                let through = QueueKey {
+                    language: LanguageCode::new(WORKING_LANGUAGE).expect("a language code"),
+                    ..(*queue).clone()
+                };
+                let officers = pool.load(&through);
+                let interpreting = interpreters.load(&QueueKey {
+                    topic: None,
+                    ..(*queue).clone()
+                });
+                queues.loads[a] = QueueLoad {
+                    able: officers.able.min(interpreting.able),
+                    free: officers.free.min(interpreting.free),
+                };
+                queues.no_interpreter[a] = officers.able > 0 && interpreting.able == 0;
+                served_as.push(through);
+            }
+            for a in 0..queues.keys.len() {
+                for b in 0..queues.keys.len() {
+                    queues.shared[a][b] = a == b || pool.shared(&served_as[a], &served_as[b]);
                 }
             }
         }
@@ -135,7 +161,13 @@ impl Router {
                     .map(|other| ahead_in[other])
                     .sum();
                 ahead_in[*queue] += 1;
-                let estimate = self.estimate_from(ahead + 1, queues.loads[*queue], agency);
+                let estimate = match queues.no_interpreter[*queue] {
+                    true => WaitEstimate {
+                        position: (ahead + 1) as u32,
+                        wait: WaitRange::NoInterpreterOnline,
+                    },
+                    false => self.estimate_from(ahead + 1, queues.loads[*queue], agency),
+                };
                 estimates.push((visit.id.clone(), visit.kiosk_online, estimate));
             }
         }
@@ -179,6 +211,8 @@ struct AgencyQueues<'a> {
     /// Order key, visit, and the index of its queue in `keys`.
     waiting: Vec<(offers::OrderKey, &'a Visit, usize)>,
     loads: Vec<QueueLoad>,
+    /// Officers can take the queue's visits only through an interpreter, and none is here.
+    no_interpreter: Vec<bool>,
     /// `shared[a][b]`: someone can take visits of both queues (always so for a queue and
     /// itself).
     shared: Vec<Vec<bool>>,
@@ -191,6 +225,7 @@ impl<'a> AgencyQueues<'a> {
             None => {
                 self.keys.push(queue);
                 self.loads.push(QueueLoad::default());
+                self.no_interpreter.push(false);
                 for row in &mut self.shared {
                     row.push(false);
                 }

@@ -7,6 +7,8 @@
 //! reads a clock or a socket, so the property tests drive it with fake time.
 //!
 //! - [`offers`]: who is offered which visit, ring timeouts, declines.
+//! - `pairs`: visits that need an interpreter, rung to an officer and an interpreter
+//!   together.
 //! - [`calls`]: accepting, inviting, transferring, leaving, ending.
 //! - [`estimate`]: honest wait estimates from recent handling times.
 //! - `restore`: calls in progress as saved, and back after a restart.
@@ -19,6 +21,7 @@ mod calls;
 pub mod estimate;
 mod indexes;
 mod offers;
+mod pairs;
 mod people;
 mod restore;
 mod timeouts;
@@ -54,9 +57,9 @@ pub struct Router {
     pub(crate) visits_timed: BTreeSet<VisitId>,
     pub(crate) calls_inviting: BTreeSet<CallId>,
     pub(crate) offers: BTreeMap<OfferId, Offer>,
-    /// The calls that answering a ringing offer would start, and that offer: signalling on
-    /// them is relayed before the call exists.
-    pub(crate) ringing_calls: BTreeMap<CallId, OfferId>,
+    /// The calls that answering a ringing offer would start, and the waiting visit they are
+    /// for: signalling on them is relayed before the call exists.
+    pub(crate) ringing_calls: BTreeMap<CallId, VisitId>,
     pub(crate) calls: BTreeMap<CallId, Call>,
     pub(crate) handling: estimate::HandlingTimes,
     id_prefix: String,
@@ -291,9 +294,40 @@ impl Router {
         }
     }
 
+    /// The queues `id` counts towards changed: their agency's, or (an interpreter) those
+    /// of every agency with a visit waiting in a language they interpret.
     pub(crate) fn queues_changed_for_staff(&self, id: &StaffId, out: &mut Vec<Command>) {
-        if let Some(StaffKind::Officer { agency }) = self.staff.get(id).map(|s| &s.profile.kind) {
-            push_queues_changed(out, agency);
+        for agency in self.agencies_counting(id) {
+            push_queues_changed(out, &agency);
+        }
+    }
+
+    /// The agencies whose estimates count `id`: see [`Router::queues_changed_for_staff`].
+    pub(crate) fn agencies_counting(&self, id: &StaffId) -> Vec<AgencyId> {
+        let Some(staff) = self.staff.get(id) else {
+            return Vec::new();
+        };
+        match &staff.profile.kind {
+            StaffKind::Officer { agency } => vec![agency.clone()],
+            StaffKind::Interpreter { .. } => {
+                let interpreted = self.waiting_visits().map(|(_, w)| &w.queue).filter(|q| {
+                    q.language.as_str() != WORKING_LANGUAGE
+                        && staff.profile.can_interpret(&q.language, &q.agency)
+                });
+                let agencies: BTreeSet<&AgencyId> = interpreted.map(|q| &q.agency).collect();
+                agencies.into_iter().cloned().collect()
+            }
+        }
+    }
+
+    /// Stops whatever rings for a waiting visit: its officer's offer and its interpreter's.
+    fn withdraw_visit_offers(&mut self, id: &VisitId, now: Millis, out: &mut Vec<Command>) {
+        let Some(VisitState::Waiting(w)) = self.visits.get(id).map(|v| &v.state) else {
+            return;
+        };
+        let halves = [w.offer.clone(), w.interpreter.clone()];
+        for offer in halves.into_iter().flatten() {
+            self.withdraw_offer(&offer, OfferWithdrawnReason::VisitGone, now, out);
         }
     }
 
@@ -325,6 +359,7 @@ impl Router {
                 seq: self.next_seq,
                 front: spec.front_of_queue,
                 offer: None,
+                interpreter: None,
                 tried: BTreeMap::new(),
             }),
             kiosk_online: spec.kiosk_online,
@@ -361,13 +396,7 @@ impl Router {
         visit.kiosk_online = false;
         visit.gone_deadline = Some(now + grace);
         self.visits_timed.insert(id.clone());
-        if let VisitState::Waiting(Waiting {
-            offer: Some(offer), ..
-        }) = &visit.state
-        {
-            let offer = offer.clone();
-            self.withdraw_offer(&offer, OfferWithdrawnReason::VisitGone, now, out);
-        }
+        self.withdraw_visit_offers(id, now, out);
         Ok(())
     }
 
@@ -447,13 +476,7 @@ impl Router {
             return;
         };
         let agency = visit.segment.queue.agency.clone();
-        if let VisitState::Waiting(Waiting {
-            offer: Some(offer), ..
-        }) = &visit.state
-        {
-            let offer = offer.clone();
-            self.withdraw_offer(&offer, OfferWithdrawnReason::VisitGone, now, out);
-        }
+        self.withdraw_visit_offers(id, now, out);
         let visit = self.visits.remove(id).expect("checked above");
         self.waiting.remove(id);
         out.push(Command::SegmentClosed {
@@ -531,10 +554,17 @@ impl Router {
                 staff: info.participants.iter().cloned().chain(ringing).collect(),
             });
         }
-        let offer = self.offers.get(self.ringing_calls.get(call)?)?;
+        let visit = self.visits.get(self.ringing_calls.get(call)?)?;
+        let VisitState::Waiting(w) = &visit.state else {
+            return None;
+        };
+        let halves = [&w.offer, &w.interpreter].into_iter().flatten();
         Some(CallPeers {
-            kiosk: self.visits.get(&offer.visit)?.kiosk.clone(),
-            staff: vec![offer.staff.clone()],
+            kiosk: visit.kiosk.clone(),
+            staff: halves
+                .filter_map(|o| self.offers.get(o))
+                .map(|o| o.staff.clone())
+                .collect(),
         })
     }
 
@@ -566,6 +596,8 @@ pub(crate) fn push_queues_changed(out: &mut Vec<Command>, agency: &AgencyId) {
     }
 }
 
+#[cfg(test)]
+mod pair_scenarios;
 #[cfg(test)]
 mod properties;
 #[cfg(test)]

@@ -24,6 +24,7 @@ impl Router {
     /// Runs after every event, so it starts from the few people free right now rather than
     /// from everyone online, and stops as soon as nobody is left to offer to.
     pub(crate) fn dispatch(&mut self, now: Millis, out: &mut Vec<Command>) {
+        self.mend_pairs(now, out);
         let has_open_invites = self
             .calls_inviting
             .iter()
@@ -31,7 +32,7 @@ impl Router {
             .any(|c| c.invites.iter().any(|i| i.offer.is_none()));
         let mut order: Vec<(OrderKey, VisitId)> = self
             .waiting_visits()
-            .filter(|(v, w)| w.offer.is_none() && v.kiosk_online)
+            .filter(|(v, w)| w.offer.is_none() && w.interpreter.is_none() && v.kiosk_online)
             .map(|(v, w)| (self.order_key(v, w, now), v.id.clone()))
             .collect();
         if order.is_empty() && !has_open_invites {
@@ -48,17 +49,20 @@ impl Router {
             if skip.is_empty() && unanswerable.contains(&waiting.queue) {
                 continue;
             }
-            let queue = &waiting.queue;
-            let fits = |s: &Staff| s.profile.can_answer(queue);
+            let queue = waiting.queue.clone();
+            // An officer who speaks the citizen's language first; else one with an interpreter.
+            let fits = |s: &Staff| s.profile.can_answer(&queue);
             match self.first_free(Some(&queue.agency), fits, &skip) {
                 Some(staff) => {
                     let call = CallId::new(self.fresh_id("c")).expect("generated ids are valid");
                     self.make_offer(staff, visit_id, OfferKind::Answer { call }, now, out);
                 }
-                None if skip.is_empty() => {
-                    unanswerable.insert(queue.clone());
+                None => {
+                    let paired = self.offer_with_interpreter(&visit_id, &skip, now, out);
+                    if !paired && skip.is_empty() {
+                        unanswerable.insert(queue);
+                    }
                 }
-                None => {}
             }
         }
         if !has_open_invites {
@@ -112,7 +116,7 @@ impl Router {
         }
     }
 
-    fn make_offer(
+    pub(crate) fn make_offer(
         &mut self,
         staff: StaffId,
         visit: VisitId,
@@ -123,7 +127,18 @@ impl Router {
         let offer = OfferId::new(self.fresh_id("o")).expect("generated ids are valid");
         let ring_ms = self.config.ring_timeout_ms;
         let purpose = match &kind {
-            OfferKind::Answer { .. } => OfferPurpose::Answer,
+            OfferKind::Answer { .. } => {
+                let language = &self.visits[&visit].segment.queue.language;
+                match needs_interpreter(language, &self.staff[&staff].profile) {
+                    true => OfferPurpose::AnswerWithInterpreter {
+                        language: language.clone(),
+                    },
+                    false => OfferPurpose::Answer,
+                }
+            }
+            OfferKind::Interpret { language, .. } => OfferPurpose::Interpret {
+                language: language.clone(),
+            },
             OfferKind::Invite {
                 transfer_to: Some(_),
                 invited_by,
@@ -146,15 +161,18 @@ impl Router {
                 invited_by: invited_by.clone(),
             },
         };
-        if let OfferKind::Answer { call } = &kind {
-            self.ringing_calls.insert(call.clone(), offer.clone());
+        if let OfferKind::Answer { call } | OfferKind::Interpret { call, .. } = &kind {
+            self.ringing_calls.insert(call.clone(), visit.clone());
             let v = self
                 .visits
                 .get_mut(&visit)
                 .expect("dispatch offers existing visits");
             v.segment.first_offered_at.get_or_insert(now);
             if let VisitState::Waiting(w) = &mut v.state {
-                w.offer = Some(offer.clone());
+                match &kind {
+                    OfferKind::Interpret { .. } => w.interpreter = Some(offer.clone()),
+                    _ => w.offer = Some(offer.clone()),
+                }
             }
         }
         let offered = Offer {
@@ -162,6 +180,7 @@ impl Router {
             visit: visit.clone(),
             kind,
             deadline: now + ring_ms,
+            held: false,
         };
         let call = offered.call().clone();
         self.offers.insert(offer.clone(), offered);
@@ -190,14 +209,23 @@ impl Router {
             return;
         };
         match &offer.kind {
-            OfferKind::Answer { call } => {
-                self.ringing_calls.remove(call);
+            OfferKind::Answer { call } | OfferKind::Interpret { call, .. } => {
+                let mut rings_on = false;
                 if let Some(Visit {
                     state: VisitState::Waiting(w),
                     ..
                 }) = self.visits.get_mut(&offer.visit)
                 {
-                    w.offer = None;
+                    for half in [&mut w.offer, &mut w.interpreter] {
+                        if half.as_ref() == Some(offer_id) {
+                            *half = None;
+                        }
+                    }
+                    rings_on = w.offer.is_some() || w.interpreter.is_some();
+                }
+                // The other half of a pair keeps the call ringing.
+                if !rings_on {
+                    self.ringing_calls.remove(call);
                 }
             }
             OfferKind::Invite { call, .. } => {
@@ -230,7 +258,7 @@ impl Router {
     fn skip_for_a_while(&mut self, offer: &Offer, now: Millis) {
         let until = now + self.config.ring_timeout_ms;
         match &offer.kind {
-            OfferKind::Answer { .. } => {
+            OfferKind::Answer { .. } | OfferKind::Interpret { .. } => {
                 if let Some(Visit {
                     state: VisitState::Waiting(w),
                     ..
@@ -309,16 +337,14 @@ impl Router {
     /// need not follow each change.
     pub(crate) fn announce_positions(&mut self, now: Millis, out: &mut Vec<Command>) {
         for command in out.iter() {
-            let agency = match command {
-                Command::QueuesChanged { agency } => Some(agency),
-                Command::StaffStatus { staff, .. } => {
-                    self.staff.get(staff).and_then(|s| s.profile.agency())
-                }
-                _ => None,
+            let agencies = match command {
+                Command::QueuesChanged { agency } => vec![agency.clone()],
+                Command::StaffStatus { staff, .. } => self.agencies_counting(staff),
+                _ => Vec::new(),
             };
-            if let Some(agency) = agency {
-                if !self.announce_due.contains(agency) {
-                    self.announce_due.insert(agency.clone());
+            for agency in agencies {
+                if !self.announce_due.contains(&agency) {
+                    self.announce_due.insert(agency);
                 }
             }
         }
@@ -365,7 +391,7 @@ impl Router {
     }
 }
 
-fn active_skips(tried: &BTreeMap<StaffId, Millis>, now: Millis) -> BTreeSet<StaffId> {
+pub(crate) fn active_skips(tried: &BTreeMap<StaffId, Millis>, now: Millis) -> BTreeSet<StaffId> {
     tried
         .iter()
         .filter(|(_, until)| **until > now)
@@ -377,7 +403,7 @@ impl Router {
     /// The longest-idle person of `agency` (`None`: the interpreters) who can be offered
     /// something now, fits and is not skipped. Whoever is offered something stops being free
     /// at once, so the next call finds the next person.
-    fn first_free(
+    pub(crate) fn first_free(
         &self,
         agency: Option<&AgencyId>,
         fits: impl Fn(&Staff) -> bool,

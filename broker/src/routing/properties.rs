@@ -14,6 +14,8 @@ enum Step {
     /// Someone comes online; `1` and `2`: with other languages and skills, or for the other
     /// agency, as after an administrator's change.
     Online(usize, u8),
+    /// Someone logs in and sets themselves available at once, as most do.
+    ComeIn(usize),
     Offline(usize),
     Status(usize, u8),
     /// `booked`: the appointment this many ms after arrival; it comes due 5 min before.
@@ -36,6 +38,7 @@ enum Step {
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         1 => (0..8usize, 0..3u8).prop_map(|(s, v)| Step::Online(s, v)),
+        2 => (0..8usize).prop_map(Step::ComeIn),
         1 => (0..8usize).prop_map(Step::Offline),
         1 => (0..8usize, 0..3u8).prop_map(|(s, c)| Step::Status(s, c)),
         3 => (0..8usize, proptest::option::of(0..1_200_000u64)).prop_map(|(queue, booked)| Step::Enqueue { queue, booked }),
@@ -107,6 +110,15 @@ fn apply(r: &mut Router, ledger: &mut Ledger, step: &Step, now: Millis) -> Vec<C
         Step::Online(n, variant) => Some(Event::StaffOnline {
             profile: profile_as(*n, *variant),
         }),
+        Step::ComeIn(n) => {
+            let profile = profile(*n);
+            r.handle(Event::StaffOnline { profile }, now)
+                .expect("logging in is never refused");
+            Some(Event::SetStatus {
+                staff: staff_id(*n),
+                status: AvailabilityChoice::Available,
+            })
+        }
         Step::Offline(n) => Some(Event::StaffOffline {
             staff: staff_id(*n),
         }),
@@ -260,11 +272,13 @@ fn check_invariants_except_deadlines(
         assert!(peers.staff.contains(&offer.staff), "{id} rings for nobody");
         assert_eq!(peers.kiosk, r.visits[&offer.visit].kiosk);
     }
-    let answering: BTreeMap<&CallId, &OfferId> = r
+    let answering: BTreeMap<&CallId, &VisitId> = r
         .offers
-        .iter()
-        .filter_map(|(id, o)| match &o.kind {
-            OfferKind::Answer { call } => Some((call, id)),
+        .values()
+        .filter_map(|o| match &o.kind {
+            OfferKind::Answer { call } | OfferKind::Interpret { call, .. } => {
+                Some((call, &o.visit))
+            }
             OfferKind::Invite { .. } => None,
         })
         .collect();
@@ -273,6 +287,7 @@ fn check_invariants_except_deadlines(
         r.ringing_calls.iter().collect::<BTreeMap<_, _>>(),
         "ringing calls and answer offers disagree"
     );
+    check_pairs(r);
     for call in r.ringing_calls.keys() {
         assert!(!r.calls.contains_key(call), "{call} rings and goes on");
     }
@@ -332,11 +347,19 @@ fn check_invariants_except_deadlines(
 
     // Order within a priority: an earlier visit in the same queue and class is passed over
     // only for an officer who declined it or let it ring out.
+    // Pairs are judged by the interpreter scenarios: a visit with an interpreter reserved
+    // is mended first, and one needing an interpreter waits for both halves to be free.
     for (offer_id, offer) in &r.offers {
         if !matches!(offer.kind, OfferKind::Answer { .. }) || old_offers.contains(offer_id) {
             continue;
         }
         let later = &r.visits[&offer.visit];
+        if needs_interpreter(
+            &later.segment.queue.language,
+            &r.staff[&offer.staff].profile,
+        ) {
+            continue;
+        }
         let VisitState::Waiting(lw) = &later.state else {
             panic!("offer {offer_id} for a visit in a call")
         };
@@ -350,6 +373,7 @@ fn check_invariants_except_deadlines(
                 && key.0 == later_key.0
                 && key < later_key
                 && ew.offer.is_none()
+                && ew.interpreter.is_none()
                 && earlier.kiosk_online
             {
                 let skipped = ew.tried.get(&offer.staff).is_some_and(|until| *until > now);
@@ -362,6 +386,47 @@ fn check_invariants_except_deadlines(
                     earlier.id
                 );
             }
+        }
+    }
+}
+
+/// A waiting visit's two halves ring on one call for the right people; a held half always
+/// has a ringing other half (two held halves start the call); an interpreter never rings
+/// alone after an event, nor for a visit in the working language.
+fn check_pairs(r: &Router) {
+    for (visit, w) in r.waiting_visits() {
+        let officer = w.offer.as_ref().map(|o| &r.offers[o]);
+        let interpreter = w.interpreter.as_ref().map(|o| &r.offers[o]);
+        if let Some(o) = officer {
+            assert!(matches!(o.kind, OfferKind::Answer { .. }), "{o:?}");
+            assert_eq!(o.visit, visit.id);
+        }
+        if let Some(i) = interpreter {
+            let OfferKind::Interpret { language, .. } = &i.kind else {
+                panic!("{i:?} is not an interpreter's offer");
+            };
+            assert_eq!(language, &w.queue.language);
+            assert_ne!(language.as_str(), WORKING_LANGUAGE);
+            assert_eq!(i.visit, visit.id);
+        }
+        match (officer, interpreter) {
+            (Some(o), Some(i)) => {
+                assert_eq!(o.call(), i.call(), "a pair rings on one call");
+                // The officer fitted when rung; an administrator may change them meanwhile,
+                // as for any offer.
+                assert!(!(o.held && i.held), "both answered and no call started");
+            }
+            (None, Some(i)) => panic!("{} rings to interpret with no officer", i.staff),
+            (Some(o), None) => assert!(!o.held, "{} answered and was left waiting", o.staff),
+            (None, None) => {}
+        }
+    }
+    for offer in r.offers.values() {
+        if offer.held {
+            assert!(
+                !matches!(offer.kind, OfferKind::Invite { .. }),
+                "an invitation is never held"
+            );
         }
     }
 }

@@ -62,7 +62,9 @@ impl Router {
                 Some(agency) => StaffKind::Officer {
                     agency: agency.clone(),
                 },
-                None => StaffKind::Interpreter,
+                None => StaffKind::Interpreter {
+                    serves: BTreeSet::new(),
+                },
             };
             // Languages and skills come back with the desk; until then nobody is offered
             // anything, being in a call.

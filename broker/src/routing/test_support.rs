@@ -19,7 +19,9 @@ pub fn officer(name: &str, agency: &str, languages: &[&str]) -> StaffProfile {
 pub fn interpreter(name: &str, languages: &[&str]) -> StaffProfile {
     StaffProfile {
         id: id(name),
-        kind: StaffKind::Interpreter,
+        kind: StaffKind::Interpreter {
+            serves: BTreeSet::new(),
+        },
         languages: languages.iter().map(|l| id(l)).collect(),
         skills: BTreeSet::new(),
     }

@@ -7,7 +7,8 @@ use super::*;
 impl Router {
     /// The earliest moment at which a [`Event::Tick`] would change something.
     pub fn next_deadline(&self) -> Option<Millis> {
-        let offers = self.offers.values().map(|o| o.deadline);
+        // A held offer waits for its pair's other half, which has a deadline of its own.
+        let offers = self.offers.values().filter(|o| !o.held).map(|o| o.deadline);
         let visits = self
             .visits_timed
             .iter()
@@ -42,7 +43,7 @@ impl Router {
         let due_offers: Vec<OfferId> = self
             .offers
             .iter()
-            .filter(|(_, o)| o.deadline <= now)
+            .filter(|(_, o)| !o.held && o.deadline <= now)
             .map(|(id, _)| id.clone())
             .collect();
         for offer in due_offers {

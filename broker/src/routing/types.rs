@@ -52,9 +52,19 @@ pub struct QueueKey {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StaffKind {
-    Officer { agency: AgencyId },
-    Interpreter,
+    Officer {
+        agency: AgencyId,
+    },
+    /// Interpreters are a pool of their own, not of one agency: `serves` names the agencies
+    /// they work for, none meaning all.
+    Interpreter {
+        serves: BTreeSet<AgencyId>,
+    },
 }
+
+/// The language officers and interpreters share: a visit in it never needs an interpreter,
+/// and an officer answering through one speaks it.
+pub const WORKING_LANGUAGE: &str = "sv";
 
 /// What the engine needs to know of a person at a desk.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,12 +82,35 @@ impl StaffProfile {
             && queue.topic.as_ref().is_none_or(|t| self.skills.contains(t))
     }
 
+    /// Whether this officer can take `queue`'s visits with an interpreter: of its agency,
+    /// with its topic, speaking the working language; the visit's language is another.
+    pub fn can_answer_through_interpreter(&self, queue: &QueueKey) -> bool {
+        needs_interpreter(&queue.language, self)
+            && matches!(&self.kind, StaffKind::Officer { agency } if *agency == queue.agency)
+            && self
+                .languages
+                .iter()
+                .any(|l| l.as_str() == WORKING_LANGUAGE)
+            && queue.topic.as_ref().is_none_or(|t| self.skills.contains(t))
+    }
+
+    /// Whether this interpreter can interpret `language` in a visit to `agency`.
+    pub fn can_interpret(&self, language: &LanguageCode, agency: &AgencyId) -> bool {
+        matches!(&self.kind, StaffKind::Interpreter { serves } if serves.is_empty() || serves.contains(agency))
+            && self.languages.contains(language)
+    }
+
     pub fn agency(&self) -> Option<&AgencyId> {
         match &self.kind {
             StaffKind::Officer { agency } => Some(agency),
-            StaffKind::Interpreter => None,
+            StaffKind::Interpreter { .. } => None,
         }
     }
+}
+
+/// Whether a visit in `language` answered by `officer` needs an interpreter.
+pub fn needs_interpreter(language: &LanguageCode, officer: &StaffProfile) -> bool {
+    language.as_str() != WORKING_LANGUAGE && !officer.languages.contains(language)
 }
 
 #[derive(Debug, Clone)]
@@ -173,7 +206,11 @@ pub struct Waiting {
     pub sort_time: Millis,
     pub seq: u64,
     pub front: bool,
+    /// The offer ringing for (or held by) the officer who is to answer.
     pub offer: Option<OfferId>,
+    /// The interpreter's offer of a visit that needs one: rung with the officer's, on the
+    /// same call, so that both join together (see `pairs`).
+    pub interpreter: Option<OfferId>,
     /// Who declined or let it ring out, and until when they are skipped for this visit.
     pub tried: BTreeMap<StaffId, Millis>,
 }
@@ -232,6 +269,12 @@ pub enum OfferKind {
     /// Answer a waiting visit, which starts `call`. The call's id is chosen when the offer
     /// rings, so that the kiosk and the desk connect on it before anyone answers.
     Answer { call: CallId },
+    /// Interpret a waiting visit from the start of `call`, which the officer rung with it
+    /// starts: the call starts when both have answered.
+    Interpret {
+        call: CallId,
+        language: LanguageCode,
+    },
     /// Join a call in progress for an invitation.
     Invite {
         call: CallId,
@@ -247,13 +290,18 @@ pub struct Offer {
     pub visit: VisitId,
     pub kind: OfferKind,
     pub deadline: Millis,
+    /// Answered, and waiting for the other half of its pair to answer too: it no longer
+    /// times out.
+    pub held: bool,
 }
 
 impl Offer {
     /// The call the offer is about: the one answering starts, or the one an invitation joins.
     pub fn call(&self) -> &CallId {
         match &self.kind {
-            OfferKind::Answer { call } | OfferKind::Invite { call, .. } => call,
+            OfferKind::Answer { call }
+            | OfferKind::Interpret { call, .. }
+            | OfferKind::Invite { call, .. } => call,
         }
     }
 }
@@ -398,6 +446,11 @@ pub enum Command {
     StaffStatus {
         staff: StaffId,
         status: StaffStatus,
+    },
+    /// `staff` answered their half of a pair; the call starts when the other half answers.
+    OfferHeld {
+        offer: OfferId,
+        staff: StaffId,
     },
     /// `staff`'s desk rings; the kiosk and the desk connect on `call` while it does.
     Offer {

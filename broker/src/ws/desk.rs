@@ -55,7 +55,10 @@ fn profile(me: &SessionStaff) -> Option<StaffProfile> {
         Role::Officer => StaffKind::Officer {
             agency: me.card.agency.clone()?,
         },
-        Role::Interpreter => StaffKind::Interpreter,
+        // Every agency, until the pool's page in the admin app says whom each one serves.
+        Role::Interpreter => StaffKind::Interpreter {
+            serves: Default::default(),
+        },
         Role::Admin => return None,
     };
     Some(StaffProfile {

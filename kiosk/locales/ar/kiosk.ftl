@@ -6,6 +6,7 @@ attract-touch = المس هنا للبدء
 language-title = اختر لغتك
 agency-title = مع من تريد أن تتحدث؟
 agency-open = مفتوح الآن
+agency-with-interpreter = مع مترجم
 # The days of the week from Monday, for opening hours.
 weekdays = الاثنين, الثلاثاء, الأربعاء, الخميس, الجمعة, السبت, الأحد
 agency-closed = مغلق. مفتوح { $hours }
@@ -19,6 +20,7 @@ waiting-position = رقمك في الدور هو { $position }.
 waiting-estimate = يستغرق ذلك حوالي { $low } إلى { $high } دقيقة.
 waiting-soon = سيأتي دورك قريبًا.
 waiting-no-officer = لا يوجد موظف متاح الآن.
+waiting-no-interpreter = لا يوجد مترجم للغتك الآن. يمكنك الانتظار، أو حجز موعد مع مترجم.
 waiting-booked = لديك موعد محجوز.
 waiting-leave = مغادرة الدور
 waiting-book-instead = احجز موعدًا بدلًا من ذلك

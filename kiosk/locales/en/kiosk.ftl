@@ -6,6 +6,7 @@ attract-touch = Touch here to start
 language-title = Choose your language
 agency-title = Who do you want to talk to?
 agency-open = Open now
+agency-with-interpreter = With an interpreter
 # The days of the week from Monday, for opening hours.
 weekdays = Mon, Tue, Wed, Thu, Fri, Sat, Sun
 agency-closed = Closed. Open { $hours }
@@ -19,6 +20,7 @@ waiting-position = You are number { $position } in the queue.
 waiting-estimate = It takes about { $low } to { $high } minutes.
 waiting-soon = It is soon your turn.
 waiting-no-officer = No officer is free right now.
+waiting-no-interpreter = No interpreter for your language is here right now. You can wait, or book a time with an interpreter.
 waiting-booked = You have a booked time.
 waiting-leave = Leave the queue
 waiting-book-instead = Book a time instead

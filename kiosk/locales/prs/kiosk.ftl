@@ -6,6 +6,7 @@ attract-touch = برای شروع اینجا را لمس کنید
 language-title = زبان خود را انتخاب کنید
 agency-title = با کی می‌خواهید صحبت کنید؟
 agency-open = حالا باز است
+agency-with-interpreter = با ترجمان
 # The days of the week from Monday, for opening hours.
 weekdays = دوشنبه, سه‌شنبه, چهارشنبه, پنجشنبه, جمعه, شنبه, یکشنبه
 agency-closed = بسته است. باز: { $hours }
@@ -19,6 +20,7 @@ waiting-position = شما نفر { $position } در نوبت هستید.
 waiting-estimate = تقریباً { $low } تا { $high } دقیقه طول می‌کشد.
 waiting-soon = به زودی نوبت شما می‌رسد.
 waiting-no-officer = فعلاً هیچ کارمندی آزاد نیست.
+waiting-no-interpreter = فعلاً هیچ ترجمانی برای زبان شما حاضر نیست. می‌توانید منتظر بمانید، یا یک وقت با ترجمان بگیرید.
 waiting-booked = شما وقت ملاقات دارید.
 waiting-leave = از نوبت خارج شوید
 waiting-book-instead = به جای آن وقت بگیرید

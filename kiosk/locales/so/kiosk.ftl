@@ -6,6 +6,7 @@ attract-touch = Halkan taabo si aad u bilowdo
 language-title = Dooro luqaddaada
 agency-title = Yaad rabtaa inaad la hadasho?
 agency-open = Hadda waa furan yahay
+agency-with-interpreter = Turjubaan ayaa kula jooga
 # The days of the week from Monday, for opening hours.
 weekdays = Isn, Tal, Arb, Kha, Jim, Sab, Axd
 agency-closed = Waa xiran yahay. Waxaa la furaa { $hours }
@@ -19,6 +20,7 @@ waiting-position = Waxaad tahay lambarka { $position } ee safka.
 waiting-estimate = Waxay qaadanaysaa qiyaastii { $low } ilaa { $high } daqiiqo.
 waiting-soon = Dhawaan ayaa kuu imanaysa.
 waiting-no-officer = Hadda ma jiro shaqaale bannaan.
+waiting-no-interpreter = Hadda ma jiro turjubaan luqaddaada. Waad sugi kartaa, ama ballan la samee turjubaan.
 waiting-booked = Waxaad haysataa ballan.
 waiting-leave = Ka bax safka
 waiting-book-instead = Ballan qabso beddelkeeda

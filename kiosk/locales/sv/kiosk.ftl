@@ -6,6 +6,7 @@ attract-touch = Tryck här för att börja
 language-title = Välj språk
 agency-title = Vem vill du prata med?
 agency-open = Öppet nu
+agency-with-interpreter = Med tolk
 # The days of the week from Monday, for opening hours.
 weekdays = mån, tis, ons, tor, fre, lör, sön
 agency-closed = Stängt. Öppet { $hours }
@@ -19,6 +20,7 @@ waiting-position = Du är nummer { $position } i kön.
 waiting-estimate = Det tar ungefär { $low } till { $high } minuter.
 waiting-soon = Det är snart din tur.
 waiting-no-officer = Ingen handläggare är ledig just nu.
+waiting-no-interpreter = Ingen tolk för ditt språk är på plats just nu. Du kan vänta, eller boka en tid med tolk.
 waiting-booked = Du har en bokad tid.
 waiting-leave = Lämna kön
 waiting-book-instead = Boka en tid i stället

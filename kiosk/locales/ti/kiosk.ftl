@@ -6,6 +6,7 @@ attract-touch = ንምጅማር ኣብዚ ጠውቕ
 language-title = ቋንቋኻ ምረጽ
 agency-title = ምስ መን ክትዛረብ ትደሊ?
 agency-open = ሕጂ ክፉት እዩ
+agency-with-interpreter = ምስ ተርጓሚ
 # The days of the week from Monday, for opening hours.
 weekdays = ሰኑይ, ሰሉስ, ረቡዕ, ሓሙስ, ዓርቢ, ቀዳም, ሰንበት
 agency-closed = ዕጹው እዩ። ዝኽፈተሉ ግዜ { $hours }
@@ -19,6 +20,7 @@ waiting-position = ኣብ መስርዕ ቁጽሪ { $position } ኢኻ።
 waiting-estimate = ኣስታት ካብ { $low } ክሳብ { $high } ደቒቕ ይወስድ።
 waiting-soon = ቀልጢፉ ተራኻ ይበጽሕ።
 waiting-no-officer = ሕጂ ነጻ ሰራሕተኛ የለን።
+waiting-no-interpreter = ሕጂ ንቋንቋኻ ተርጓሚ የለን። ክትጽበ ትኽእል ኢኻ፡ ወይ ምስ ተርጓሚ ግዜ ክትሕዝ።
 waiting-booked = ቆጸራ ኣለካ።
 waiting-leave = ካብ መስርዕ ውጻእ
 waiting-book-instead = ኣብ ክንድኡ ቆጸራ ሓዝ

@@ -93,9 +93,14 @@ impl Screen {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Estimate {
-    Minutes { low: u32, high: u32 },
+    Minutes {
+        low: u32,
+        high: u32,
+    },
     Soon,
     NoOfficer,
+    /// Officers are here, but nobody to interpret the citizen's language.
+    NoInterpreter,
 }
 
 /// What the citizen did.
@@ -258,6 +263,7 @@ impl Model {
                         },
                         WaitRange::Seconds { .. } => Estimate::Soon,
                         WaitRange::NoOfficerOnline => Estimate::NoOfficer,
+                        WaitRange::NoInterpreterOnline => Estimate::NoInterpreter,
                     },
                     booked: *booked,
                 }

@@ -44,6 +44,10 @@ pub(super) fn variant(screen: &Screen, status: &Status, model: &Model, preview: 
             estimate: Estimate::NoOfficer,
             ..
         } => "waiting-no-officer".to_string(),
+        Screen::Waiting {
+            estimate: Estimate::NoInterpreter,
+            ..
+        } => "waiting-no-interpreter".to_string(),
         other => other.name().to_string(),
     };
     format!("{base}{settings}")
@@ -328,17 +332,9 @@ impl Draw<'_> {
         grid.set_row_spacing(16);
         grid.set_column_spacing(16);
         grid.set_halign(gtk::Align::Center);
-        // Only agencies that meet citizens in the chosen language: the broker refuses others.
-        let mut agencies: Vec<_> = self
-            .status
-            .agencies
-            .iter()
-            .filter(|a| {
-                a.languages
-                    .iter()
-                    .any(|l| l.as_str() == self.language.code())
-            })
-            .collect();
+        // Every agency, in every language: where none of its officers speaks the citizen's,
+        // an interpreter joins the meeting, and the citizen is told so here.
+        let mut agencies: Vec<_> = self.status.agencies.iter().collect();
         agencies.sort_by_key(|a| !a.open_now);
         for (i, agency) in agencies.iter().enumerate() {
             let state = if agency.open_now {
@@ -347,7 +343,17 @@ impl Draw<'_> {
                 let hours = super::refused::hours_text(self.texts, self.language, &agency.hours);
                 self.ta("agency-closed", &[("hours", Arg::from(hours))])
             };
-            let label = format!("{}\n{state}", agency.name);
+            let spoken = agency
+                .languages
+                .iter()
+                .any(|l| l.as_str() == self.language.code());
+            let label = match spoken {
+                true => format!("{}\n{state}", agency.name),
+                false => {
+                    let interpreted = self.t("agency-with-interpreter");
+                    format!("{}\n{state}\n{interpreted}", agency.name)
+                }
+            };
             let button = self.button(
                 &label,
                 Some(pictogram(agency.agency.as_str())),
@@ -431,6 +437,7 @@ impl Draw<'_> {
             ),
             Estimate::Soon => (self.t("waiting-soon"), false),
             Estimate::NoOfficer => (self.t("waiting-no-officer"), true),
+            Estimate::NoInterpreter => (self.t("waiting-no-interpreter"), true),
         };
         column.append(&self.label(&text, "body"));
         if booked {

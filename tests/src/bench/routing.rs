@@ -83,7 +83,7 @@ fn agencies() -> Vec<AgencyRow> {
 fn desk_hello(profile: StaffProfile, connection: u64) -> DeskHello {
     let agency = match &profile.kind {
         StaffKind::Officer { agency } => Some(agency.clone()),
-        StaffKind::Interpreter => None,
+        StaffKind::Interpreter { .. } => None,
     };
     DeskHello {
         connection,

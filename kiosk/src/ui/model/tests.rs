@@ -115,6 +115,14 @@ fn a_visit_goes_from_the_attract_screen_to_the_queue_in_the_chosen_language() {
             ..
         }
     ));
+    let no_interpreter = status(waiting(1, WaitRange::NoInterpreterOnline));
+    assert!(matches!(
+        model.screen(&no_interpreter),
+        Screen::Waiting {
+            estimate: Estimate::NoInterpreter,
+            ..
+        }
+    ));
 }
 
 #[test]
