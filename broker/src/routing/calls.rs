@@ -399,7 +399,16 @@ impl Router {
             if let (Some(answered), Some(agency)) =
                 (visit.segment.answered_at, Some(&visit.segment.queue.agency))
             {
-                self.handling.record(agency, now.saturating_sub(answered));
+                let took = now.saturating_sub(answered);
+                self.handling.record(agency, took);
+                let interpreted = call
+                    .participants
+                    .iter()
+                    .any(|p| (self.staff.get(p)).is_some_and(|s| s.profile.agency().is_none()));
+                if interpreted {
+                    let language = &visit.segment.queue.language;
+                    self.handling.record_interpreted(language, took);
+                }
                 push_queues_changed(out, agency);
             }
         }

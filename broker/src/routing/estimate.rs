@@ -14,38 +14,73 @@ const DEFAULT_HANDLING_MS: u64 = 8 * 60_000;
 
 #[derive(Debug, Clone, Default)]
 pub struct HandlingTimes {
-    per_agency: HashMap<AgencyId, VecDeque<u64>>,
+    per_agency: HashMap<AgencyId, Samples>,
+    /// Calls with an interpreter, by language: what an interpreter's next free moment
+    /// depends on. They run longer than others.
+    interpreted: HashMap<LanguageCode, Samples>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Samples(VecDeque<u64>);
+
+impl Samples {
+    fn record(&mut self, duration_ms: u64) {
+        if self.0.len() == SAMPLES_KEPT {
+            self.0.pop_front();
+        }
+        self.0.push_back(duration_ms);
+    }
+
+    fn quartiles(&self) -> Option<(u64, u64)> {
+        if self.0.len() < SAMPLES_TRUSTED {
+            return None;
+        }
+        let mut sorted: Vec<u64> = self.0.iter().copied().collect();
+        sorted.sort_unstable();
+        Some((sorted[sorted.len() / 4], sorted[(sorted.len() * 3) / 4]))
+    }
 }
 
 impl HandlingTimes {
     pub fn record(&mut self, agency: &AgencyId, duration_ms: u64) {
-        let samples = self.per_agency.entry(agency.clone()).or_default();
-        if samples.len() == SAMPLES_KEPT {
-            samples.pop_front();
-        }
-        samples.push_back(duration_ms);
+        self.per_agency
+            .entry(agency.clone())
+            .or_default()
+            .record(duration_ms);
+    }
+
+    pub fn record_interpreted(&mut self, language: &LanguageCode, duration_ms: u64) {
+        self.interpreted
+            .entry(language.clone())
+            .or_default()
+            .record(duration_ms);
     }
 
     /// Lower and upper quartile of recent handling times, widened when history is thin.
     pub fn quartiles(&self, agency: &AgencyId) -> (u64, u64) {
-        let samples = self.per_agency.get(agency);
-        match samples {
-            Some(s) if s.len() >= SAMPLES_TRUSTED => {
-                let mut sorted: Vec<u64> = s.iter().copied().collect();
-                sorted.sort_unstable();
-                (sorted[sorted.len() / 4], sorted[(sorted.len() * 3) / 4])
-            }
-            _ => (DEFAULT_HANDLING_MS / 2, DEFAULT_HANDLING_MS * 2),
-        }
+        self.per_agency
+            .get(agency)
+            .and_then(Samples::quartiles)
+            .unwrap_or((DEFAULT_HANDLING_MS / 2, DEFAULT_HANDLING_MS * 2))
+    }
+
+    /// As [`HandlingTimes::quartiles`], of recent calls interpreted into `language`; the
+    /// agency's until there are enough of them.
+    pub fn interpreted_quartiles(&self, language: &LanguageCode, agency: &AgencyId) -> (u64, u64) {
+        self.interpreted
+            .get(language)
+            .and_then(Samples::quartiles)
+            .unwrap_or_else(|| self.quartiles(agency))
     }
 }
 
-/// Officers able to take a queue's visits right now (online, not away), and how many of them
-/// are free.
+/// Officers able to take a queue's visits right now (online, not away), how many of them
+/// are free, and how many are logged in at all (away too).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct QueueLoad {
     pub(crate) able: u64,
     pub(crate) free: u64,
+    pub(crate) present: u64,
 }
 
 impl Router {
@@ -114,22 +149,24 @@ impl Router {
         // Who can take which queue is kept up to date as people change (`people`), so this
         // costs the queues that have visits, not the agency's people.
         let interpreters = self.staff.pool(None).expect("the interpreters' pool");
+        let working = LanguageCode::new(WORKING_LANGUAGE).expect("a language code");
         for (agency, queues) in &mut agencies {
             let Some(pool) = self.staff.pool(Some(agency)) else {
                 continue;
             };
-            // A queue nobody here speaks is served through interpreters by those who speak
-            // the working language, and competes with the queues they serve.
+            // A queue in another language than the working one is served by those who speak
+            // it, and through interpreters by those who speak the working language: it then
+            // competes with the queues those serve.
             let mut served_as: Vec<QueueKey> = Vec::with_capacity(queues.keys.len());
             for (a, queue) in queues.keys.iter().enumerate() {
-                let load = pool.load(queue);
-                if load.able > 0 || queue.language.as_str() == WORKING_LANGUAGE {
-                    queues.loads[a] = load;
+                let direct = pool.load(queue);
+                if queue.language == working {
+                    queues.loads[a] = direct;
                     served_as.push((*queue).clone());
                     continue;
                 }
                 let through = QueueKey {
-                    language: LanguageCode::new(WORKING_LANGUAGE).expect("a language code"),
+                    language: working.clone(),
                     ..(*queue).clone()
                 };
                 let officers = pool.load(&through);
@@ -137,12 +174,24 @@ impl Router {
                     topic: None,
                     ..(*queue).clone()
                 });
-                queues.loads[a] = QueueLoad {
-                    able: officers.able.min(interpreting.able),
-                    free: officers.free.min(interpreting.free),
+                let via = |of: fn(&QueueLoad) -> u64| {
+                    of(&officers)
+                        .saturating_sub(of(&direct))
+                        .min(of(&interpreting))
                 };
-                queues.no_interpreter[a] = officers.able > 0 && interpreting.able == 0;
-                served_as.push(through);
+                queues.loads[a] = QueueLoad {
+                    able: direct.able + via(|l| l.able),
+                    free: direct.free + via(|l| l.free),
+                    present: direct.present + via(|l| l.present),
+                };
+                queues.no_interpreter[a] =
+                    direct.able == 0 && officers.able > 0 && interpreting.able == 0;
+                queues.interpreted_only[a] = direct.able == 0 && interpreting.able > 0;
+                queues.interpreters[a] = interpreting.able;
+                served_as.push(match via(|l| l.able) > 0 || direct.able == 0 {
+                    true => through,
+                    false => (*queue).clone(),
+                });
             }
             for a in 0..queues.keys.len() {
                 for b in 0..queues.keys.len() {
@@ -150,51 +199,161 @@ impl Router {
                 }
             }
         }
+        // Interpreters serve every agency: a visit only they can serve also waits behind
+        // those of its language at other agencies.
+        let any_interpreted = agencies
+            .values()
+            .any(|q| q.interpreted_only.iter().any(|i| *i));
+        let interpreted = if any_interpreted {
+            self.interpreter_positions(now)
+        } else {
+            HashMap::new()
+        };
         let mut estimates = Vec::new();
         for (agency, mut queues) in agencies {
             queues.waiting.sort_unstable_by_key(|(key, _, _)| *key);
             // Visits seen so far, by queue: those ahead of the next one.
             let mut ahead_in = vec![0u64; queues.keys.len()];
             for (_, visit, queue) in &queues.waiting {
+                // Visits ahead that wait for an interpreter take officers only as fast as
+                // interpreters come free: dispatch passes them over meanwhile.
                 let ahead: u64 = (0..queues.keys.len())
                     .filter(|other| queues.shared[*queue][*other])
-                    .map(|other| ahead_in[other])
+                    .map(
+                        |other| match queues.interpreted_only[other] && other != *queue {
+                            true => ahead_in[other].min(queues.interpreters[other]),
+                            false => ahead_in[other],
+                        },
+                    )
                     .sum();
                 ahead_in[*queue] += 1;
-                let estimate = match queues.no_interpreter[*queue] {
-                    true => WaitEstimate {
-                        position: (ahead + 1) as u32,
-                        wait: WaitRange::NoInterpreterOnline,
-                    },
-                    false => self.estimate_from(ahead + 1, queues.loads[*queue], agency),
+                let VisitState::Waiting(w) = &visit.state else {
+                    continue;
                 };
-                estimates.push((visit.id.clone(), visit.kiosk_online, estimate));
+                let position = ahead + 1;
+                let ringing = w.offer.is_some() || w.interpreter.is_some();
+                let wait = if ringing {
+                    // Being rung for now: answered within seconds, or rung at the next desk.
+                    WaitRange::Seconds {
+                        low_seconds: 0,
+                        high_seconds: round_to_minute(self.config.ring_timeout_ms),
+                    }
+                } else if queues.no_interpreter[*queue] {
+                    WaitRange::NoInterpreterOnline
+                } else {
+                    let handling = self.handling.quartiles(agency);
+                    let by_officers = self.wait_range(position, queues.loads[*queue], handling);
+                    let by_interpreters = match interpreted.get(&visit.id) {
+                        Some((position, load)) if queues.interpreted_only[*queue] => {
+                            let language = &w.queue.language;
+                            let handling = self.handling.interpreted_quartiles(language, agency);
+                            self.wait_range(*position, *load, handling)
+                        }
+                        _ => None,
+                    };
+                    match (by_officers, by_interpreters) {
+                        // Both must come free, one after the other at worst.
+                        (Some((low, high)), Some((i_low, i_high))) => {
+                            seconds(low.max(i_low), high + i_high)
+                        }
+                        (Some((low, high)), None) => seconds(low, high),
+                        (None, _) => WaitRange::NoOfficerOnline,
+                    }
+                };
+                let position = position as u32;
+                estimates.push((
+                    visit.id.clone(),
+                    visit.kiosk_online,
+                    WaitEstimate { position, wait },
+                ));
             }
         }
         estimates
     }
 
-    fn estimate_from(&self, position: u64, load: QueueLoad, agency: &AgencyId) -> WaitEstimate {
-        if load.able == 0 {
-            return WaitEstimate {
-                position: position as u32,
-                wait: WaitRange::NoOfficerOnline,
+    /// Every waiting visit that only interpreters can bring an officer to (none of its
+    /// agency's officers here speaks its language): its place among those of its language,
+    /// at every agency, and the interpreters of that language.
+    fn interpreter_positions(&self, now: Millis) -> HashMap<VisitId, (u64, QueueLoad)> {
+        let interpreters = self.staff.pool(None).expect("the interpreters' pool");
+        // By language: its visits in dispatch order, and one of their queues (a pool's load
+        // reads the language and topic, not the agency).
+        type Interpreted<'a> = (Vec<(offers::OrderKey, &'a VisitId)>, Option<&'a QueueKey>);
+        let mut by_language: BTreeMap<&LanguageCode, Interpreted> = BTreeMap::new();
+        for (visit, w) in self.waiting_visits() {
+            let language = &w.queue.language;
+            let direct = self.staff.pool(Some(&w.queue.agency));
+            let spoken = direct.is_some_and(|pool| pool.load(&w.queue).able > 0);
+            if language.as_str() != WORKING_LANGUAGE && !spoken {
+                let key = self.order_key(visit, w, now);
+                let (visits, queue) = by_language.entry(language).or_default();
+                visits.push((key, &visit.id));
+                queue.get_or_insert(&w.queue);
+            }
+        }
+        let mut positions = HashMap::new();
+        for (mut visits, queue) in by_language.into_values() {
+            let Some(queue) = queue else {
+                continue;
             };
+            let load = interpreters.load(&QueueKey {
+                topic: None,
+                ..queue.clone()
+            });
+            visits.sort_unstable();
+            for (n, (_, visit)) in visits.into_iter().enumerate() {
+                positions.insert(visit.clone(), (n as u64 + 1, load));
+            }
         }
-        let (q1, q3) = self.handling.quartiles(agency);
-        let low = if load.free >= position {
-            0
-        } else {
-            (position - load.free) * q1 / load.able
-        };
+        positions
+    }
+
+    /// The agencies with a visit waiting that only an interpreter can bring an officer to.
+    pub(crate) fn agencies_waiting_for_interpreters(&self) -> BTreeSet<AgencyId> {
+        let mut agencies = BTreeSet::new();
+        for (_, w) in self.waiting_visits() {
+            if w.queue.language.as_str() == WORKING_LANGUAGE || agencies.contains(&w.queue.agency) {
+                continue;
+            }
+            let pool = self.staff.pool(Some(&w.queue.agency));
+            if pool.is_none_or(|pool| pool.load(&w.queue).able == 0) {
+                agencies.insert(w.queue.agency.clone());
+            }
+        }
+        agencies
+    }
+
+    /// Likely lowest and highest wait in ms at `position` with `load`, or none with nobody
+    /// able.
+    ///
+    /// The first of the busy may be done any moment, so a visit next in line after those
+    /// free may be answered at once; each further one waits a short meeting more. At best
+    /// those on a break come back at once, at worst none do.
+    fn wait_range(
+        &self,
+        position: u64,
+        load: QueueLoad,
+        (q1, q3): (u64, u64),
+    ) -> Option<(u64, u64)> {
+        if load.able == 0 {
+            return None;
+        }
+        // Those busy now are halfway through their meetings on average; after them, each
+        // comes free once a short meeting is over.
+        let present = load.present.max(load.able);
+        let waiting_for = position.saturating_sub(load.free + 1);
+        let first_round = waiting_for.min(present);
+        let low = first_round * q1 / (2 * present) + (waiting_for - first_round) * q1 / present;
         let high = position * q3 / load.able + self.config.ring_timeout_ms;
-        WaitEstimate {
-            position: position as u32,
-            wait: WaitRange::Seconds {
-                low_seconds: round_to_minute(low),
-                high_seconds: round_to_minute(high).max(60),
-            },
-        }
+        Some((low, high))
+    }
+}
+
+/// The range in whole minutes, widened to them: the low end down, the high end up.
+fn seconds(low: u64, high: u64) -> WaitRange {
+    WaitRange::Seconds {
+        low_seconds: (low / 60_000 * 60) as u32,
+        high_seconds: round_to_minute(high).max(60),
     }
 }
 
@@ -213,6 +372,10 @@ struct AgencyQueues<'a> {
     loads: Vec<QueueLoad>,
     /// Officers can take the queue's visits only through an interpreter, and none is here.
     no_interpreter: Vec<bool>,
+    /// Only through an interpreter, and some are here ...
+    interpreted_only: Vec<bool>,
+    /// ... this many.
+    interpreters: Vec<u64>,
     /// `shared[a][b]`: someone can take visits of both queues (always so for a queue and
     /// itself).
     shared: Vec<Vec<bool>>,
@@ -226,6 +389,8 @@ impl<'a> AgencyQueues<'a> {
                 self.keys.push(queue);
                 self.loads.push(QueueLoad::default());
                 self.no_interpreter.push(false);
+                self.interpreted_only.push(false);
+                self.interpreters.push(0);
                 for row in &mut self.shared {
                     row.push(false);
                 }

@@ -52,7 +52,8 @@ impl Router {
     }
 
     /// Whether what the pools say of each waiting visit's queue is what counting everyone
-    /// says: who can take it, who of them is free, and who can take two queues' visits both.
+    /// says: who can take it, who of them is free, who is here at all, and who can take two
+    /// queues' visits both.
     #[cfg(test)]
     fn loads_hold(&self) -> bool {
         let counts = |s: &&Staff| s.online && s.status != StaffStatus::Away;
@@ -69,7 +70,12 @@ impl Router {
                 let both = able.iter().any(|s| s.profile.can_answer(other));
                 queue == other || pool.is_some_and(|p| p.shared(queue, other)) == both
             });
-            load.able == able.len() as u64 && load.free == free && shares_hold
+            let present = self.staff.values().filter(|s| s.online);
+            let present = present.filter(|s| s.profile.can_answer(queue)).count() as u64;
+            load.able == able.len() as u64
+                && load.free == free
+                && load.present == present
+                && shares_hold
         })
     }
 }

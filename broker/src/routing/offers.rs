@@ -336,6 +336,7 @@ impl Router {
     /// busy day an agency changes many times a second, and a position shown to a citizen
     /// need not follow each change.
     pub(crate) fn announce_positions(&mut self, now: Millis, out: &mut Vec<Command>) {
+        let mut newly_due = false;
         for command in out.iter() {
             let agencies = match command {
                 Command::QueuesChanged { agency } => vec![agency.clone()],
@@ -345,8 +346,15 @@ impl Router {
             for agency in agencies {
                 if !self.announce_due.contains(&agency) {
                     self.announce_due.insert(agency);
+                    newly_due = true;
                 }
             }
+        }
+        // A visit only interpreters can serve waits behind those of its language at every
+        // agency: whatever moved anywhere may move it.
+        if newly_due {
+            let interpreted = self.agencies_waiting_for_interpreters();
+            self.announce_due.extend(interpreted);
         }
         if !self.announce_due.is_empty() && self.announce_at.is_none() {
             self.announce_at = Some((now / ANNOUNCE_EVERY_MS + 1) * ANNOUNCE_EVERY_MS);
@@ -372,6 +380,7 @@ impl Router {
         if touched.is_empty() {
             return;
         }
+        touched.extend(self.agencies_waiting_for_interpreters());
         for (id, estimate) in self.estimates_in(|agency| touched.contains(agency), now) {
             let visit = self.visits.get_mut(&id).expect("listed by estimates_in");
             if visit.announced.as_ref() == Some(&estimate) {

@@ -58,6 +58,9 @@ struct Abilities {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Standing {
     counts_towards_estimates: bool,
+    /// Online, away or not: back from a break before long, as the low end of an estimate
+    /// assumes.
+    present: bool,
     /// When they became free, if they are.
     free_since: Option<Millis>,
     view: View,
@@ -75,6 +78,7 @@ impl Standing {
     /// What someone who is not here adds: nothing.
     const NONE: Standing = Standing {
         counts_towards_estimates: false,
+        present: false,
         free_since: None,
         view: View::Uncounted,
     };
@@ -82,6 +86,7 @@ impl Standing {
     fn of(staff: &Staff) -> Standing {
         Standing {
             counts_towards_estimates: staff.online && staff.status != StaffStatus::Away,
+            present: staff.online,
             free_since: staff.can_be_offered().then_some(staff.idle_since),
             view: match staff.status {
                 StaffStatus::Available => View::Available,
@@ -285,7 +290,11 @@ impl Pool {
             }
         }
         let free_changed = before.free_since.is_some() != after.free_since.is_some();
-        if before.counts_towards_estimates != after.counts_towards_estimates || free_changed {
+        let present_changed = before.present != after.present;
+        if before.counts_towards_estimates != after.counts_towards_estimates
+            || free_changed
+            || present_changed
+        {
             self.abilities.book(&staff.profile, before, after);
         }
     }
@@ -362,10 +371,12 @@ impl Abilities {
             after.counts_towards_estimates,
         );
         let free = (before.free_since.is_some(), after.free_since.is_some());
+        let present = (before.present, after.present);
         for a in &abilities {
             let load = &mut self.loads[*a];
             change_count(&mut load.able, able);
             change_count(&mut load.free, free);
+            change_count(&mut load.present, present);
         }
         if before.counts_towards_estimates == after.counts_towards_estimates {
             return;

@@ -5,6 +5,7 @@ pub mod calls;
 pub mod documents;
 pub mod process;
 pub mod routing;
+pub mod routing_day;
 pub mod signalling;
 pub mod turn;
 
@@ -73,6 +74,13 @@ impl Figures {
             round(ours),
             round(target)
         ));
+    }
+
+    /// A figure the issue sets no target for and no peer has: printed so that it can be
+    /// followed from run to run.
+    pub fn measured(&mut self, name: &str, ours: f64, unit: &str) {
+        self.lines
+            .push(format!("{name} ours={}{unit}", round(ours)));
     }
 
     pub fn print(&self) {

@@ -3,7 +3,7 @@
 
 use nara_tests::bench::calls::{self, CallFigure};
 use nara_tests::bench::documents;
-use nara_tests::bench::{routing, signalling, turn, Figures};
+use nara_tests::bench::{routing, routing_day, signalling, turn, Figures};
 use std::process::ExitCode;
 
 const BENCHMARKS: &[(&str, &str)] = &[
@@ -25,7 +25,8 @@ const BENCHMARKS: &[(&str, &str)] = &[
     ),
     (
         "routing",
-        "the routing state machine: 5 000 officers, 500 queues, a day's visits at 100x",
+        "the routing state machine: 5 000 officers, 500 queues, a day's visits at 100x; then \
+         how honest the wait estimates are over an office day with interpreters",
     ),
     (
         "signalling",
@@ -91,7 +92,21 @@ fn main() -> ExitCode {
             if let Some(n) = flag_value::<u64>(&args, "--hours") {
                 bench.day_hours = n;
             }
-            report(Ok(routing::run(&bench)), "routing")
+            // `--estimates`: only the office day that measures the wait estimates.
+            let mut figures = match args.iter().any(|a| a == "--estimates") {
+                true => Figures::default(),
+                false => routing::run(&bench),
+            };
+            // `--seed N`: another office day of the same shape.
+            let mut day = routing_day::Day::default();
+            if let Some(seed) = flag_value(&args, "--seed") {
+                day.seed = seed;
+            }
+            if let Some(rate) = flag_value(&args, "--arrivals-per-hour") {
+                day.arrivals_per_hour = rate;
+            }
+            routing_day::report(&day, &mut figures);
+            report(Ok(figures), "routing")
         }
         Some("signalling") => {
             let mut bench = signalling::SignallingBench::default();
