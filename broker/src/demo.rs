@@ -118,6 +118,14 @@ pub async fn seed(store: &dyn Store) -> anyhow::Result<Vec<DemoLogin>> {
             &["ar", "prs", "sv"],
             &hash,
         ),
+        person(
+            "tolk-selam",
+            "Selam Haile (tolk)",
+            Role::Interpreter,
+            None,
+            &["ti", "so", "sv"],
+            &hash,
+        ),
     ];
     for (n, (agency, _, languages)) in AGENCIES.iter().enumerate() {
         for k in 0..2 {

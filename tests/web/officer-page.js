@@ -470,6 +470,9 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
         report({ event: 'offer', visit: message.visit, purpose: message.purpose.kind, call: message.call });
         if (!answerByCommand) accept();
         break;
+      case 'offerHeld':
+        report({ event: 'offerHeld', offer: message.offer });
+        break;
       case 'offerWithdrawn': {
         // The kiosk closes its side of the ring's connection: seen here in getStats (its DTLS
         // close_notify) before this page closes its own.

@@ -77,6 +77,12 @@ fn a_language_no_officer_speaks_queues_and_is_answered_with_an_interpreter() {
         m,
         BrokerToDesk::ParticipantJoined { participant, .. } if participant.staff.as_str() == "hodan"
     )));
+    // Anna starts the call alone and hears Hodan join: Hodan, the later, offers to Anna, so
+    // the two desks never offer to each other at once.
+    assert!(to_desk(&out, "anna").iter().any(|m| matches!(
+        m,
+        BrokerToDesk::CallStarted { participants, .. } if participants.len() == 1
+    )));
     assert!(to_desk(&out, "hodan").iter().any(|m| matches!(
         m,
         BrokerToDesk::CallStarted { participants, owner, .. }

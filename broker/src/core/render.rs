@@ -115,7 +115,9 @@ impl Core {
                         officer: card.clone(),
                     },
                 );
-                self.send_call_started(&call, &staff);
+                // Alone in it as far as this command goes: whoever joins in the same event
+                // (an interpreter rung with the officer) is told as joining, and offers to us.
+                self.send_call_started_with(&call, &staff, std::slice::from_ref(&staff));
                 self.audit(staff.as_str(), "answered", visit.as_str(), call.as_str());
             }
             Command::Joined { call, staff } => {
@@ -284,13 +286,21 @@ impl Core {
 
     /// Tells `staff` about the call they are now in, with everyone already there.
     pub(super) fn send_call_started(&mut self, call: &CallId, staff: &StaffId) {
+        let Some(participants) = self.router.call(call).map(|c| c.participants.clone()) else {
+            return;
+        };
+        self.send_call_started_with(call, staff, &participants);
+    }
+
+    /// Tells `staff` about the call they are now in, with `participants` in it.
+    fn send_call_started_with(&mut self, call: &CallId, staff: &StaffId, participants: &[StaffId]) {
         let Some(info) = self.router.call(call) else {
             return;
         };
         let Some(visit) = self.router.visit(&info.visit) else {
             return;
         };
-        let participants = info.participants.iter().map(|p| self.card(p)).collect();
+        let participants = participants.iter().map(|p| self.card(p)).collect();
         let message = BrokerToDesk::CallStarted {
             call: call.clone(),
             visit: info.visit.clone(),
