@@ -88,6 +88,7 @@ fn person(
         region: None,
         languages: languages.iter().map(|l| l.to_string()).collect(),
         skills: Vec::new(),
+        serves: Vec::new(),
         disabled: false,
     }
 }
@@ -123,7 +124,15 @@ pub async fn seed(store: &dyn Store) -> anyhow::Result<Vec<DemoLogin>> {
             "Selam Haile (tolk)",
             Role::Interpreter,
             None,
-            &["ti", "so", "sv"],
+            &["ti", "so", "en", "sv"],
+            &hash,
+        ),
+        person(
+            "tolk-lina",
+            "Lina Ek (teckenspråkstolk)",
+            Role::Interpreter,
+            None,
+            &["swl", "sv"],
             &hash,
         ),
     ];

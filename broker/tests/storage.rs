@@ -236,6 +236,7 @@ async fn staff_and_sessions() {
             region: None,
             languages: vec!["sv".into(), "so".into()],
             skills: vec![],
+            serves: vec![],
             disabled: false,
         };
         assert!(store.insert_staff(&staff).await.unwrap(), "{name}");
@@ -275,6 +276,19 @@ async fn staff_and_sessions() {
             .execute("UPDATE staff SET role = 'officer' WHERE id = 'anna'")
             .await
             .unwrap();
+        // An administrator changes what she can take; nobody else's abilities change.
+        let languages = vec!["sv".to_string(), "ti".to_string()];
+        let skills = vec!["pension".to_string()];
+        assert!(store
+            .set_staff_abilities("anna", &languages, &skills, &[])
+            .await
+            .unwrap());
+        let anna = store.staff_by_id("anna").await.unwrap().unwrap();
+        assert_eq!((anna.languages, anna.skills), (languages, skills), "{name}");
+        assert!(!store
+            .set_staff_abilities("nobody", &[], &[], &[])
+            .await
+            .unwrap());
         store.create_session("tok", "anna", 1000).await.unwrap();
         assert_eq!(
             store.session("tok", 999).await.unwrap(),
@@ -373,6 +387,7 @@ async fn calls_in_progress_are_saved_updated_and_forgotten() {
             participants: vec![ParticipantRecord {
                 staff: id("omar"),
                 agency: Some(id("csn")),
+                interprets: None,
             }],
             invites: Vec::new(),
         };
@@ -381,6 +396,7 @@ async fn calls_in_progress_are_saved_updated_and_forgotten() {
         record.participants.push(ParticipantRecord {
             staff: id("tolk"),
             agency: None,
+            interprets: Some(id("ar")),
         });
         record.invites.push(InviteRecord {
             invited_by: id("omar"),

@@ -5,6 +5,7 @@
 use nara_broker::api::admin::*;
 use nara_broker::api::auth::*;
 use nara_broker::api::openapi::{ApiErrorBody, ApiErrorCode};
+use nara_broker::api::staff::*;
 use nara_broker::api::stats::*;
 use nara_broker::storage::*;
 use std::path::PathBuf;
@@ -32,6 +33,7 @@ fn generate() -> String {
         SiteRow,
         StaffView,
         NewStaff,
+        StaffAbilities,
         BookingRow,
         NewBooking,
         AuditRow,

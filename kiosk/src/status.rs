@@ -77,3 +77,30 @@ pub struct ChatLine {
     pub from: Option<StaffId>,
     pub text: String,
 }
+
+#[cfg(test)]
+impl Status {
+    /// A kiosk in Rinkeby, connected, with nothing going on but `visit`: for the UI's tests.
+    pub(crate) fn connected_in(visit: Phase) -> Status {
+        Status {
+            kiosk: "k-1".into(),
+            connected: true,
+            site_name: "Rinkeby".into(),
+            agencies: Vec::new(),
+            visit,
+            peers: Vec::new(),
+            ringing: Vec::new(),
+            chat: Vec::new(),
+            document_requested_by: None,
+            document: DocumentStatus::default(),
+            capture: CaptureHealth {
+                camera_frames: 0,
+                microphone_buffers: 0,
+                microphone_peak_decibels_x10: None,
+                camera_error: None,
+                microphone_error: None,
+            },
+            last_error: None,
+        }
+    }
+}

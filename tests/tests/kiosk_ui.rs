@@ -27,9 +27,20 @@ const LANGUAGES: [&str; 6] = ["sv", "en", "ar", "prs", "so", "ti"];
 
 /// The desk that has the call now: the one that saw it start.
 async fn answering(officers: &mut BTreeMap<String, OfficerBrowser>) -> Result<String> {
+    answering_at(officers, "").await
+}
+
+/// Which desk whose login ends in `.{agency}` (any, for `""`) has a call.
+async fn answering_at(
+    officers: &mut BTreeMap<String, OfficerBrowser>,
+    agency: &str,
+) -> Result<String> {
     let deadline = tokio::time::Instant::now() + MEDIA_PATIENCE;
     while tokio::time::Instant::now() < deadline {
-        for (login, desk) in officers.iter_mut() {
+        let at = officers
+            .iter_mut()
+            .filter(|(login, _)| agency.is_empty() || login.ends_with(&format!(".{agency}")));
+        for (login, desk) in at {
             let started = desk
                 .expect("a call", Duration::from_millis(100), |e| {
                     e["event"] == "callStarted"
@@ -69,6 +80,12 @@ async fn a_citizen_uses_the_screen_in_six_languages() -> Result<()> {
             bail!("{tool} is missing: install {package} (scripts/test-deps does)");
         }
     }
+    // NARA_UI_LANGUAGES=sv,ti runs the story in those only, to look at a change quickly;
+    // the test command runs all six.
+    let languages: Vec<String> = match std::env::var("NARA_UI_LANGUAGES") {
+        Ok(some) => some.split(',').map(str::to_string).collect(),
+        Err(_) => LANGUAGES.iter().map(|l| l.to_string()).collect(),
+    };
     let data = tempfile::tempdir()?;
     let broker = BrokerProcess::start(BROKER.as_ref(), &data.path().join("broker")).await?;
     let admin_api = admin(&broker).await?;
@@ -90,6 +107,21 @@ async fn a_citizen_uses_the_screen_in_six_languages() -> Result<()> {
             OfficerBrowser::start_available(&broker, login, &[]).await?,
         );
     }
+    // Interpreters the officer invites, by the language each is asked for.
+    let mut interpreters = BTreeMap::new();
+    for login in ["tolk.amir", "tolk.selam", "tolk.lina"] {
+        interpreters.insert(
+            login.to_string(),
+            OfficerBrowser::start_available(&broker, login, &[]).await?,
+        );
+    }
+    let interpreter_for = |language: &str| match language {
+        "ar" | "prs" => "tolk.amir",
+        "swl" => "tolk.lina",
+        _ => "tolk.selam",
+    };
+    // Those invited into the current meeting, interpreters and colleagues.
+    let mut guests: Vec<String> = Vec::new();
 
     let shots = artefacts_dir(env!("CARGO_TARGET_TMPDIR"), "kiosk-ui");
     let _ = std::fs::remove_dir_all(&shots);
@@ -112,6 +144,8 @@ async fn a_citizen_uses_the_screen_in_six_languages() -> Result<()> {
         .arg(&shots)
         .arg("--locales")
         .arg(repository("kiosk/locales"))
+        .arg("--languages")
+        .arg(languages.join(","))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -153,12 +187,50 @@ async fn a_citizen_uses_the_screen_in_six_languages() -> Result<()> {
                         desk.command("releaseSignals").await?;
                     }
                 }
-                Some("askDocument") => {
+                Some("inviteInterpreter") => {
                     // Whoever of the desks answered: two speak Swedish and English at CSN.
                     let login = answering(&mut officers).await?;
+                    let language = event["language"].as_str().context("a language")?;
+                    let desk = officers.get_mut(&login).context("a known officer")?;
+                    desk.command(&format!("invite {language}")).await?;
+                    current = Some(login);
+                    let login = interpreter_for(language);
+                    let interpreter = interpreters.get_mut(login).context("an interpreter")?;
+                    interpreter
+                        .expect("the interpreter joining", PATIENCE, |e| {
+                            e["event"] == "callStarted"
+                        })
+                        .await?;
+                    guests.push(login.to_string());
+                }
+                Some("inviteColleague") => {
+                    let login = current.clone().context("no desk has the call")?;
+                    let other = if login.ends_with(".csn") {
+                        "arbetsformedlingen"
+                    } else {
+                        "csn"
+                    };
+                    let desk = officers.get_mut(&login).context("a known officer")?;
+                    desk.command(&format!("inviteOfficer {other}")).await?;
+                    let colleague = answering_at(&mut officers, other).await?;
+                    guests.push(colleague);
+                }
+                Some("guestsLeave") => {
+                    for guest in guests.drain(..) {
+                        let desk = officers
+                            .get_mut(&guest)
+                            .or(interpreters.get_mut(&guest))
+                            .context("a known guest")?;
+                        desk.command("leave").await?;
+                        desk.expect("leaving the call", PATIENCE, |e| e["event"] == "callEnded")
+                            .await?;
+                        desk.command("available").await?;
+                    }
+                }
+                Some("askDocument") => {
+                    let login = current.clone().context("no desk has the call")?;
                     let desk = officers.get_mut(&login).context("a known officer")?;
                     desk.command("askDocument").await?;
-                    current = Some(login);
                 }
                 Some("expectDocument") => {
                     let desk = current_desk(&mut officers, &current)?;
@@ -182,7 +254,18 @@ async fn a_citizen_uses_the_screen_in_six_languages() -> Result<()> {
                     })
                     .await?;
                     desk.command("available").await?;
-                    for desk in officers.values_mut() {
+                    for guest in guests.drain(..) {
+                        let desk = officers
+                            .get_mut(&guest)
+                            .or(interpreters.get_mut(&guest))
+                            .context("a known guest")?;
+                        desk.expect("the end of the call", PATIENCE, |e| {
+                            e["event"] == "callEnded"
+                        })
+                        .await?;
+                        desk.command("available").await?;
+                    }
+                    for desk in officers.values_mut().chain(interpreters.values_mut()) {
                         desk.seen.clear();
                     }
                     current = None;
@@ -237,7 +320,7 @@ async fn a_citizen_uses_the_screen_in_six_languages() -> Result<()> {
     assert!(status.success(), "{status}");
 
     // Every screen of the visit, in every language, was drawn and kept.
-    for language in LANGUAGES {
+    for language in &languages {
         for screen in [
             "agency",
             "waiting-no-officer",
@@ -248,6 +331,8 @@ async fn a_citizen_uses_the_screen_in_six_languages() -> Result<()> {
             "refused",
             "connecting",
             "meeting",
+            "meeting-with-2",
+            "meeting-with-3",
             "meeting-scan",
             "meeting-preview",
             "meeting-sent",
@@ -268,6 +353,6 @@ async fn a_citizen_uses_the_screen_in_six_languages() -> Result<()> {
     }
     // And on each, every control had a name.
     let checked = outcome["checked"].as_object().context("screens checked")?;
-    assert!(checked.len() >= LANGUAGES.len() * 11, "{checked:?}");
+    assert!(checked.len() >= languages.len() * 13, "{checked:?}");
     Ok(())
 }

@@ -5,7 +5,8 @@ Run under Xvfb and a D-Bus session (the test does: xvfb-run … dbus-run-session
 `kiosk run` with a screen, finds its controls over AT-SPI by the names a screen reader would
 read, and presses them: for each of the six languages a whole visit (language, an agency with
 nobody free, booking a time instead, the booking-code screen, the agency that answers, the
-meeting with the test sources, the scanner prompt, scan, preview and send, the chat keyboard,
+meeting with the test sources, an interpreter and a colleague joining it, the scanner prompt,
+scan, preview and send, the chat keyboard,
 clearer colours and larger text, the survey, goodbye). The kiosk saves each screen as a PNG
 when it first draws it (NARA_UI_SCREENSHOTS); the driver waits for those files, which is also
 how it knows a screen is showing. On every screen it checks that each button and toggle has a
@@ -78,6 +79,10 @@ PLANS = {
     'so': ('Skatteverket', 'Arbetsförmedlingen'),
     'ti': ('Migrationsverket', 'Arbetsförmedlingen'),
 }
+
+# Whom the officer invites to interpret, by the citizen's language: a sign-language
+# interpreter for a Swedish speaker.
+INTERPRETED = {'sv': 'swl', 'en': 'en', 'ar': 'ar', 'prs': 'prs', 'so': 'so', 'ti': 'ti'}
 
 INTERACTIVE = {'push button', 'toggle button', 'check box', 'radio button', 'text', 'entry', 'slider', 'combo box'}
 
@@ -179,18 +184,42 @@ def press(name, starts=False, patience=PATIENCE):
 checked = {}
 
 
+def describe(role, node):
+    """A control and where it is, for a failure's message."""
+    try:
+        parent = node.parent
+        children = [(node.getChildAtIndex(k).getRoleName(), node.getChildAtIndex(k).name) for k in range(node.childCount)]
+        return f'{role} in {parent.getRoleName()} {parent.name!r}, holding {children}'
+    except Exception as error:
+        return f'{role} ({error})'
+
+
 def check_names(screen, language, controls_expected=True):
-    """Every control on the screen has a name, and not GTK's type name."""
-    app = application()
-    if app is None:
-        raise RuntimeError(f'{language}-{screen}: the kiosk is not in the accessibility tree ({applications()})')
-    found = controls(app)
-    if controls_expected and not found:
-        raise RuntimeError(f'{language}-{screen}: no controls found')
-    unnamed = [role for role, name, _ in found if not (name or '').strip() or (name or '').startswith('Gtk')]
-    if unnamed:
-        raise RuntimeError(f'{language}-{screen}: controls without a name: {unnamed}')
-    checked[f'{language}-{screen}'] = len(found)
+    """Every control on the screen has a name, and not GTK's type name.
+
+    A screen drawn anew during the walk (a picture arriving, a notice going) takes its nodes
+    away under it, and may leave the application briefly out of the tree: such a walk is
+    made again, as `find` does. A control without a name stays without one, walk after walk.
+    """
+    deadline = time.monotonic() + 10.0
+    while True:
+        app = application()
+        if app is None:
+            problem = f'{language}-{screen}: the kiosk is not in the accessibility tree ({applications()})'
+        else:
+            found = controls(app)
+            unnamed = [(role, node) for role, name, node in found
+                       if not gone(node) and (not (name or '').strip() or (name or '').startswith('Gtk'))]
+            if controls_expected and not found:
+                problem = f'{language}-{screen}: no controls found'
+            elif unnamed:
+                problem = f'{language}-{screen}: controls without a name: {[describe(role, node) for role, node in unnamed]}'
+            else:
+                checked[f'{language}-{screen}'] = len(found)
+                return
+        if time.monotonic() > deadline:
+            raise RuntimeError(problem)
+        time.sleep(0.2)
 
 
 def shot(name, patience=PATIENCE):
@@ -257,6 +286,16 @@ def visit(language):
     need('releaseSignals')
     shot(f'{language}-meeting', SCAN_PATIENCE)
     check_names('meeting', language)
+    # An interpreter joins, then a colleague from another agency: everyone is on the screen,
+    # each named on their picture.
+    need('inviteInterpreter', language=INTERPRETED[language])
+    shot(f'{language}-meeting-with-2', SCAN_PATIENCE)
+    check_names('meeting-with-2', language)
+    need('inviteColleague')
+    shot(f'{language}-meeting-with-3', SCAN_PATIENCE)
+    check_names('meeting-with-3', language)
+    # They leave again; the paper and the chat are between the citizen and the officer.
+    need('guestsLeave')
     need('askDocument')
     shot(f'{language}-meeting-scan')
     check_names('meeting-scan', language)

@@ -66,6 +66,10 @@ window.startOfficer = async function startOfficer({ username, password, relayOnl
     end() {
       send({ type: 'endCall', call, outcome: 'served' });
     },
+    // An interpreter or an invited colleague leaves a call that goes on.
+    leave() {
+      send({ type: 'leaveCall', call });
+    },
     inviteInterpreter(language) {
       send({ type: 'invite', call, target: { kind: 'interpreter', language } });
     },

@@ -3,8 +3,8 @@
 // officer would see as JSON lines on stdout and takes commands on stdin: `chat <text>`,
 // `answer` (with `--answer-by-command` or after `answerBy command`; otherwise, or after
 // `answerBy offer`, an offer is answered as it rings),
-// `end`, `invite <language>` (an interpreter), `inviteOfficer <agency>` (a colleague of
-// another agency), `askDocument`, `available`, `holdSignals` and `releaseSignals` (a slow
+// `end`, `leave` (a call that goes on without us), `invite <language>` (an interpreter),
+// `inviteOfficer <agency>` (a colleague of another agency), `askDocument`, `available`, `holdSignals` and `releaseSignals` (a slow
 // network: signalling from the broker waits), `quit`.
 //
 // node officer.mjs --broker https://localhost:PORT --user anna.csn [--relay-only]
@@ -65,6 +65,7 @@ for await (const line of commands) {
   if (command === 'answerBy') await page.evaluate((mode) => window.officer.answerBy(mode), rest[0]);
   if (command === 'chat') await page.evaluate((text) => window.officer.chat(text), rest.join(' '));
   if (command === 'end') await page.evaluate(() => window.officer.end());
+  if (command === 'leave') await page.evaluate(() => window.officer.leave());
   if (command === 'inviteOfficer') await page.evaluate((agency) => window.officer.inviteOfficer(agency), rest[0]);
   if (command === 'invite') await page.evaluate((language) => window.officer.inviteInterpreter(language), rest[0]);
   if (command === 'available') await page.evaluate(() => window.officer.available());

@@ -6,6 +6,7 @@ import { t, languageName, type MessageKey } from '../i18n';
 import { api, ApiFailure } from '../api/client';
 import type { AgencyRow, NewStaff, Role, SiteRow, StaffView } from '../api/rest';
 import type { AdminView } from './page';
+import { abilitiesForm } from './abilities';
 
 const list = (value: string) => value.split(',').map((s) => s.trim()).filter(Boolean);
 
@@ -34,6 +35,12 @@ export async function directoryView(): Promise<AdminView> {
       api.get<StaffView[]>('/api/admin/staff'),
     ]);
     const agencyName = (id: string | null) => agencies.find((a) => a.id === id)?.name ?? '—';
+    // An officer's topics; the agencies an interpreter serves (all, when none are named).
+    const abilities = (s: StaffView) => {
+      if (s.role === 'officer') return s.skills.length ? s.skills.join(', ') : '—';
+      if (s.role === 'interpreter') return s.serves.length ? s.serves.map(agencyName).join(', ') : t('abilities.everyAgency');
+      return '—';
+    };
 
     const agencyId = h('input', { type: 'text', name: 'id', required: true, pattern: '[a-z0-9-]+' });
     const agencyTitle = h('input', { type: 'text', name: 'name', required: true });
@@ -89,10 +96,11 @@ export async function directoryView(): Promise<AdminView> {
         h('h2', { id: 'staff-title' }, t('directory.staff', { count: staff.length })),
         h('table', {},
           h('caption', { class: 'visually-hidden' }, t('directory.staff', { count: staff.length })),
-          h('thead', {}, h('tr', {}, (['directory.username', 'directory.name', 'directory.role', 'directory.agency', 'directory.region', 'directory.languages', 'directory.state'] as MessageKey[]).map((k) => h('th', { scope: 'col' }, t(k))))),
+          h('thead', {}, h('tr', {}, (['directory.username', 'directory.name', 'directory.role', 'directory.agency', 'directory.region', 'directory.languages', 'directory.abilities', 'directory.state'] as MessageKey[]).map((k) => h('th', { scope: 'col' }, t(k))))),
           h('tbody', {}, staff.map((s) => h('tr', {},
             h('td', {}, s.username), h('th', { scope: 'row' }, s.displayName), h('td', {}, t(`role.${s.role}` as MessageKey)),
             h('td', {}, agencyName(s.agency)), h('td', {}, s.region ?? '—'), h('td', {}, s.languages.map(languageName).join(', ')),
+            h('td', {}, abilities(s)),
             h('td', {}, s.disabled ? t('directory.disabled') : t('directory.active')))))),
         formWith(t('directory.addPerson'), t('directory.add'), [
           field(t('directory.username'), username),
@@ -117,6 +125,7 @@ export async function directoryView(): Promise<AdminView> {
           void render();
           return t('directory.added', { name: person.displayName });
         }),
+        abilitiesForm(staff, agencies, () => void render()),
       ),
     );
   };

@@ -50,13 +50,19 @@ languages: Array<string>, };
 
 export type SiteRow = { id: string, name: string, region: string, };
 
-export type StaffView = { id: string, username: string, displayName: string, role: Role, agency: string | null, region: string | null, languages: Array<string>, skills: Array<string>, disabled: boolean, };
+export type StaffView = { id: string, username: string, displayName: string, role: Role, agency: string | null, region: string | null, languages: Array<string>, skills: Array<string>, 
+/**
+ * An interpreter's agencies; none meaning all.
+ */
+serves: Array<string>, disabled: boolean, };
 
 export type NewStaff = { 
 /**
  * Letters, digits, `.`, `-` and `_`; the account's id is this with `.` as `-`.
  */
 username: string, displayName: string, password: string, role: Role, agency: string | null, region: string | null, languages: Array<string>, skills: Array<string>, };
+
+export type StaffAbilities = { languages: Array<string>, skills: Array<string>, serves: Array<string>, };
 
 export type BookingRow = { code: string, agency: string, language: string, appointmentAt: number, interpreterNeeded: boolean, createdBy: string, checkedInAt: number | null, };
 

@@ -55,7 +55,12 @@ export type StaffCard = { staff: StaffId, displayName: ShortText, role: StaffRol
 /**
  * The agency an officer works for; none for interpreters.
  */
-agency: AgencyId | null, agencyName: ShortText | null, };
+agency: AgencyId | null, agencyName: ShortText | null, 
+/**
+ * The language an interpreter interprets in this meeting, so that the citizen sees
+ * "Tolk, tigrinja". Told in a meeting only.
+ */
+interprets?: LanguageCode, };
 
 export type StaffRoleKind = "officer" | "interpreter" | "admin";
 

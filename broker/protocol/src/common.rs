@@ -77,6 +77,11 @@ pub struct StaffCard {
     /// The agency an officer works for; none for interpreters.
     pub agency: Option<AgencyId>,
     pub agency_name: Option<ShortText>,
+    /// The language an interpreter interprets in this meeting, so that the citizen sees
+    /// "Tolk, tigrinja". Told in a meeting only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub interprets: Option<LanguageCode>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]

@@ -218,12 +218,18 @@ pub async fn create_kiosk(
     }))
 }
 
-async fn audit(state: &AppState, session: &StaffSession, action: &str, target: &str, detail: &str) {
+pub(super) async fn audit(
+    state: &AppState,
+    session: &StaffSession,
+    action: &str,
+    target: &str,
+    detail: &str,
+) {
     super::audit(state, &session.0.row.id, action, target, detail).await;
 }
 
 /// A name people will read: not blank, and short enough for a line.
-fn name_of(text: &str, whose: &str) -> Result<ShortText, ApiError> {
+pub(super) fn name_of(text: &str, whose: &str) -> Result<ShortText, ApiError> {
     if text.trim().is_empty() {
         return Err(ApiError::Unprocessable(format!("{whose} needs a name")));
     }
@@ -417,134 +423,6 @@ pub async fn upsert_site(
     state.store.upsert_site(&s).await?;
     audit(&state, &session, "site saved", &s.id, "").await;
     Ok(Json(s))
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema, ts_rs::TS)]
-#[serde(rename_all = "camelCase")]
-pub struct StaffView {
-    pub id: String,
-    pub username: String,
-    pub display_name: String,
-    pub role: Role,
-    pub agency: Option<String>,
-    pub region: Option<String>,
-    pub languages: Vec<String>,
-    pub skills: Vec<String>,
-    pub disabled: bool,
-}
-
-#[utoipa::path(get, path = "/api/admin/staff", tag = "directory", responses((status = 200, description = "Officers, interpreters and administrators", body = Vec<StaffView>), (status = 401, description = "Not logged in", body = ApiErrorBody), (status = 403, description = "Not allowed for this role, agency or region", body = ApiErrorBody)))]
-pub async fn list_staff(
-    State(state): State<AppState>,
-    session: StaffSession,
-) -> Result<Json<Vec<StaffView>>, ApiError> {
-    let scope = AdminScope::of(&session.0)?;
-    Ok(Json(
-        state
-            .store
-            .staff()
-            .await?
-            .into_iter()
-            .filter(|r| scope.sees_staff(r.role, r.region.as_deref()))
-            .map(|r| StaffView {
-                id: r.id,
-                username: r.username,
-                display_name: r.display_name,
-                role: r.role,
-                agency: r.agency,
-                region: r.region,
-                languages: r.languages,
-                skills: r.skills,
-                disabled: r.disabled,
-            })
-            .collect(),
-    ))
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema, ts_rs::TS)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct NewStaff {
-    /// Letters, digits, `.`, `-` and `_`; the account's id is this with `.` as `-`.
-    #[schema(pattern = r"^[A-Za-z0-9_.-]{1,64}$")]
-    pub username: String,
-    #[schema(min_length = 1, max_length = 200)]
-    pub display_name: String,
-    #[schema(min_length = 12)]
-    pub password: String,
-    pub role: Role,
-    pub agency: Option<String>,
-    pub region: Option<String>,
-    pub languages: Vec<String>,
-    #[serde(default)]
-    pub skills: Vec<String>,
-}
-
-#[utoipa::path(post, path = "/api/admin/staff", tag = "directory", request_body = NewStaff, responses((status = 200, body = serde_json::Value), (status = 400, body = ApiErrorBody), (status = 409, description = "The username is taken", body = ApiErrorBody), (status = 401, description = "Not logged in", body = ApiErrorBody), (status = 403, description = "Not allowed for this role, agency or region", body = ApiErrorBody)))]
-pub async fn create_staff(
-    State(state): State<AppState>,
-    session: StaffSession,
-    ApiJson(n): ApiJson<NewStaff>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    // Officers act for an agency nationwide, so only a national administrator makes anyone.
-    AdminScope::of(&session.0)?.require_national("create accounts")?;
-    if n.role != Role::Admin && n.region.is_some() {
-        return Err(ApiError::Unprocessable(
-            "only administrators belong to a region; leave it empty".into(),
-        ));
-    }
-    if let Some(region) = &n.region {
-        RegionId::new(region.clone()).map_err(ApiError::Unprocessable)?;
-    }
-    name_of(&n.display_name, "the person")?;
-    if n.password.chars().count() < 12 {
-        return Err(ApiError::Unprocessable(
-            "a password must be at least 12 characters".into(),
-        ));
-    }
-    if (n.role == Role::Officer) != n.agency.is_some() {
-        return Err(ApiError::Unprocessable(
-            "an officer belongs to exactly one agency; others to none".into(),
-        ));
-    }
-    if let Some(agency) = &n.agency {
-        if !state
-            .store
-            .agencies()
-            .await?
-            .iter()
-            .any(|a| &a.id == agency)
-        {
-            return Err(ApiError::Unprocessable(format!("no agency {agency:?}")));
-        }
-    }
-    for l in &n.languages {
-        LanguageCode::new(l.clone()).map_err(ApiError::Unprocessable)?;
-    }
-    let id = StaffId::new(n.username.replace('.', "-")).map_err(ApiError::Unprocessable)?;
-    let password_hash = state.passwords.hash(n.password).await?;
-    let username = n.username.clone();
-    let inserted = state
-        .store
-        .insert_staff(&StaffRow {
-            id: id.to_string(),
-            username: n.username,
-            display_name: n.display_name,
-            password_hash,
-            role: n.role,
-            agency: n.agency,
-            region: n.region,
-            languages: n.languages,
-            skills: n.skills,
-            disabled: false,
-        })
-        .await?;
-    if !inserted {
-        return Err(ApiError::Conflict(format!(
-            "username {username:?} or its id {id} is taken; choose another username"
-        )));
-    }
-    audit(&state, &session, "staff created", id.as_str(), "").await;
-    Ok(Json(serde_json::json!({ "id": id })))
 }
 
 #[utoipa::path(get, path = "/api/admin/audit", tag = "audit", responses((status = 200, description = "The latest 500 entries, newest first", body = Vec<AuditRow>), (status = 401, description = "Not logged in", body = ApiErrorBody), (status = 403, description = "Not allowed for this role, agency or region", body = ApiErrorBody)))]

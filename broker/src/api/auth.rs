@@ -267,6 +267,7 @@ impl FromRequestParts<AppState> for StaffSession {
             },
             agency: row.agency.clone().and_then(|a| AgencyId::new(a).ok()),
             agency_name: agency_name.and_then(|n| ShortText::new(n).ok()),
+            interprets: None,
         };
         let languages = row
             .languages

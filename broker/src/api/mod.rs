@@ -12,6 +12,7 @@ pub mod openapi;
 pub mod pages;
 pub mod passwords;
 pub mod scope;
+pub mod staff;
 pub mod stats;
 pub mod throttle;
 
@@ -225,7 +226,8 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(admin::out_of_service))
         .routes(routes!(admin::list_agencies, admin::upsert_agency))
         .routes(routes!(admin::list_sites, admin::upsert_site))
-        .routes(routes!(admin::list_staff, admin::create_staff))
+        .routes(routes!(staff::list_staff, staff::create_staff))
+        .routes(routes!(staff::set_abilities))
         .routes(routes!(admin::audit_log))
         .split_for_parts();
     utoipa::Modify::modify(&openapi::CommonResponses, &mut api);

@@ -71,7 +71,9 @@ fn a_language_no_officer_speaks_queues_and_is_answered_with_an_interpreter() {
     assert!(to_kiosk(&out, "k1").iter().any(|m| matches!(
         m,
         BrokerToKiosk::ParticipantJoined { participant, .. }
-            if participant.staff.as_str() == "hodan" && participant.role == StaffRoleKind::Interpreter
+            if participant.staff.as_str() == "hodan"
+                && participant.role == StaffRoleKind::Interpreter
+                && participant.interprets.as_ref().map(|l| l.as_str()) == Some("so")
     )));
     assert!(to_desk(&out, "anna").iter().any(|m| matches!(
         m,

@@ -21,7 +21,9 @@ mod kiosk;
 mod queues;
 mod render;
 
-use crate::routing::{CallRecord, Millis, Router, RoutingConfig, VisitSpec, WaitingRecord};
+use crate::routing::{
+    CallRecord, Event, Millis, Router, RoutingConfig, StaffProfile, VisitSpec, WaitingRecord,
+};
 use crate::storage::{AgencyRow, AuditRow, BookingRow, SegmentRow};
 use directory::{Directory, KioskInfo};
 use jiff::tz::TimeZone;
@@ -100,6 +102,8 @@ pub enum DirectoryChange {
     },
     /// A booking was made.
     Booking(BookingRow),
+    /// An administrator changed what someone can take: their languages, skills, agencies.
+    StaffAbilities(StaffProfile),
 }
 
 /// What the shell must do, in order.
@@ -400,6 +404,9 @@ impl Core {
                 self.send_kiosk(&kiosk, note);
             }
             DirectoryChange::Booking(row) => self.directory.add_booking(row),
+            DirectoryChange::StaffAbilities(profile) => {
+                let _ = self.apply(Event::ProfileChanged { profile });
+            }
         }
     }
 
@@ -485,6 +492,7 @@ impl Core {
                 role: StaffRoleKind::Officer,
                 agency: None,
                 agency_name: None,
+                interprets: None,
             })
     }
 

@@ -2,7 +2,7 @@
 //! the counts metrics show.
 
 use super::{Core, Count, Output, Write};
-use crate::routing::Command;
+use crate::routing::{Call, Command};
 use crate::storage::SegmentRow;
 use nara_protocol::desk::{BrokerToDesk, OfferPurpose};
 use nara_protocol::kiosk::BrokerToKiosk;
@@ -124,7 +124,7 @@ impl Core {
                 let Some(info) = self.router.call(&call).cloned() else {
                     return;
                 };
-                let card = self.card(&staff);
+                let card = self.card_in(&staff, &info);
                 self.send_kiosk(
                     &info.kiosk,
                     BrokerToKiosk::ParticipantJoined {
@@ -214,7 +214,7 @@ impl Core {
                         &info.kiosk,
                         BrokerToKiosk::ParticipantJoined {
                             call: call.clone(),
-                            participant: self.card(other),
+                            participant: self.card_in(other, &info),
                         },
                     );
                 }
@@ -300,7 +300,7 @@ impl Core {
         let Some(visit) = self.router.visit(&info.visit) else {
             return;
         };
-        let participants = participants.iter().map(|p| self.card(p)).collect();
+        let participants = participants.iter().map(|p| self.card_in(p, info)).collect();
         let message = BrokerToDesk::CallStarted {
             call: call.clone(),
             visit: info.visit.clone(),
@@ -311,5 +311,14 @@ impl Core {
             owner: info.owner.clone(),
         };
         self.send_desk(staff, message);
+    }
+
+    /// `staff` as the people in `call` see them: an interpreter with the language they
+    /// interpret there.
+    fn card_in(&self, staff: &StaffId, call: &Call) -> StaffCard {
+        StaffCard {
+            interprets: call.interprets.get(staff).cloned(),
+            ..self.card(staff)
+        }
     }
 }

@@ -204,6 +204,7 @@ impl Scene {
             role,
             agency: agency.clone(),
             agency_name: None,
+            interprets: None,
         };
         let profile = StaffProfile {
             id: id(staff),

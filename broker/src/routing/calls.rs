@@ -2,6 +2,17 @@
 
 use super::*;
 use nara_protocol::desk::{InviteTarget, TransferMode};
+use nara_protocol::LanguageCode;
+
+/// How someone joins a call in progress.
+pub(crate) enum Joining {
+    /// A colleague of another agency, invited.
+    Colleague,
+    /// An interpreter of this language, invited or rung with the officer.
+    Interpreting(LanguageCode),
+    /// A warm transfer: they take the visit over into this queue.
+    TakingOver(QueueKey),
+}
 
 impl Router {
     pub(crate) fn accept(
@@ -13,7 +24,10 @@ impl Router {
     ) -> Result<(), RoutingError> {
         let offer = self.owned_offer(staff, offer_id)?.clone();
         let OfferKind::Invite {
-            call, transfer_to, ..
+            call,
+            transfer_to,
+            target,
+            ..
         } = offer.kind
         else {
             return self.accept_waiting(staff, offer_id, now, out);
@@ -23,7 +37,12 @@ impl Router {
             .get_mut(staff)
             .expect("offers are made to known staff")
             .offer = None;
-        self.join_call(staff, &call, offer_id, transfer_to, now, out);
+        let joining = match (transfer_to, target) {
+            (Some(queue), _) => Joining::TakingOver(queue),
+            (None, InviteTarget::Interpreter { language }) => Joining::Interpreting(language),
+            (None, InviteTarget::Officer { .. }) => Joining::Colleague,
+        };
+        self.join_call(staff, &call, offer_id, joining, now, out);
         Ok(())
     }
 
@@ -57,6 +76,7 @@ impl Router {
                 kiosk: kiosk.clone(),
                 owner: staff.clone(),
                 participants: vec![staff.clone()],
+                interprets: BTreeMap::new(),
                 invites: Vec::new(),
             },
         );
@@ -78,7 +98,7 @@ impl Router {
         staff: &StaffId,
         call_id: &CallId,
         offer_id: &OfferId,
-        transfer_to: Option<QueueKey>,
+        joining: Joining,
         now: Millis,
         out: &mut Vec<Command>,
     ) {
@@ -91,7 +111,9 @@ impl Router {
         call.participants.push(staff.clone());
         self.changed_calls.insert(call_id.clone());
         let visit_id = call.visit.clone();
-        if let Some(queue) = transfer_to {
+        if let Joining::Interpreting(language) = joining {
+            call.interprets.insert(staff.clone(), language);
+        } else if let Joining::TakingOver(queue) = joining {
             call.owner = staff.clone();
             let visit = self
                 .visits
@@ -318,6 +340,7 @@ impl Router {
         self.changed_calls.insert(call_id.clone());
         let call = self.calls.get_mut(call_id).expect("caller checked");
         call.participants.retain(|p| p != staff);
+        call.interprets.remove(staff);
         let invites: Vec<OfferId> = call
             .invites
             .iter()

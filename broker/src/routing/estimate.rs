@@ -148,7 +148,6 @@ impl Router {
         }
         // Who can take which queue is kept up to date as people change (`people`), so this
         // costs the queues that have visits, not the agency's people.
-        let interpreters = self.staff.pool(None).expect("the interpreters' pool");
         let working = LanguageCode::new(WORKING_LANGUAGE).expect("a language code");
         for (agency, queues) in &mut agencies {
             let Some(pool) = self.staff.pool(Some(agency)) else {
@@ -170,10 +169,7 @@ impl Router {
                     ..(*queue).clone()
                 };
                 let officers = pool.load(&through);
-                let interpreting = interpreters.load(&QueueKey {
-                    topic: None,
-                    ..(*queue).clone()
-                });
+                let interpreting = self.interpreters_for(&queue.language, &queue.agency);
                 let via = |of: fn(&QueueLoad) -> u64| {
                     of(&officers)
                         .saturating_sub(of(&direct))
@@ -275,10 +271,8 @@ impl Router {
     /// agency's officers here speaks its language): its place among those of its language,
     /// at every agency, and the interpreters of that language.
     fn interpreter_positions(&self, now: Millis) -> HashMap<VisitId, (u64, QueueLoad)> {
-        let interpreters = self.staff.pool(None).expect("the interpreters' pool");
-        // By language: its visits in dispatch order, and one of their queues (a pool's load
-        // reads the language and topic, not the agency).
-        type Interpreted<'a> = (Vec<(offers::OrderKey, &'a VisitId)>, Option<&'a QueueKey>);
+        // By language: its visits in dispatch order, each with its agency.
+        type Interpreted<'a> = Vec<(offers::OrderKey, &'a VisitId, &'a AgencyId)>;
         let mut by_language: BTreeMap<&LanguageCode, Interpreted> = BTreeMap::new();
         for (visit, w) in self.waiting_visits() {
             let language = &w.queue.language;
@@ -286,26 +280,36 @@ impl Router {
             let spoken = direct.is_some_and(|pool| pool.load(&w.queue).able > 0);
             if language.as_str() != WORKING_LANGUAGE && !spoken {
                 let key = self.order_key(visit, w, now);
-                let (visits, queue) = by_language.entry(language).or_default();
-                visits.push((key, &visit.id));
-                queue.get_or_insert(&w.queue);
+                let entry = by_language.entry(language).or_default();
+                entry.push((key, &visit.id, &w.queue.agency));
             }
         }
         let mut positions = HashMap::new();
-        for (mut visits, queue) in by_language.into_values() {
-            let Some(queue) = queue else {
-                continue;
-            };
-            let load = interpreters.load(&QueueKey {
-                topic: None,
-                ..queue.clone()
-            });
+        for (language, mut visits) in by_language {
             visits.sort_unstable();
-            for (n, (_, visit)) in visits.into_iter().enumerate() {
+            for (n, (_, visit, agency)) in visits.into_iter().enumerate() {
+                let load = self.interpreters_for(language, agency);
                 positions.insert(visit.clone(), (n as u64 + 1, load));
             }
         }
         positions
+    }
+
+    /// The interpreters who can interpret `language` for `agency`, counted as a pool counts
+    /// its people. Interpreters are few, and which agencies each serves is theirs alone, so
+    /// they are counted when asked rather than indexed.
+    pub(crate) fn interpreters_for(&self, language: &LanguageCode, agency: &AgencyId) -> QueueLoad {
+        let pool = self.staff.pool(None).expect("the interpreters' pool");
+        let mut load = QueueLoad::default();
+        for staff in pool.members().iter().filter_map(|id| self.staff.get(id)) {
+            if !staff.profile.can_interpret(language, agency) {
+                continue;
+            }
+            load.present += u64::from(staff.online);
+            load.able += u64::from(staff.online && staff.status != StaffStatus::Away);
+            load.free += u64::from(staff.can_be_offered());
+        }
+        load
     }
 
     /// The agencies with a visit waiting that only an interpreter can bring an officer to.

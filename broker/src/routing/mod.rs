@@ -117,6 +117,7 @@ impl Router {
         match event {
             Event::StaffOnline { profile } => self.staff_online(profile, now, &mut out),
             Event::StaffOffline { staff } => self.staff_offline(&staff, now, &mut out)?,
+            Event::ProfileChanged { profile } => self.profile_changed(profile, &mut out),
             Event::SetStatus { staff, status } => self.set_status(&staff, status, now, &mut out)?,
             Event::Enqueue { spec } => self.enqueue(spec, now, &mut out)?,
             Event::KioskDisconnected { visit } => self.kiosk_disconnected(&visit, now, &mut out)?,
@@ -186,6 +187,17 @@ impl Router {
             staff: id.clone(),
             status,
         });
+        self.queues_changed_for_staff(&id, out);
+    }
+
+    fn profile_changed(&mut self, profile: StaffProfile, out: &mut Vec<Command>) {
+        let id = profile.id.clone();
+        if self.staff.get(&id).is_none() {
+            return;
+        }
+        // The queues they counted towards, and those they count towards now.
+        self.queues_changed_for_staff(&id, out);
+        self.staff.set_profile(&id, profile);
         self.queues_changed_for_staff(&id, out);
     }
 

@@ -313,3 +313,59 @@ fn a_citizen_who_leaves_stops_both_rings() {
     assert_eq!(r.staff_status(&id("anna")), Some(StaffStatus::Available));
     assert_eq!(r.staff_status(&id("tesfay")), Some(StaffStatus::Available));
 }
+
+#[test]
+fn an_interpreter_serves_only_the_agencies_named_and_a_change_counts_at_once() {
+    let mut r = Router::new(RoutingConfig::default(), "t");
+    available(&mut r, officer("anna", "skatteverket", &["sv"]), 0);
+    let mut tesfay = interpreter("tesfay", &["ti"]);
+    tesfay.kind = StaffKind::Interpreter {
+        serves: [id("csn")].into(),
+    };
+    available(&mut r, tesfay.clone(), 0);
+    let spec = spec("v1", queue("skatteverket", "ti"), 10 * S);
+    let out = r.handle(Event::Enqueue { spec }, 10 * S).unwrap();
+    assert!(purposes(&out).is_empty(), "{out:#?}");
+    assert_eq!(
+        r.estimate(&id("v1"), 10 * S).wait,
+        WaitRange::NoInterpreterOnline
+    );
+    tesfay.kind = StaffKind::Interpreter {
+        serves: [id("csn"), id("skatteverket")].into(),
+    };
+    let out = r
+        .handle(Event::ProfileChanged { profile: tesfay }, 20 * S)
+        .unwrap();
+    assert_eq!(purposes(&out).len(), 2, "{out:#?}");
+}
+
+#[test]
+fn an_officer_given_a_skill_takes_the_visits_about_it_at_once() {
+    let mut r = Router::new(RoutingConfig::default(), "t");
+    let mut anna = officer("anna", "skatteverket", &["sv"]);
+    available(&mut r, anna.clone(), 0);
+    let mut about_tax = queue("skatteverket", "sv");
+    about_tax.topic = Some(id("tax"));
+    let spec = spec("v1", about_tax, 10 * S);
+    let out = r.handle(Event::Enqueue { spec }, 10 * S).unwrap();
+    assert!(purposes(&out).is_empty(), "{out:#?}");
+    anna.skills.insert(id("tax"));
+    let out = r
+        .handle(Event::ProfileChanged { profile: anna }, 20 * S)
+        .unwrap();
+    assert_eq!(purposes(&out).len(), 1, "{out:#?}");
+    // Someone not logged in is changed at their next login, not now.
+    let out = r
+        .handle(
+            Event::ProfileChanged {
+                profile: officer("bo", "skatteverket", &["sv"]),
+            },
+            21 * S,
+        )
+        .unwrap();
+    let about_bo = out.iter().filter(|c| {
+        matches!(c, Command::StaffStatus { staff, .. } | Command::Offer { staff, .. } if staff.as_str() == "bo")
+    });
+    assert_eq!(about_bo.count(), 0, "{out:#?}");
+    assert!(r.profile(&id("bo")).is_none());
+}

@@ -11,6 +11,7 @@
 //! pair), while an officer who already answered starts the call and the interpreter is
 //! invited into it, as an officer inviting one by hand would.
 
+use super::calls::Joining;
 use super::offers::{active_skips, OrderKey};
 use super::*;
 use nara_protocol::desk::InviteTarget;
@@ -251,6 +252,10 @@ impl Router {
         let call = answering.call().clone();
         self.ringing_calls.remove(&call);
         self.start_call(&answering.staff, &answering.visit, call.clone(), now, out);
-        self.join_call(&interpreting.staff, &call, interpreter, None, now, out);
+        let joining = match interpreting.kind {
+            OfferKind::Interpret { language, .. } => Joining::Interpreting(language),
+            _ => Joining::Colleague,
+        };
+        self.join_call(&interpreting.staff, &call, interpreter, joining, now, out);
     }
 }

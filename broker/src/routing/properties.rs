@@ -64,7 +64,14 @@ fn profile(n: usize) -> StaffProfile {
 fn profile_as(n: usize, variant: u8) -> StaffProfile {
     match n {
         6 => interpreter("tolk-6", &["ar"]),
-        7 => interpreter("tolk-7", &["ar", "sv"]),
+        // Serves one agency only.
+        7 => {
+            let mut tolk = interpreter("tolk-7", &["ar", "sv"]);
+            tolk.kind = StaffKind::Interpreter {
+                serves: [id(AGENCIES[1])].into(),
+            };
+            tolk
+        }
         _ => {
             let bilingual = (n < 4) != (variant == 1);
             let languages: &[&str] = if bilingual { &["sv", "ar"] } else { &["sv"] };

@@ -21,6 +21,7 @@ impl Router {
                 .map(|p| ParticipantRecord {
                     staff: p.clone(),
                     agency: self.staff.get(p).and_then(|s| s.profile.agency().cloned()),
+                    interprets: call.interprets.get(p).cloned(),
                 })
                 .collect(),
             invites: call
@@ -109,6 +110,11 @@ impl Router {
                 visit: record.visit,
                 kiosk: record.kiosk,
                 owner: record.owner,
+                interprets: record
+                    .participants
+                    .iter()
+                    .filter_map(|p| Some((p.staff.clone(), p.interprets.clone()?)))
+                    .collect(),
                 participants: record.participants.into_iter().map(|p| p.staff).collect(),
                 invites: record
                     .invites

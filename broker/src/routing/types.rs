@@ -327,6 +327,8 @@ pub struct Call {
     pub owner: StaffId,
     /// Everyone at a desk in the call, in order of joining.
     pub participants: Vec<StaffId>,
+    /// The interpreters among them, and the language each interprets.
+    pub interprets: BTreeMap<StaffId, LanguageCode>,
     pub invites: Vec<Invite>,
 }
 
@@ -358,6 +360,9 @@ pub struct CallRecord {
 pub struct ParticipantRecord {
     pub staff: StaffId,
     pub agency: Option<AgencyId>,
+    /// What an interpreter interprets in the call.
+    #[serde(default)]
+    pub interprets: Option<LanguageCode>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -386,6 +391,12 @@ pub enum Event {
     },
     StaffOffline {
         staff: StaffId,
+    },
+    /// An administrator changed what someone can take (languages, skills, the agencies an
+    /// interpreter serves): counted so from now if they are here; read at their next login
+    /// if not.
+    ProfileChanged {
+        profile: StaffProfile,
     },
     SetStatus {
         staff: StaffId,

@@ -27,6 +27,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn staff_by_username(&self, username: &str) -> StoreResult<Option<StaffRow>>;
     async fn staff_by_id(&self, id: &str) -> StoreResult<Option<StaffRow>>;
     async fn staff(&self) -> StoreResult<Vec<StaffRow>>;
+    /// What a person can take: languages, an officer's skills, an interpreter's agencies.
+    /// `false` for no such person.
+    async fn set_staff_abilities(
+        &self,
+        id: &str,
+        languages: &[String],
+        skills: &[String],
+        serves: &[String],
+    ) -> StoreResult<bool>;
 
     // Sessions (token hashes only).
     async fn create_session(

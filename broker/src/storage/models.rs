@@ -68,6 +68,8 @@ pub struct StaffRow {
     pub region: Option<String>,
     pub languages: Vec<String>,
     pub skills: Vec<String>,
+    /// An interpreter's agencies, none meaning all.
+    pub serves: Vec<String>,
     pub disabled: bool,
 }
 

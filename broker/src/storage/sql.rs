@@ -111,6 +111,7 @@ fn staff_row(r: &AnyRow) -> Result<StaffRow, sqlx::Error> {
         region: r.get("region"),
         languages: split(&r.get::<String, _>("languages")),
         skills: split(&r.get::<String, _>("skills")),
+        serves: split(&r.get::<String, _>("serves")),
         disabled: r.get::<i64, _>("disabled") != 0,
     })
 }
@@ -144,7 +145,7 @@ fn booking_row(r: &AnyRow) -> BookingRow {
 }
 
 const STAFF_COLUMNS: &str =
-    "id, username, display_name, password_hash, role, agency, region, languages, skills, disabled";
+    "id, username, display_name, password_hash, role, agency, region, languages, skills, serves, disabled";
 const KIOSK_COLUMNS: &str =
     "id, site_id, name, cert_hash, enrolled_at, revoked_at, out_of_service, last_seen, last_heartbeat, last_self_test, software_version";
 
@@ -209,8 +210,8 @@ impl Store for SqlStore {
     async fn insert_staff(&self, s: &StaffRow) -> StoreResult<bool> {
         // No update on conflict: a new account never takes over another's id or username.
         let inserted = sqlx::query(
-            "INSERT INTO staff (id, username, display_name, password_hash, role, agency, region, languages, skills, disabled)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+            "INSERT INTO staff (id, username, display_name, password_hash, role, agency, region, languages, skills, serves, disabled)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
              ON CONFLICT DO NOTHING",
         )
         .bind(&s.id)
@@ -222,6 +223,7 @@ impl Store for SqlStore {
         .bind(&s.region)
         .bind(join(&s.languages))
         .bind(join(&s.skills))
+        .bind(join(&s.serves))
         .bind(s.disabled as i64)
         .execute(&self.pool)
         .await?;
@@ -244,6 +246,24 @@ impl Store for SqlStore {
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(staff_row).transpose()
+    }
+
+    async fn set_staff_abilities(
+        &self,
+        id: &str,
+        languages: &[String],
+        skills: &[String],
+        serves: &[String],
+    ) -> StoreResult<bool> {
+        let changed =
+            sqlx::query("UPDATE staff SET languages = $1, skills = $2, serves = $3 WHERE id = $4")
+                .bind(join(languages))
+                .bind(join(skills))
+                .bind(join(serves))
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        Ok(changed.rows_affected() == 1)
     }
 
     async fn staff(&self) -> StoreResult<Vec<StaffRow>> {

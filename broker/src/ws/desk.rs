@@ -9,9 +9,7 @@ use crate::api::ApiError;
 use crate::api::ConnInfo;
 use crate::core::{DeskHello, Input};
 use crate::driver::Registration;
-use crate::routing::{StaffKind, StaffProfile};
 use crate::state::{AppState, DeskLogin, Outbox};
-use crate::storage::Role;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -50,30 +48,6 @@ pub async fn upgrade(
     }))
 }
 
-fn profile(me: &SessionStaff) -> Option<StaffProfile> {
-    let kind = match me.row.role {
-        Role::Officer => StaffKind::Officer {
-            agency: me.card.agency.clone()?,
-        },
-        // Every agency, until the pool's page in the admin app says whom each one serves.
-        Role::Interpreter => StaffKind::Interpreter {
-            serves: Default::default(),
-        },
-        Role::Admin => return None,
-    };
-    Some(StaffProfile {
-        id: me.card.staff.clone(),
-        kind,
-        languages: me.languages.iter().cloned().collect(),
-        skills: me
-            .row
-            .skills
-            .iter()
-            .filter_map(|s| Topic::new(s.clone()).ok())
-            .collect(),
-    })
-}
-
 async fn serve(state: AppState, mut me: Box<SessionStaff>, opened: Opened) {
     // The slot stays in `opened`, held until the connection ends.
     let Opened {
@@ -92,7 +66,7 @@ async fn serve(state: AppState, mut me: Box<SessionStaff>, opened: Opened) {
         return;
     }
 
-    let routed = profile(&me);
+    let routed = crate::api::staff::routing_profile(&me.row);
     let connection = outbox.connection;
     // Administrators take no calls, so they are handed no relay credentials either.
     let ice_servers = if routed.is_some() {

@@ -175,6 +175,11 @@ pub const VIDEO_FASTSTART_PACKETS: u32 = 2;
 
 /// With `pictures`, the decoded frames also go, scaled and as RGBA, to an app sink named
 /// `picture` for the screen to draw.
+///
+/// The sinks do not preroll (`async=false`): a receiver joins a pipeline that is playing, and
+/// two joining at once (an officer and an interpreter answering together) left the pipeline
+/// waiting on their preroll with every receiver stalled, audio too
+/// (`tests/tests/interpreters.rs`, one run in two).
 pub fn video_receiver(codec: Codec, payload_type: u8, pictures: bool) -> String {
     let (name, depay, decode) = match codec {
         Codec::Vp8 => ("VP8", "rtpvp8depay", "vp8dec"),
@@ -186,7 +191,7 @@ pub fn video_receiver(codec: Codec, payload_type: u8, pictures: bool) -> String 
             format!(
                 " picture_split. ! queue max-size-buffers=1 leaky=downstream ! videoscale ! \
                    videoconvert ! video/x-raw,format=RGBA,width={PICTURE_WIDTH},height={PICTURE_HEIGHT},pixel-aspect-ratio=1/1 ! \
-                   appsink name=picture sync=false max-buffers=1 drop=true"
+                   appsink name=picture sync=false async=false max-buffers=1 drop=true"
             ),
         )
     } else {
@@ -198,7 +203,7 @@ pub fn video_receiver(codec: Codec, payload_type: u8, pictures: bool) -> String 
          rtpjitterbuffer name=jitter latency={VIDEO_LATENCY_MS} \
            faststart-min-packets={VIDEO_FASTSTART_PACKETS} do-lost=true ! {depay} ! {decode} ! \
          videoconvert ! video/x-raw,format=I420 ! {split}\
-         appsink name=frames sync=false max-buffers=2 drop=true{picture}"
+         appsink name=frames sync=false async=false max-buffers=2 drop=true{picture}"
     )
 }
 

@@ -190,6 +190,7 @@ mod tests {
             ("name", Arg::from("Anna Lind")),
             ("agency", Arg::from("CSN")),
             ("problem", Arg::from("paper jam")),
+            ("language", Arg::from("ትግርኛ")),
         ];
         for language in Language::ALL {
             for id in texts.ids(language) {

@@ -5,6 +5,7 @@
 //! - [`app`]: the GTK application wired to the running kiosk: status and pictures polled,
 //!   requests sent, screenshots for the tests.
 //! - [`view`]: each screen drawn from the model; [`keyboard`]: the on-screen keyboards;
+//!   `stage`: who is on the meeting screen, in what order;
 //!   `refused`: why a request was refused, in the citizen's language.
 //!
 //! The screen keeps nothing of a visit after it: the model's choices, the chat and the
@@ -17,6 +18,7 @@ mod meeting;
 pub mod model;
 mod refused;
 mod screens;
+mod stage;
 mod view;
 
 pub use app::{run, UiOptions};

@@ -12,6 +12,7 @@
 use crate::controller::DocumentRequest;
 use crate::status::Status;
 use crate::ui::i18n::Language;
+use crate::ui::stage::Comings;
 use crate::visit::{CitizenAction, Phase};
 use nara_protocol::{AgencyId, BookingCode, ErrorCode, StaffId, WaitRange};
 use std::time::Duration;
@@ -186,6 +187,8 @@ pub struct Model {
     /// When this wait in the queue began, and when the citizen was asked if still there.
     waiting_since: Option<Millis>,
     asked_since: Option<Millis>,
+    /// Who joins and leaves the meeting, announced on the screen.
+    pub comings: Comings,
 }
 
 impl Model {
@@ -207,6 +210,7 @@ impl Model {
             last_input: now,
             waiting_since: None,
             asked_since: None,
+            comings: Comings::default(),
         }
     }
 
@@ -399,6 +403,7 @@ impl Model {
             out.push(Request::Chime);
         }
         self.was_in_call = in_call;
+        self.comings.update(status, now);
         // A wait that ended with nobody met, not by a touch here (given up while the kiosk
         // was away): the next person starts from the beginning.
         let waiting = matches!(status.visit, Phase::Waiting { .. });

@@ -9,6 +9,7 @@ use crate::status::Status;
 use gtk::prelude::*;
 use gtk::{gdk, glib};
 use gtk4 as gtk;
+use nara_protocol::StaffId;
 use std::rc::Rc;
 
 pub(super) struct Draw<'a> {
@@ -22,12 +23,20 @@ pub(super) struct Draw<'a> {
 
 pub(super) struct Drawn {
     pub root: gtk::Widget,
-    pub desk_picture: Option<gtk::Picture>,
+    /// Each remote person's picture on the meeting screen.
+    pub desk_pictures: Vec<(StaffId, gtk::Picture)>,
     pub own_picture: Option<gtk::Picture>,
 }
 
 /// The screen's name with what it shows inside a meeting, for screenshots and tests.
-pub(super) fn variant(screen: &Screen, status: &Status, model: &Model, preview: bool) -> String {
+/// `pictured`: how many remote people's pictures are on the screen.
+pub(super) fn variant(
+    screen: &Screen,
+    status: &Status,
+    model: &Model,
+    preview: bool,
+    pictured: usize,
+) -> String {
     let settings = match (model.high_contrast, model.larger_text) {
         (true, true) => "-contrast-larger",
         (true, false) => "-contrast",
@@ -35,7 +44,7 @@ pub(super) fn variant(screen: &Screen, status: &Status, model: &Model, preview: 
         (false, false) => "",
     };
     let base = match screen {
-        Screen::Meeting => meeting_variant(status, model, preview),
+        Screen::Meeting => meeting_variant(status, model, preview, pictured),
         Screen::Ended {
             survey_answered: true,
         } => "ended-thanks".to_string(),
@@ -53,7 +62,7 @@ pub(super) fn variant(screen: &Screen, status: &Status, model: &Model, preview: 
     format!("{base}{settings}")
 }
 
-fn meeting_variant(status: &Status, model: &Model, preview: bool) -> String {
+fn meeting_variant(status: &Status, model: &Model, preview: bool, pictured: usize) -> String {
     let document = &status.document;
     let part = if !status.connected {
         "offline"
@@ -74,7 +83,9 @@ fn meeting_variant(status: &Status, model: &Model, preview: bool) -> String {
     } else {
         ""
     };
-    if part.is_empty() {
+    if part.is_empty() && pictured > 1 {
+        format!("meeting-with-{pictured}")
+    } else if part.is_empty() {
         "meeting".into()
     } else {
         format!("meeting-{part}")
@@ -84,7 +95,7 @@ fn meeting_variant(status: &Status, model: &Model, preview: bool) -> String {
 pub(super) fn draw(d: &Draw, screen: &Screen) -> Drawn {
     let mut drawn = Drawn {
         root: gtk::Box::new(gtk::Orientation::Vertical, 0).upcast(),
-        desk_picture: None,
+        desk_pictures: Vec::new(),
         own_picture: None,
     };
     let body: gtk::Widget = match screen {

@@ -6,14 +6,16 @@ use super::app::{KioskLink, UiOptions};
 use super::i18n::Texts;
 use super::model::{Input, Model, Screen};
 use super::screens::{self, Draw};
+use super::stage;
 use crate::controller::Pictures;
 use crate::media::pictures::Picture;
 use crate::status::Status;
 use gtk::prelude::*;
 use gtk::{gdk, glib, graphene};
 use gtk4 as gtk;
+use nara_protocol::StaffId;
 use std::cell::RefCell;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::rc::{Rc, Weak};
 
 pub(super) struct Ui {
@@ -27,10 +29,11 @@ pub(super) struct Ui {
     drawn: String,
     shots: HashSet<String>,
     this: Weak<RefCell<Ui>>,
-    /// The newest pictures, and the widgets showing them on the current screen.
-    desk_texture: Option<gdk::Texture>,
+    /// The newest pictures, and the widgets showing them on the current screen: one for
+    /// each remote person in the meeting.
+    desk_textures: HashMap<StaffId, gdk::Texture>,
     own_texture: Option<gdk::Texture>,
-    desk_picture: Option<gtk::Picture>,
+    desk_pictures: Vec<(StaffId, gtk::Picture)>,
     own_picture: Option<gtk::Picture>,
     /// The last scanned page for the preview: which page and its picture.
     preview: Option<(usize, gdk::Texture)>,
@@ -66,9 +69,9 @@ impl Ui {
             drawn: String::new(),
             shots: HashSet::new(),
             this: Weak::new(),
-            desk_texture: None,
+            desk_textures: HashMap::new(),
             own_texture: None,
-            desk_picture: None,
+            desk_pictures: Vec::new(),
             own_picture: None,
             preview: None,
             preview_asked: None,
@@ -164,29 +167,24 @@ impl Ui {
             }
             self.own_texture = Some(own);
         }
-        // The officer who leads the meeting is the first in it; interpreters and colleagues
-        // are named beside.
-        let first = self
-            .status
-            .as_ref()
-            .and_then(|s| s.peers.first().map(|p| p.staff.clone()));
-        let desk = pictures
-            .desks
-            .iter()
-            .find(|(staff, _)| Some(staff) == first.as_ref())
-            .or(pictures.desks.first());
-        if let Some(desk) = desk.and_then(|(_, p)| texture(p)) {
-            let first_picture = self.desk_texture.is_none();
-            if let Some(widget) = &self.desk_picture {
+        // Each desk's picture on its own widget; a desk without a new frame keeps its last.
+        let mut first_picture = false;
+        for (staff, picture) in &pictures.desks {
+            let Some(desk) = texture(picture) else {
+                continue;
+            };
+            if let Some((_, widget)) = self.desk_pictures.iter().find(|(s, _)| s == staff) {
                 widget.set_paintable(Some(&desk));
             }
-            self.desk_texture = Some(desk);
-            if first_picture {
-                self.render();
-            }
+            first_picture |= self.desk_textures.insert(staff.clone(), desk).is_none();
         }
-        if self.status.as_ref().is_some_and(|s| s.peers.is_empty()) {
-            self.desk_texture = None;
+        // Those who left take their pictures with them.
+        if let Some(status) = &self.status {
+            let here = |staff: &StaffId| status.peers.iter().any(|p| &p.staff == staff);
+            self.desk_textures.retain(|staff, _| here(staff));
+        }
+        if first_picture {
+            self.render();
         }
     }
 
@@ -196,7 +194,14 @@ impl Ui {
         };
         let screen = self.model.screen(&status);
         let language = self.model.language;
-        let variant = screens::variant(&screen, &status, &self.model, self.preview.is_some());
+        let pictured = self.desk_textures.len();
+        let variant = screens::variant(
+            &screen,
+            &status,
+            &self.model,
+            self.preview.is_some(),
+            pictured,
+        );
         let key = self.key(&screen, &status, &variant);
         if key == self.drawn {
             return;
@@ -232,10 +237,12 @@ impl Ui {
             preview: self.preview.as_ref().map(|(_, t)| t.clone()),
         };
         let drawn = screens::draw(&draw, &screen);
-        self.desk_picture = drawn.desk_picture;
+        self.desk_pictures = drawn.desk_pictures;
         self.own_picture = drawn.own_picture;
-        if let (Some(widget), Some(texture)) = (&self.desk_picture, &self.desk_texture) {
-            widget.set_paintable(Some(texture));
+        for (staff, widget) in &self.desk_pictures {
+            if let Some(texture) = self.desk_textures.get(staff) {
+                widget.set_paintable(Some(texture));
+            }
         }
         if let (Some(widget), Some(texture)) = (&self.own_picture, &self.own_texture) {
             widget.set_paintable(Some(texture));
@@ -243,7 +250,7 @@ impl Ui {
         self.window.set_child(Some(&drawn.root));
         if !matches!(screen, Screen::Meeting | Screen::Connecting) {
             // Nothing of the meeting's pictures stays on screen or in memory after it.
-            self.desk_texture = None;
+            self.desk_textures.clear();
         }
         let name = format!("{}-{variant}", language.code());
         tracing::debug!(screen = %name, "drawn");
@@ -261,7 +268,7 @@ impl Ui {
         match screen {
             Screen::Agency => key.push_str(&format!("|{:?}", status.agencies)),
             Screen::Meeting | Screen::Connecting => key.push_str(&format!(
-                "|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}",
+                "|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
                 (
                     self.model.muted,
                     self.model.volume,
@@ -277,7 +284,13 @@ impl Ui {
                     .map(|p| (&p.staff, &p.display_name, &p.agency_name))
                     .collect::<Vec<_>>(),
                 self.preview.as_ref().map(|(n, _)| n),
-                self.desk_texture.is_some(),
+                stage::tiles(status),
+                self.model.comings.announcement,
+                {
+                    let mut pictured: Vec<&StaffId> = self.desk_textures.keys().collect();
+                    pictured.sort();
+                    pictured
+                },
             )),
             _ => {}
         }

@@ -369,10 +369,10 @@ impl Visit {
                 if !self.expects_a_visit() {
                     return abandoned(visit);
                 }
-                // The connection made while this officer's desk rang carries the call; any
-                // other ring is over.
-                let mut out =
-                    self.end_rings(|(staff, rung)| *rung != call || *staff != officer.staff);
+                // The connection made while this officer's desk rang carries the call. Rings
+                // for other calls are over; one for this call (an interpreter rung with the
+                // officer) goes on, and its connection carries them when they join.
+                let mut out = self.end_rings(|(_, rung)| *rung != call);
                 self.rings.remove(&officer.staff);
                 match &mut self.phase {
                     // A resume after a reconnect: the peers that still run stay.
@@ -381,9 +381,9 @@ impl Visit {
                         participants,
                         ..
                     } if *current == call => {
-                        if !participants.iter().any(|p| p.staff == officer.staff) {
-                            participants.push(officer.clone());
-                        }
+                        // The officer named is the one responsible now: they lead.
+                        participants.retain(|p| p.staff != officer.staff);
+                        participants.insert(0, officer.clone());
                         out.push(Command::OpenPeer {
                             call,
                             staff: officer,

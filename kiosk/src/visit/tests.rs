@@ -8,6 +8,7 @@ fn card(staff: &str) -> StaffCard {
         role: StaffRoleKind::Officer,
         agency: Some(AgencyId::new("csn").unwrap()),
         agency_name: None,
+        interprets: None,
     }
 }
 
@@ -518,5 +519,31 @@ fn an_invited_colleague_is_connected_to_while_their_invitation_rings() {
         participant: card("tolk-amir"),
     });
     assert!(matches!(joined.as_slice(), [Command::OpenPeer { .. }]));
+    assert!(visit.rings().is_empty());
+}
+
+#[test]
+fn an_interpreter_rung_with_the_officer_keeps_the_connection_made_while_both_rang() {
+    let mut visit = Visit::new();
+    start(&mut visit);
+    visit.broker(queued("v-1"));
+    visit.broker(ringing("v-1", "c-1", "selam-tolk"));
+    visit.broker(ringing("v-1", "c-1", "maria-skv"));
+    // The officer starts the call: the interpreter's ring on it goes on.
+    let started = visit.broker(call_started("v-1", "c-1", "maria-skv"));
+    assert!(!started.contains(&close("selam-tolk")), "{started:?}");
+    assert_eq!(visit.rings().len(), 1);
+    // The interpreter joins over the connection made while they rang.
+    let joined = visit.broker(BrokerToKiosk::ParticipantJoined {
+        call: CallId::new("c-1").unwrap(),
+        participant: card("selam-tolk"),
+    });
+    assert_eq!(
+        joined,
+        [Command::OpenPeer {
+            call: CallId::new("c-1").unwrap(),
+            staff: card("selam-tolk"),
+        }]
+    );
     assert!(visit.rings().is_empty());
 }

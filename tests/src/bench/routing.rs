@@ -94,6 +94,7 @@ fn desk_hello(profile: StaffProfile, connection: u64) -> DeskHello {
                 role: StaffRoleKind::Officer,
                 agency,
                 agency_name: None,
+                interprets: None,
             },
             languages: profile.languages.iter().cloned().collect(),
             region: None,

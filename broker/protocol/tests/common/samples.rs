@@ -25,6 +25,7 @@ fn card() -> StaffCard {
         role: StaffRoleKind::Officer,
         agency: Some(id("forsakringskassan")),
         agency_name: Some(id("Försäkringskassan")),
+        interprets: None,
     }
 }
 
@@ -165,6 +166,7 @@ pub fn broker_to_kiosk() -> Vec<BrokerToKiosk> {
                 role: StaffRoleKind::Interpreter,
                 agency: None,
                 agency_name: None,
+                interprets: None,
             },
         },
         BrokerToKiosk::ParticipantLeft {

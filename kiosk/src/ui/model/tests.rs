@@ -1,32 +1,11 @@
 use super::*;
-use crate::documents::DocumentStatus;
 use crate::media::receiver::ReceiverStats;
-use crate::media::CaptureHealth;
 use crate::status::PeerStatus;
 use nara_protocol::kiosk::VisitEndReason;
 use nara_protocol::{CallId, ErrorCode, LanguageCode, VisitId, WaitEstimate};
 
 fn status(visit: Phase) -> Status {
-    Status {
-        kiosk: "k-1".into(),
-        connected: true,
-        site_name: "Rinkeby".into(),
-        agencies: Vec::new(),
-        visit,
-        peers: Vec::new(),
-        ringing: Vec::new(),
-        chat: Vec::new(),
-        document_requested_by: None,
-        document: DocumentStatus::default(),
-        capture: CaptureHealth {
-            camera_frames: 0,
-            microphone_buffers: 0,
-            microphone_peak_decibels_x10: None,
-            camera_error: None,
-            microphone_error: None,
-        },
-        last_error: None,
-    }
+    Status::connected_in(visit)
 }
 
 fn waiting(position: u32, wait: WaitRange) -> Phase {

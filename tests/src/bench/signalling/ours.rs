@@ -87,6 +87,7 @@ impl Fixture {
                 region: None,
                 languages: vec!["sv".into(), "en".into()],
                 skills: Vec::new(),
+                serves: Vec::new(),
                 disabled: false,
             };
             (row, token)
