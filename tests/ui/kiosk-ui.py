@@ -108,8 +108,12 @@ def applications():
     found = []
     for i in range(desktop.childCount):
         app = desktop.getChildAtIndex(i)
-        if app is not None:
-            found.append((app.name, [(app.getChildAtIndex(k).getRoleName(), app.getChildAtIndex(k).name) for k in range(app.childCount)]))
+        try:
+            children = [app.getChildAtIndex(k) for k in range(app.childCount)] if app is not None else []
+            found.append((app.name, [(c.getRoleName(), c.name) for c in children if c is not None]))
+        except Exception as error:
+            # An application going or being drawn anew while it is listed.
+            found.append((str(error), []))
     return found
 
 

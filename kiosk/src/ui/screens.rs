@@ -347,6 +347,9 @@ impl Draw<'_> {
         // an interpreter joins the meeting, and the citizen is told so here.
         let mut agencies: Vec<_> = self.status.agencies.iter().collect();
         agencies.sort_by_key(|a| !a.open_now);
+        // Every agency is listed in every language: more than six take three columns, so
+        // that all fit the screen with the way back.
+        let columns = if agencies.len() > 6 { 3 } else { 2 };
         for (i, agency) in agencies.iter().enumerate() {
             let state = if agency.open_now {
                 self.t("agency-open")
@@ -372,7 +375,10 @@ impl Draw<'_> {
                 &["agency"],
             );
             button.set_sensitive(agency.open_now);
-            grid.attach(&button, (i % 2) as i32, (i / 2) as i32, 1, 1);
+            if columns == 3 {
+                button.add_css_class("compact");
+            }
+            grid.attach(&button, (i % columns) as i32, (i / columns) as i32, 1, 1);
         }
         column.append(&grid);
         column.append(&self.row(&[
