@@ -8,6 +8,22 @@ use nara_protocol::WaitRange;
 use nara_tests::harness::{admin, desk, enrol_kiosk, kiosk, BrokerEndpoint, TestBroker};
 use serde_json::{json, Value};
 
+/// `person` as the administrators' list of people shows them.
+async fn listed(admin: &reqwest::Client, base: &str, person: &str) -> Value {
+    let everyone: Vec<Value> = admin
+        .get(format!("{base}/api/admin/staff"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    everyone
+        .into_iter()
+        .find(|p| p["id"] == person)
+        .unwrap_or_else(|| panic!("{person} is not listed"))
+}
+
 #[tokio::test]
 async fn an_interpreter_serves_the_agencies_an_administrator_names() {
     let broker = TestBroker::start(30_000).await.unwrap();
@@ -28,15 +44,7 @@ async fn an_interpreter_serves_the_agencies_an_administrator_names() {
         .await
         .unwrap();
     assert_eq!(saved["serves"], json!(["csn"]), "{saved}");
-    let listed: Vec<Value> = admin
-        .get(format!("{base}/api/admin/staff"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let selam = listed.iter().find(|p| p["id"] == "tolk-selam").unwrap();
+    let selam = listed(&admin, &base, "tolk-selam").await;
     assert_eq!(selam["languages"], json!(["ti", "sv"]));
 
     // Logged in and available, she is not rung for Skatteverket: the citizen there is told
@@ -156,14 +164,6 @@ async fn what_does_not_fit_a_person_is_refused_with_the_reason() {
         .unwrap()
         .error_for_status()
         .unwrap();
-    let listed: Vec<Value> = admin
-        .get(format!("{base}/api/admin/staff"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let anna = listed.iter().find(|p| p["id"] == "anna-csn").unwrap();
+    let anna = listed(&admin, &base, "anna-csn").await;
     assert_eq!(anna["skills"], json!(["studiemedel"]));
 }
