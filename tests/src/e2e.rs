@@ -517,6 +517,16 @@ pub async fn begin_call(kiosk: &KioskProcess, officer: &mut OfficerBrowser) -> R
     Ok(())
 }
 
+/// Whether the kiosk decodes `peer`'s picture, as its status lists the people in the call:
+/// a video track of a known size with more than a few frames decoded.
+pub fn decodes_video(peer: &serde_json::Value) -> bool {
+    peer["received"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|t| t["width"].as_u64().unwrap_or(0) > 0 && t["decoded"].as_u64().unwrap_or(0) > 10)
+}
+
 /// `officer` ends the call; the kiosk shows the end and goes back to idle, and the officer and
 /// `others` in the call go available again, ready for the next.
 pub async fn end_call<'a>(

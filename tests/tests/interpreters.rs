@@ -4,20 +4,12 @@
 //! first waits for the other, and the meeting starts with both: the kiosk decodes both
 //! pictures and names both, and the officer and the interpreter see each other.
 
-use nara_tests::e2e::{connected_kiosk, OfficerBrowser, MEDIA_PATIENCE};
+use nara_tests::e2e::{connected_kiosk, decodes_video, OfficerBrowser, MEDIA_PATIENCE};
 use nara_tests::harness::{BrokerProcess, PATIENCE};
 use serde_json::Value;
 
 const BROKER: &str = env!("CARGO_BIN_EXE_broker-process");
 const KIOSK: &str = env!("CARGO_BIN_EXE_kiosk-process");
-
-fn decoding(peer: &Value) -> bool {
-    peer["received"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .any(|t| t["width"].as_u64().unwrap_or(0) > 0 && t["decoded"].as_u64().unwrap_or(0) > 10)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tigrinya_visit_brings_the_officer_and_an_interpreter_together() {
@@ -124,7 +116,7 @@ async fn a_tigrinya_visit_brings_the_officer_and_an_interpreter_together() {
     let both = kiosk
         .wait_for("both desks' pictures", MEDIA_PATIENCE, |s| {
             let peers = s["peers"].as_array().cloned().unwrap_or_default();
-            peers.len() == 2 && peers.iter().all(decoding)
+            peers.len() == 2 && peers.iter().all(decodes_video)
         })
         .await
         .unwrap();

@@ -6,8 +6,8 @@
 use anyhow::Result;
 use nara_tests::coturn::Coturn;
 use nara_tests::e2e::{
-    begin_call, end_call, enrol_kiosk_process, KioskProcess, OfficerBrowser, BROWSER_PATIENCE,
-    MEDIA_PATIENCE,
+    begin_call, decodes_video, end_call, enrol_kiosk_process, KioskProcess, OfficerBrowser,
+    BROWSER_PATIENCE, MEDIA_PATIENCE,
 };
 use nara_tests::harness::{admin, get_json, BrokerProcess, PATIENCE};
 use serde_json::{json, Value};
@@ -292,13 +292,7 @@ async fn an_interpreter_joins_and_everyone_sees_everyone() {
         let both = kiosk
             .wait_for("both desks' pictures", MEDIA_PATIENCE, |s| {
                 let peers = s["peers"].as_array().cloned().unwrap_or_default();
-                peers.len() == 2
-                    && peers.iter().all(|p| {
-                        p["received"].as_array().into_iter().flatten().any(|t| {
-                            t["width"].as_u64().unwrap_or(0) > 0
-                                && t["decoded"].as_u64().unwrap_or(0) > 10
-                        })
-                    })
+                peers.len() == 2 && peers.iter().all(decodes_video)
             })
             .await
             .unwrap_or_else(|e| panic!("meeting {meeting}: {e:#}"));

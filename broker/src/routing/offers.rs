@@ -312,12 +312,10 @@ impl Router {
         staff: &StaffId,
         offer_id: &OfferId,
     ) -> Result<&Offer, RoutingError> {
-        let offer = self.offers.get(offer_id).ok_or_else(|| {
-            RoutingError::new(
-                ErrorCode::OfferGone,
-                format!("offer {offer_id} is no longer open"),
-            )
-        })?;
+        let offer = self
+            .offers
+            .get(offer_id)
+            .ok_or_else(|| RoutingError::offer_gone(offer_id))?;
         if &offer.staff != staff {
             return Err(RoutingError::new(
                 ErrorCode::Forbidden,

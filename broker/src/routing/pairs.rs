@@ -163,10 +163,7 @@ impl Router {
         let offer = self.owned_offer(staff, offer_id)?;
         let kind = offer.kind.clone();
         let Some(halves) = self.halves(&offer.visit) else {
-            return Err(RoutingError::new(
-                ErrorCode::OfferGone,
-                format!("offer {offer_id} is no longer open"),
-            ));
+            return Err(RoutingError::offer_gone(offer_id));
         };
         let partner = match kind {
             OfferKind::Interpret { .. } => halves.officer.clone(),
@@ -190,12 +187,7 @@ impl Router {
             None => match kind {
                 OfferKind::Answer { .. } => self.start_alone(offer_id, now, out),
                 // Mending lets an interpreter go once no officer can be found.
-                _ => {
-                    return Err(RoutingError::new(
-                        ErrorCode::OfferGone,
-                        format!("offer {offer_id} is no longer open"),
-                    ))
-                }
+                _ => return Err(RoutingError::offer_gone(offer_id)),
             },
         }
         Ok(())

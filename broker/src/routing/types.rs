@@ -581,6 +581,14 @@ impl RoutingError {
         )
     }
 
+    /// The offer was answered, withdrawn or timed out.
+    pub fn offer_gone(offer: &OfferId) -> Self {
+        RoutingError::new(
+            ErrorCode::OfferGone,
+            format!("offer {offer} is no longer open"),
+        )
+    }
+
     /// The call has ended, or was never this person's.
     pub fn call_gone(call: &CallId) -> Self {
         RoutingError::new(
